@@ -11,14 +11,17 @@ export function validHeaderPairs(pairs) {
   return pairs.every(([name, value]) => TOKEN.test(name) && !BAD_VALUE.test(value));
 }
 
-// Consumes the rest of the request first: closing with unread input would send a RST.
-function afterRequestBody(req) {
-  return new Promise((resolve) => {
+// Waits until the request body is consumed (closing with unread input would send a RST) and
+// until earlier pipelined responses on this socket are done (node then assigns it to `res`).
+async function ourTurn(req, res) {
+  await new Promise((resolve) => {
     if (req.complete) return resolve();
     req.on('end', resolve);
     req.on('close', resolve);
     req.resume();
   });
+  if (!res.socket) await new Promise((resolve) => res.once('socket', resolve));
+  return res.socket;
 }
 
 function head(status, lines) {
@@ -27,9 +30,8 @@ function head(status, lines) {
 }
 
 // 200 whose body is delimited only by the end of the connection.
-export async function sendUntilClose(req, bytes, chunk) {
-  await afterRequestBody(req);
-  const socket = req.socket;
+export async function sendUntilClose(req, res, bytes, chunk) {
+  const socket = await ourTurn(req, res);
   if (socket.destroyed) return;
   socket.write(head(200, [['Date', new Date().toUTCString()], ['Connection', 'close'],
     ['Content-Type', 'text/plain']]));
@@ -39,9 +41,8 @@ export async function sendUntilClose(req, bytes, chunk) {
 
 // 200 carrying exactly the given header pairs, in order. A Connection header from the test is
 // merged with our "close". Framing is ours unless the test supplied its own.
-export async function sendWithHeaders(req, pairs) {
-  await afterRequestBody(req);
-  const socket = req.socket;
+export async function sendWithHeaders(req, res, pairs) {
+  const socket = await ourTurn(req, res);
   if (socket.destroyed) return;
   const lower = (n) => n.toLowerCase();
   const connection = pairs.filter(([n]) => lower(n) === 'connection').map(([, v]) => v);

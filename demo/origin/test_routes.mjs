@@ -123,7 +123,7 @@ function hang(req, res) {
 function untilClose(req, res, url) {
   const count = intArg(url, 'bytes', 1024);
   if (!Number.isFinite(count)) return sendError(req, res, 400, 'bad_request', 'bad bytes');
-  return sendUntilClose(req, count, intArg(url, 'chunk', 65536, MAX_CHUNK));
+  return sendUntilClose(req, res, count, intArg(url, 'chunk', 65536, MAX_CHUNK));
 }
 
 function headers(req, res, url) {
@@ -131,7 +131,7 @@ function headers(req, res, url) {
   if (!validHeaderPairs(pairs)) {
     return sendError(req, res, 400, 'bad_request', 'header names must be tokens, values one line');
   }
-  return sendWithHeaders(req, pairs);
+  return sendWithHeaders(req, res, pairs);
 }
 
 const ROUTES = [
