@@ -1,0 +1,151 @@
+# Shared helpers for the bench/ scripts: logging, tool checks, free ports, child processes.
+# Sourced, not executed. Callers set BENCH_DIR (the bench/ directory) before sourcing.
+# shellcheck shell=bash
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+warn() { printf '[bench] WARNING: %s\n' "$*" >&2; }
+die() {
+  printf '[bench] ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+# need_tool NAME DEBIAN_PACKAGE [EXTRA_DIRS...]: print the resolved path of NAME, or die with
+# the apt-get line that installs it. /usr/sbin is searched as well because nginx and varnishd
+# live there and it is often not on a non-root PATH.
+need_tool() {
+  local name=$1 pkg=$2 path
+  path=$(PATH="$PATH:/usr/sbin:/usr/local/sbin:/sbin" command -v "$name" 2>/dev/null) || true
+  [[ -n $path ]] || die "'$name' not found; install it with: sudo apt-get install -y $pkg"
+  printf '%s\n' "$path"
+}
+
+# free_ports N: print N distinct TCP ports on 127.0.0.1 that are free right now. All sockets
+# are held open until every port is chosen so the N ports are distinct.
+free_ports() {
+  python3 - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()
+EOF
+}
+
+# ---- child processes -------------------------------------------------------------------------
+# Every long-running child is started through spawn, in its own session/process group, so
+# that cleanup can stop it together with anything it forked (nginx workers) and nothing else.
+
+declare -ga BENCH_PIDS=()
+declare -gA BENCH_PID_NAME=()
+declare -gA BENCH_PID_LOG=()
+
+# spawn NAME LOGFILE CMD...: start CMD in the background, stdout+stderr to LOGFILE.
+# Sets SPAWNED_PID (also the process-group id).
+spawn() {
+  local name=$1 logfile=$2
+  shift 2
+  setsid "$@" </dev/null >"$logfile" 2>&1 &
+  SPAWNED_PID=$!
+  BENCH_PIDS+=("$SPAWNED_PID")
+  BENCH_PID_NAME[$SPAWNED_PID]=$name
+  BENCH_PID_LOG[$SPAWNED_PID]=$logfile
+}
+
+# alive PID: true while the process exists (and is not a zombie waiting to be reaped).
+alive() {
+  local state
+  [[ -r /proc/$1/stat ]] || return 1
+  state=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ $state != Z ]]
+}
+
+# stop_pid PID: SIGTERM the process group, wait up to 5 s, then SIGKILL it.
+stop_pid() {
+  local pid=$1 i
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 50; i++)); do
+    alive "$pid" || break
+    sleep 0.1
+  done
+  if alive "$pid"; then
+    warn "${BENCH_PID_NAME[$pid]:-pid $pid} did not exit after SIGTERM; sending SIGKILL"
+  fi
+  # Also catches group members (nginx workers) that outlived their parent.
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+BENCH_WRK_PID=
+
+cleanup_children() {
+  local pid
+  if [[ -n $BENCH_WRK_PID ]]; then
+    kill -TERM "$BENCH_WRK_PID" 2>/dev/null || true
+    wait "$BENCH_WRK_PID" 2>/dev/null || true
+    BENCH_WRK_PID=
+  fi
+  for pid in "${BENCH_PIDS[@]}"; do
+    stop_pid "$pid"
+  done
+  BENCH_PIDS=()
+}
+
+# check_alive PID: die with the tail of the child's log if it has exited.
+check_alive() {
+  local pid=$1
+  alive "$pid" && return 0
+  local logfile=${BENCH_PID_LOG[$pid]:-}
+  if [[ -n $logfile && -s $logfile ]]; then
+    printf '[bench] --- last lines of %s ---\n' "$logfile" >&2
+    tail -n 20 "$logfile" >&2
+  fi
+  die "${BENCH_PID_NAME[$pid]:-pid $pid} exited unexpectedly"
+}
+
+# wait_http URL PID [TIMEOUT_S]: poll URL until it answers any HTTP status (default 10 s).
+wait_http() {
+  local url=$1 pid=$2 timeout=${3:-10} deadline code
+  deadline=$((SECONDS + timeout))
+  while ((SECONDS < deadline)); do
+    check_alive "$pid"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null) || true
+    [[ -n $code && $code != 000 ]] && return 0
+    sleep 0.1
+  done
+  check_alive "$pid"
+  die "${BENCH_PID_NAME[$pid]:-pid $pid} did not answer on $url within ${timeout}s (log: ${BENCH_PID_LOG[$pid]:-none})"
+}
+
+# verify_body NAME URL EXPECTED_FILE: the response must be 200 with exactly the expected bytes.
+verify_body() {
+  local name=$1 url=$2 expected=$3 got code
+  got=$(mktemp "$BENCH_TMP/verify.XXXXXX")
+  code=$(curl -s -o "$got" -w '%{http_code}' --max-time 5 "$url") || code=000
+  if [[ $code != 200 ]]; then
+    die "$name: GET $url returned HTTP $code, expected 200"
+  fi
+  if ! cmp -s "$got" "$expected"; then
+    die "$name: GET $url returned $(wc -c <"$got") bytes that differ from the origin body ($(wc -c <"$expected") bytes); first bytes: $(head -c 120 "$got")"
+  fi
+  rm -f "$got"
+}
+
+# cpu_ticks PGID: total user+system clock ticks of every live process in the process group
+# (threads included). Used to report how many cores a target burned during a run.
+cpu_ticks() {
+  local pgid=$1 f rest total=0
+  local -a fields
+  for f in /proc/[0-9]*/stat; do
+    { rest=$(<"$f"); } 2>/dev/null || continue
+    rest=${rest##*) }  # drop "pid (comm) ", comm may contain spaces
+    read -r -a fields <<<"$rest"
+    # fields[0]=state [1]=ppid [2]=pgrp ... [11]=utime [12]=stime
+    [[ ${fields[2]} == "$pgid" ]] || continue
+    total=$((total + fields[11] + fields[12]))
+  done
+  printf '%s\n' "$total"
+}

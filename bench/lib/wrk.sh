@@ -1,0 +1,81 @@
+# wrk driver. Uses WRK_BIN, WRK_THREADS, WRK_CONNECTIONS and BENCH_LIB from the caller.
+# shellcheck shell=bash disable=SC2034  # globals set here are read by the sourcing script
+
+# _wrk OUTFILE ARGS...: run wrk in the background and wait for it, so that a signal to the
+# script is handled at once (bash defers traps while a foreground child runs) and cleanup can
+# stop wrk as well (BENCH_WRK_PID, see cleanup_children).
+_wrk() {
+  local out=$1 rc=0
+  shift
+  "$WRK_BIN" "$@" >"$out" 2>&1 &
+  BENCH_WRK_PID=$!
+  wait "$BENCH_WRK_PID" || rc=$?
+  BENCH_WRK_PID=
+  return "$rc"
+}
+
+# run_wrk NAME DURATION OUTFILE: one wrk run against TARGET_URL[NAME], raw output to OUTFILE.
+# Sets RUN_RESULT to one tab-separated line: rps p50_ms p99_ms requests errors cpu_cores
+#   errors    = socket errors + non-2xx/3xx responses reported by wrk
+#   cpu_cores = CPU time the target's process group used during the run / wall time
+run_wrk() {
+  local name=$1 duration=$2 out=$3 url=${TARGET_URL[$1]} pid=${TARGET_PID[$1]}
+  local t0 t1 c0 c1 parsed hz
+  check_alive "$pid"
+  c0=$(cpu_ticks "$pid")
+  t0=$(date +%s%N)
+  _wrk "$out" -t "$WRK_THREADS" -c "$WRK_CONNECTIONS" -d "$duration" --latency "$url" ||
+    die "wrk against $name failed: $(tail -n 5 "$out")"
+  t1=$(date +%s%N)
+  c1=$(cpu_ticks "$pid")
+  check_alive "$pid"
+  parsed=$(python3 "$BENCH_LIB/summarize.py" parse "$out") || die "could not parse wrk output $out"
+  hz=$(getconf CLK_TCK)
+  RUN_RESULT=$(printf '%s\t%s' "$parsed" "$(awk -v c=$((c1 - c0)) -v hz="$hz" -v ns=$((t1 - t0)) \
+    'BEGIN { printf "%.2f", (c / hz) / (ns / 1e9) }')")
+}
+
+# warmup NAME DURATION: short run whose numbers are discarded; fills the upstream keep-alive
+# pools and lets allocators and the TCP stack settle before the first measured round.
+warmup() {
+  local name=$1 duration=$2
+  _wrk "$BENCH_TMP/warmup-$name.txt" -t "$WRK_THREADS" -c "$WRK_CONNECTIONS" -d "$duration" \
+    "${TARGET_URL[$name]}" || die "warm-up wrk against $name failed"
+  check_alive "${TARGET_PID[$name]}"
+}
+
+# warmup_all DURATION: warm up every target in TARGETS once (DURATION 0/0s skips).
+warmup_all() {
+  local duration=$1 t
+  [[ $duration == 0 || $duration == 0[smh] ]] && return 0
+  for t in "${TARGETS[@]}"; do
+    log "warm-up ${TARGET_LABEL[$t]} ($duration)"
+    warmup "$t" "$duration"
+  done
+}
+
+# run_rounds ROUNDS DURATION RESULTS_TSV: ROUNDS rounds, each running wrk once against every
+# target in TARGETS. The order rotates every round (with two targets: A,B then B,A, ...) so
+# that no target always runs first or right after the other. Appends one row per run to
+# RESULTS_TSV (columns as in summarize.py) and keeps the raw output in $BENCH_TMP/wrk/.
+run_rounds() {
+  local rounds=$1 duration=$2 results=$3 n=${#TARGETS[@]} r i t out
+  local rps p50 p99 errs cpu
+  printf 'round\tposition\ttarget\trps\tp50_ms\tp99_ms\trequests\terrors\tcpu_cores\n' >"$results"
+  mkdir -p "$BENCH_TMP/wrk"
+  for ((r = 1; r <= rounds; r++)); do
+    for ((i = 0; i < n; i++)); do
+      t=${TARGETS[$(((i + r - 1) % n))]}
+      out=$BENCH_TMP/wrk/$t-round$r.txt
+      run_wrk "$t" "$duration" "$out"
+      printf '%d\t%d\t%s\t%s\n' "$r" "$((i + 1))" "$t" "$RUN_RESULT" >>"$results"
+      IFS=$'\t' read -r rps p50 p99 _ errs cpu <<<"$RUN_RESULT"
+      log "$(printf 'round %d/%d  %-14s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  cpu %s  errors %s' \
+        "$r" "$rounds" "${TARGET_LABEL[$t]}" "$rps" "$p50" "$p99" "$cpu" "$errs")"
+      if ((errs != 0)); then
+        warn "wrk reported $errs socket errors / non-2xx responses for ${TARGET_LABEL[$t]} (see $out)"
+      fi
+      sleep 1  # let closed connections drain before the next target starts
+    done
+  done
+}

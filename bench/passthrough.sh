@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Pass-through benchmark: edge-proxy and nginx, each as a reverse proxy without caching in
+# front of the same nginx origin serving a fixed JSON body, measured with wrk in interleaved
+# rounds on 127.0.0.1. Prints per-target medians and edge/nginx ratios. See bench/README.md.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH_LIB=$BENCH_DIR/lib
+REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
+# shellcheck source=lib/common.sh
+source "$BENCH_LIB/common.sh"
+# shellcheck source=lib/targets.sh
+source "$BENCH_LIB/targets.sh"
+# shellcheck source=lib/wrk.sh
+source "$BENCH_LIB/wrk.sh"
+# shellcheck source=lib/report.sh
+source "$BENCH_LIB/report.sh"
+
+usage() {
+  cat <<'EOF'
+Usage: bench/passthrough.sh [options]
+
+Compares edge-proxy and nginx as reverse proxies (no caching) in front of the same nginx
+origin on 127.0.0.1, with wrk, in interleaved rounds. Prints median req/s, p50, p99 per
+target and the edge/nginx ratios.
+
+Options:
+  --rounds R          measured rounds per target (default 5)
+  --duration D        wrk duration per run, e.g. 10s, 1m (default 10s)
+  --connections C     wrk connections (default 64)
+  --threads T         wrk threads (default 2)
+  --workers N         worker processes/threads of each proxy (default 1)
+  --body-bytes B      size of the origin's JSON body in bytes (default 1024)
+  --warmup D          warm-up per target before round 1 (default 2s; 0 to skip)
+  --markdown          print the result block for bench/RESULTS.md on stdout
+                      (the plain table then goes to stderr)
+  --edge-mode MODE    config (default): generated YAML config with `workers: N`;
+                      quick: --listen/--upstream (the proxy picks its worker count)
+  --keep              keep the temporary directory (configs, logs, raw wrk output)
+  -h, --help          this help
+
+Environment:
+  EDGE_PROXY_BIN      edge-proxy binary (default: build/edge-proxy under the repository root)
+  NGINX_BIN, WRK_BIN  override the nginx / wrk executables
+EOF
+}
+
+ROUNDS=5
+DURATION=10s
+WRK_CONNECTIONS=64
+WRK_THREADS=2
+WORKERS=1
+BODY_BYTES=1024
+WARMUP=2s
+MARKDOWN=0
+KEEP=0
+EDGE_MODE=config
+
+ORIG_ARGS=("$@")
+while (($#)); do
+  case $1 in
+  --rounds) ROUNDS=${2:?--rounds needs a value}; shift 2 ;;
+  --duration) DURATION=${2:?--duration needs a value}; shift 2 ;;
+  --connections) WRK_CONNECTIONS=${2:?--connections needs a value}; shift 2 ;;
+  --threads) WRK_THREADS=${2:?--threads needs a value}; shift 2 ;;
+  --workers) WORKERS=${2:?--workers needs a value}; shift 2 ;;
+  --body-bytes) BODY_BYTES=${2:?--body-bytes needs a value}; shift 2 ;;
+  --warmup) WARMUP=${2:?--warmup needs a value}; shift 2 ;;
+  --edge-mode) EDGE_MODE=${2:?--edge-mode needs a value}; shift 2 ;;
+  --markdown) MARKDOWN=1; shift ;;
+  --keep) KEEP=1; shift ;;
+  -h | --help) usage; exit 0 ;;
+  *) usage >&2; die "unknown option: $1" ;;
+  esac
+done
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+norm_duration() { if is_uint "$1"; then echo "${1}s"; else echo "$1"; fi; }
+for v in rounds:ROUNDS connections:WRK_CONNECTIONS threads:WRK_THREADS workers:WORKERS \
+  body-bytes:BODY_BYTES; do
+  flag=${v%%:*} var=${v#*:}
+  if ! is_uint "${!var}" || ((${!var} == 0)); then
+    die "--$flag must be a positive integer (got '${!var}')"
+  fi
+done
+DURATION=$(norm_duration "$DURATION")
+WARMUP=$(norm_duration "$WARMUP")
+[[ $DURATION =~ ^[0-9]+[smh]$ ]] || die "--duration must look like 10s, 2m or 1h (got '$DURATION')"
+[[ $WARMUP =~ ^[0-9]+[smh]$ ]] || die "--warmup must look like 2s (got '$WARMUP')"
+((BODY_BYTES >= 64)) || die "--body-bytes must be at least 64"
+((WRK_CONNECTIONS >= WRK_THREADS)) || die "--connections must be >= --threads"
+[[ $EDGE_MODE == config || $EDGE_MODE == quick ]] || die "--edge-mode must be config or quick"
+
+# ---- tools -------------------------------------------------------------------------------------
+NGINX_BIN=${NGINX_BIN:-$(need_tool nginx nginx)}
+WRK_BIN=${WRK_BIN:-$(need_tool wrk wrk)}
+need_tool curl curl >/dev/null
+need_tool python3 python3 >/dev/null
+need_tool setsid util-linux >/dev/null
+
+EDGE_BIN=${EDGE_PROXY_BIN:-$REPO_ROOT/build/edge-proxy}
+[[ $EDGE_BIN == /* ]] || EDGE_BIN=$REPO_ROOT/$EDGE_BIN
+if [[ ! -x $EDGE_BIN ]]; then
+  die "edge-proxy binary not found at $EDGE_BIN; build it with
+    cmake -S $REPO_ROOT -B $REPO_ROOT/build -DCMAKE_BUILD_TYPE=Release && cmake --build $REPO_ROOT/build --target edge-proxy -j\$(nproc)
+  or point EDGE_PROXY_BIN at an existing binary"
+fi
+
+# The exact command, reproducible from the repository root.
+COMMAND_LINE=""
+[[ -n ${EDGE_PROXY_BIN:-} ]] && COMMAND_LINE+="EDGE_PROXY_BIN=$(printf '%q' "$EDGE_PROXY_BIN") "
+COMMAND_LINE+="bench/passthrough.sh"
+((${#ORIG_ARGS[@]})) && COMMAND_LINE+=" $(printf '%q ' "${ORIG_ARGS[@]}")"
+COMMAND_LINE=${COMMAND_LINE% }
+
+# ---- run directory and cleanup ----------------------------------------------------------------
+BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/edge-bench.XXXXXX")
+on_exit() {
+  local rc=$?
+  cleanup_children
+  if ((KEEP)) || ((rc != 0)); then
+    log "run directory kept: $BENCH_TMP"
+  else
+    rm -rf "$BENCH_TMP"
+  fi
+  exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- servers ---------------------------------------------------------------------------------
+# Targets in display order; the first non-baseline entries are compared against BASELINE.
+TARGETS=(edge nginx)
+BASELINE=nginx
+
+read -r ORIGIN_PORT NGINX_PORT EDGE_PORT <<<"$(free_ports 3)"
+BODY_FILE=$BENCH_TMP/body.json
+make_body "$BODY_BYTES" "$BODY_FILE"
+
+log "origin: nginx on 127.0.0.1:$ORIGIN_PORT, $BODY_BYTES-byte JSON body"
+start_origin origin "$ORIGIN_PORT" "$BODY_FILE"
+verify_body origin "${TARGET_URL[origin]}" "$BODY_FILE"
+
+log "nginx proxy on 127.0.0.1:$NGINX_PORT ($WORKERS worker(s))"
+start_nginx_proxy nginx "$NGINX_PORT" "$ORIGIN_PORT" "$WORKERS"
+log "edge-proxy on 127.0.0.1:$EDGE_PORT ($EDGE_BIN, $EDGE_MODE mode, $WORKERS worker(s))"
+start_edge edge "$EDGE_PORT" "$ORIGIN_PORT" "$WORKERS"
+
+for t in "${TARGETS[@]}"; do
+  verify_body "${TARGET_LABEL[$t]}" "${TARGET_URL[$t]}" "$BODY_FILE"
+done
+log "all targets return the origin body"
+
+# ---- measurement -----------------------------------------------------------------------------
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+warmup_all "$WARMUP"
+RESULTS=$BENCH_TMP/results.tsv
+run_rounds "$ROUNDS" "$DURATION" "$RESULTS"
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# The proxies must still be healthy and correct after the load.
+for t in "${TARGETS[@]}"; do
+  verify_body "${TARGET_LABEL[$t]}" "${TARGET_URL[$t]}" "$BODY_FILE"
+done
+
+# ---- summary ---------------------------------------------------------------------------------
+META=$BENCH_TMP/meta.txt
+{
+  machine_meta
+  echo "title=Pass-through, $BODY_BYTES-byte JSON body, $WORKERS worker(s) per proxy"
+  echo "heading=Pass-through, $BODY_BYTES-byte body, $WORKERS worker(s)"
+  echo "command=$COMMAND_LINE"
+  echo "edge_version=$EDGE_BIN ($EDGE_MODE mode)"
+  echo "load_start=$LOAD_START"
+  echo "load_end=$LOAD_END"
+  echo "load=wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$DURATION --latency; $ROUNDS interleaved rounds (order alternates); warm-up $WARMUP per target; origin nginx with 1 worker on the same machine"
+} >"$META"
+summarize "$RESULTS" "$META" "$BASELINE"
