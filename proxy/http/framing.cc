@@ -1,0 +1,46 @@
+#include "proxy/http/framing.h"
+
+namespace edge::http {
+
+bool statusHasNoBody(int status) {
+  return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
+Framing upstreamRequestFraming(bool has_content_length, uint64_t content_length, bool chunked) {
+  if (chunked) {
+    return {BodyFraming::Chunked, 0};
+  }
+  if (has_content_length) {
+    return {BodyFraming::ContentLength, content_length};
+  }
+  return {BodyFraming::None, 0};
+}
+
+DownstreamResponseFraming downstreamResponseFraming(const DownstreamResponseInput& in) {
+  DownstreamResponseFraming out;
+  if (statusHasNoBody(in.status)) {
+    return out;
+  }
+  if (in.request_is_head) {
+    out.advertise_length_only = in.has_content_length;
+    out.framing.length = in.content_length;
+    return out;
+  }
+  if (in.has_content_length) {
+    out.framing = {BodyFraming::ContentLength, in.content_length};
+  } else if (in.client_http11) {
+    out.framing = {BodyFraming::Chunked, 0};
+  } else {
+    // An HTTP/1.0 client cannot read chunked: delimit by closing.
+    out.framing = {BodyFraming::UntilClose, 0};
+    out.must_close = true;
+  }
+  return out;
+}
+
+bool isIdempotentMethod(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
+         method == "PUT" || method == "DELETE";
+}
+
+}  // namespace edge::http

@@ -1,0 +1,47 @@
+#include "proxy/upstream/balancer.h"
+
+namespace edge::upstream {
+
+Balancer::Balancer(size_t server_count, uint32_t max_fails, uint64_t fail_timeout_ms)
+    : servers_(server_count), max_fails_(max_fails == 0 ? 1 : max_fails),
+      fail_timeout_ms_(fail_timeout_ms) {}
+
+size_t Balancer::pick(uint64_t now_ms, const std::vector<bool>& tried) {
+  size_t n = servers_.size();
+  size_t fallback = kNone;
+  for (size_t step = 0; step < n; ++step) {
+    size_t i = (next_ + step) % n;
+    if (i < tried.size() && tried[i]) {
+      continue;
+    }
+    if (!isEjected(i, now_ms)) {
+      next_ = (i + 1) % n;
+      return i;
+    }
+    if (fallback == kNone || servers_[i].ejected_until_ms < servers_[fallback].ejected_until_ms) {
+      fallback = i;
+    }
+  }
+  if (fallback != kNone) {
+    next_ = (fallback + 1) % n;
+  }
+  return fallback;
+}
+
+void Balancer::reportSuccess(size_t server) {
+  servers_[server].consecutive_failures = 0;
+  servers_[server].ejected_until_ms = 0;
+}
+
+void Balancer::reportFailure(size_t server, uint64_t now_ms) {
+  ServerState& s = servers_[server];
+  if (++s.consecutive_failures >= max_fails_) {
+    s.ejected_until_ms = now_ms + fail_timeout_ms_;
+  }
+}
+
+bool Balancer::isEjected(size_t server, uint64_t now_ms) const {
+  return servers_[server].ejected_until_ms > now_ms;
+}
+
+}  // namespace edge::upstream

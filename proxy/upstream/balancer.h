@@ -1,0 +1,39 @@
+// Round-robin over an upstream's servers with passive ejection: a server that fails
+// `max_fails` times in a row is skipped for `fail_timeout`. Pure logic, one per worker and
+// upstream, so it needs no locks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace edge::upstream {
+
+class Balancer {
+ public:
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+
+  Balancer(size_t server_count, uint32_t max_fails, uint64_t fail_timeout_ms);
+
+  // The next server after the last pick that is not ejected and not in `tried`. When every
+  // untried server is ejected, the one whose ejection ends first (failing open beats refusing
+  // all traffic). kNone when every server has been tried.
+  size_t pick(uint64_t now_ms, const std::vector<bool>& tried);
+
+  void reportSuccess(size_t server);
+  void reportFailure(size_t server, uint64_t now_ms);
+  bool isEjected(size_t server, uint64_t now_ms) const;
+  size_t size() const { return servers_.size(); }
+
+ private:
+  struct ServerState {
+    uint32_t consecutive_failures = 0;
+    uint64_t ejected_until_ms = 0;
+  };
+  std::vector<ServerState> servers_;
+  const uint32_t max_fails_;
+  const uint64_t fail_timeout_ms_;
+  size_t next_ = 0;
+};
+
+}  // namespace edge::upstream

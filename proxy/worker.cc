@@ -1,0 +1,166 @@
+#include "proxy/worker.h"
+
+#include <algorithm>
+
+#include "proxy/downstream_conn.h"
+#include "proxy/listener.h"
+#include "proxy/log.h"
+#include "proxy/upstream/pool.h"
+
+namespace edge {
+
+Worker::Worker(unsigned id, RuntimePtr runtime, std::vector<int> listen_fds)
+    : id_(id),
+      runtime_(std::move(runtime)),
+      listen_fds_(std::move(listen_fds)),
+      read_buffer_(std::make_unique<char[]>(kReadBufferSize)) {}
+
+Worker::~Worker() { join(); }
+
+void Worker::start() { thread_ = std::thread([this] { run(); }); }
+
+void Worker::join() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Worker::run() {
+  uv_loop_init(&loop_);
+  uv_async_init(&loop_, &mailbox_async_, [](uv_async_t* h) {
+    static_cast<Worker*>(h->data)->onMailbox();
+  });
+  mailbox_async_.data = this;
+  uv_idle_init(&loop_, &idle_);
+  idle_.data = this;
+  uv_timer_init(&loop_, &drain_timer_);
+  drain_timer_.data = this;
+  upstreams_ = std::make_unique<upstream::UpstreamSet>(*this);
+  for (int fd : listen_fds_) {
+    if (Listener* listener = Listener::open(*this, fd)) {
+      listeners_.push_back(listener);
+    }
+  }
+  listen_fds_.clear();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  graveyard_.clear();
+  upstreams_.reset();
+  int rc = uv_loop_close(&loop_);
+  if (rc != 0) {
+    EDGE_LOG_WARN("worker %u: loop closed with handles open: %s", id_, uv_strerror(rc));
+  }
+  if (on_exit_) {
+    on_exit_();
+  }
+}
+
+void Worker::post(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(mailbox_mutex_);
+  if (loop_handles_closed_) {
+    return;  // the loop is gone; nothing can run the closure any more
+  }
+  mailbox_.push_back(std::move(fn));
+  uv_async_send(&mailbox_async_);
+}
+
+void Worker::onMailbox() {
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    batch.swap(mailbox_);
+  }
+  for (auto& fn : batch) {
+    fn();
+  }
+}
+
+void Worker::drain() {
+  post([this] { startDrain(); });
+}
+
+void Worker::startDrain() {
+  if (draining_) {
+    return;
+  }
+  draining_ = true;
+  for (Listener* listener : listeners_) {
+    listener->close();
+  }
+  listeners_.clear();
+  std::vector<DownstreamConn*> conns(conns_.begin(), conns_.end());
+  for (DownstreamConn* conn : conns) {
+    conn->drain();
+  }
+  uint64_t timeout = static_cast<uint64_t>(runtime_->config->client_timeouts.drain.count());
+  uv_timer_start(&drain_timer_, [](uv_timer_t* t) {
+    auto* self = static_cast<Worker*>(t->data);
+    EDGE_LOG_WARN("worker %u: drain timeout, closing %zu connections", self->id_,
+                  self->conns_.size());
+    std::vector<DownstreamConn*> left(self->conns_.begin(), self->conns_.end());
+    for (DownstreamConn* conn : left) {
+      conn->close();
+    }
+  }, timeout, 0);
+  finishIfDrained();
+}
+
+void Worker::finishIfDrained() {
+  if (!draining_ || !conns_.empty() || loop_handles_closed_) {
+    return;
+  }
+  upstreams_->closeAll();
+  closeLoopHandles();
+}
+
+void Worker::closeLoopHandles() {
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    loop_handles_closed_ = true;
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&mailbox_async_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+}
+
+void Worker::track(DownstreamConn* conn) { conns_.insert(conn); }
+
+void Worker::untrack(DownstreamConn* conn) {
+  conns_.erase(conn);
+  cancelContinue(conn);
+  finishIfDrained();
+}
+
+void Worker::scheduleContinue(DownstreamConn* conn) {
+  to_continue_.push_back(conn);
+  armIdle();
+}
+
+void Worker::cancelContinue(DownstreamConn* conn) { std::erase(to_continue_, conn); }
+
+void Worker::deferDelete(std::unique_ptr<Deferred> object) {
+  graveyard_.push_back(std::move(object));
+  armIdle();
+}
+
+void Worker::armIdle() {
+  if (!idle_active_ && !loop_handles_closed_) {
+    idle_active_ = true;
+    uv_idle_start(&idle_, [](uv_idle_t* h) { static_cast<Worker*>(h->data)->onIdle(); });
+  }
+}
+
+void Worker::onIdle() {
+  std::vector<DownstreamConn*> batch;
+  batch.swap(to_continue_);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    DownstreamConn* conn = batch[i];
+    conn->continueAfterResponse();
+  }
+  graveyard_.clear();
+  if (to_continue_.empty() && graveyard_.empty()) {
+    idle_active_ = false;
+    uv_idle_stop(&idle_);
+  }
+}
+
+}  // namespace edge

@@ -1,0 +1,98 @@
+// One thread = one uv_loop_t and everything it owns: listeners, client connections, upstream
+// pools. Other threads talk to a worker only through post(). Worker-owned state needs no locks.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "proxy/runtime.h"
+
+namespace edge {
+
+class DownstreamConn;
+class Listener;
+namespace upstream {
+class UpstreamSet;
+}
+
+// Anything whose destruction must wait until the current callback stack has unwound.
+class Deferred {
+ public:
+  virtual ~Deferred() = default;
+};
+
+class Worker {
+ public:
+  static constexpr size_t kReadBufferSize = 64 * 1024;
+
+  Worker(unsigned id, RuntimePtr runtime, std::vector<int> listen_fds);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Called on the worker thread after its loop has ended (e.g. to wake the main thread).
+  void setOnExit(std::function<void()> fn) { on_exit_ = std::move(fn); }
+  void start();
+  void join();
+  // Any thread. The closure runs on this worker's loop; it must not capture its owner.
+  void post(std::function<void()> fn);
+  // Any thread: stop accepting, let in-flight exchanges finish (bounded by the drain
+  // timeout), then end the loop.
+  void drain();
+
+  // Worker thread only below.
+  unsigned id() const { return id_; }
+  uv_loop_t* loop() { return &loop_; }
+  const Runtime& runtime() const { return *runtime_; }
+  upstream::UpstreamSet& upstreams() { return *upstreams_; }
+  bool draining() const { return draining_; }
+  char* readBuffer() { return read_buffer_.get(); }
+  uint64_t nowMs() const { return uv_now(&loop_); }
+
+  void track(DownstreamConn* conn);
+  void untrack(DownstreamConn* conn);
+  // Runs conn->continueAfterResponse() once the current callback stack has unwound.
+  void scheduleContinue(DownstreamConn* conn);
+  void cancelContinue(DownstreamConn* conn);
+  void deferDelete(std::unique_ptr<Deferred> object);
+
+ private:
+  void run();
+  void onMailbox();
+  void onIdle();
+  void startDrain();
+  void finishIfDrained();
+  void closeLoopHandles();
+  void armIdle();
+
+  const unsigned id_;
+  const RuntimePtr runtime_;
+  std::vector<int> listen_fds_;
+  std::thread thread_;
+  std::function<void()> on_exit_;
+  uv_loop_t loop_;
+  uv_async_t mailbox_async_;
+  uv_idle_t idle_;
+  uv_timer_t drain_timer_;
+  bool idle_active_ = false;
+  bool draining_ = false;
+  bool loop_handles_closed_ = false;
+
+  std::mutex mailbox_mutex_;
+  std::vector<std::function<void()>> mailbox_;
+
+  std::unique_ptr<char[]> read_buffer_;
+  std::unique_ptr<upstream::UpstreamSet> upstreams_;
+  std::vector<Listener*> listeners_;  // each frees itself in its close callback
+  std::unordered_set<DownstreamConn*> conns_;
+  std::vector<DownstreamConn*> to_continue_;
+  std::vector<std::unique_ptr<Deferred>> graveyard_;
+};
+
+}  // namespace edge
