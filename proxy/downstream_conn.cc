@@ -54,7 +54,10 @@ bool DownstreamConn::draining() const { return worker_.draining(); }
 // ---- reading -------------------------------------------------------------------------------
 
 void DownstreamConn::updateReading() {
-  bool want = !closed_ && (lingering_ || (!shutting_down_ && !request_complete_ &&
+  // Keep reading while a response is pending (pipelined bytes wait in pending_input_, up to
+  // a bound): stopping and restarting the socket around every exchange costs syscalls.
+  bool backlog_full = request_complete_ && pending_input_.size() >= kMaxPendingInput;
+  bool want = !closed_ && (lingering_ || (!shutting_down_ && !backlog_full &&
                                           !paused_by_stream_ && !peer_eof_));
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
   if (want && !reading_) {
@@ -103,7 +106,9 @@ void DownstreamConn::processInput(const char* data, size_t len) {
     updateReading();
     return;
   }
+  in_parser_ = true;
   http::RequestParser::Result r = parser_.execute(data, len);
+  in_parser_ = false;
   if (closed_) {
     return;
   }
@@ -250,7 +255,13 @@ void DownstreamConn::responseDone(bool close) {
     closeGracefully();
     return;
   }
-  worker_.scheduleContinue(this);
+  if (in_parser_ || !pending_input_.empty()) {
+    // Parsing now would re-enter llhttp or start the next exchange deep inside this one's
+    // callbacks: let the stack unwind first.
+    worker_.scheduleContinue(this);
+    return;
+  }
+  continueAfterResponse();
 }
 
 void DownstreamConn::abortResponse() {
@@ -364,7 +375,7 @@ void DownstreamConn::updateTimer() {
     if (timer_kind_ != TimerKind::Header) {
       startTimer(TimerKind::Header, ms(t.header));  // counted from the head's first byte
     }
-  } else if (exchange_active_ && !request_complete_ && reading_) {
+  } else if (exchange_active_ && !request_complete_ && reading_ && !paused_by_stream_) {
     startTimer(TimerKind::BodyIdle, ms(t.body_idle));
   } else {
     uv_timer_stop(&timer_);  // waiting for the upstream: its own timeouts apply

@@ -21,6 +21,7 @@ class DownstreamConn : private http::RequestSink {
  public:
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
+  static constexpr size_t kMaxPendingInput = 64 * 1024;  // pipelined bytes read ahead
 
   static void accept(Worker& worker, uv_stream_t* listener);
 
@@ -89,6 +90,7 @@ class DownstreamConn : private http::RequestSink {
   bool exchange_active_ = false;   // from request head until the response is done
   bool request_complete_ = false;  // parser paused at the end of the current request
   bool paused_by_stream_ = false;
+  bool in_parser_ = false;         // inside llhttp_execute: never re-enter it
   bool reading_ = false;
   bool peer_eof_ = false;
   bool closed_ = false;            // uv_close issued

@@ -33,6 +33,10 @@ void Worker::run() {
   mailbox_async_.data = this;
   uv_idle_init(&loop_, &idle_);
   idle_.data = this;
+  uv_check_init(&loop_, &check_);
+  check_.data = this;
+  uv_check_start(&check_, [](uv_check_t* h) { static_cast<Worker*>(h->data)->onCheck(); });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
   uv_timer_init(&loop_, &drain_timer_);
   drain_timer_.data = this;
   upstreams_ = std::make_unique<upstream::UpstreamSet>(*this);
@@ -119,6 +123,7 @@ void Worker::closeLoopHandles() {
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&mailbox_async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
 }
 
@@ -139,7 +144,12 @@ void Worker::cancelContinue(DownstreamConn* conn) { std::erase(to_continue_, con
 
 void Worker::deferDelete(std::unique_ptr<Deferred> object) {
   graveyard_.push_back(std::move(object));
-  armIdle();
+}
+
+void Worker::onCheck() {
+  // Destructors may defer more objects; swap first so the vector is not modified mid-clear.
+  std::vector<std::unique_ptr<Deferred>> dead;
+  dead.swap(graveyard_);
 }
 
 void Worker::armIdle() {
@@ -156,8 +166,7 @@ void Worker::onIdle() {
     DownstreamConn* conn = batch[i];
     conn->continueAfterResponse();
   }
-  graveyard_.clear();
-  if (to_continue_.empty() && graveyard_.empty()) {
+  if (to_continue_.empty()) {
     idle_active_ = false;
     uv_idle_stop(&idle_);
   }

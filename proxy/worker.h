@@ -66,6 +66,7 @@ class Worker {
   void run();
   void onMailbox();
   void onIdle();
+  void onCheck();
   void startDrain();
   void finishIfDrained();
   void closeLoopHandles();
@@ -78,7 +79,8 @@ class Worker {
   std::function<void()> on_exit_;
   uv_loop_t loop_;
   uv_async_t mailbox_async_;
-  uv_idle_t idle_;
+  uv_idle_t idle_;    // runs pending continuations on the next loop turn
+  uv_check_t check_;  // frees the graveyard after each poll phase
   uv_timer_t drain_timer_;
   bool idle_active_ = false;
   bool draining_ = false;
