@@ -3,6 +3,7 @@
 #include "proxy/log.h"
 #include "proxy/net_util.h"
 #include "proxy/stream.h"
+#include "proxy/try_write.h"
 #include "proxy/worker.h"
 
 namespace edge {
@@ -182,6 +183,16 @@ void DownstreamConn::flush() {
   if (outbox_.empty() || closed_) {
     return;
   }
+  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+  if (tryWriteFront(stream, outbox_) < 0) {
+    close();
+    return;
+  }
+  if (outbox_.empty()) {
+    outbox_bytes_ = 0;
+    onWriteProgress();
+    return;
+  }
   auto* wr = new WriteReq{{}, std::move(outbox_), this};
   outbox_.clear();
   outbox_bytes_ = 0;
@@ -190,7 +201,7 @@ void DownstreamConn::flush() {
   for (std::string& b : wr->bufs) {
     bufs.push_back(uv_buf_init(b.data(), static_cast<unsigned>(b.size())));
   }
-  int rc = uv_write(&wr->req, reinterpret_cast<uv_stream_t*>(&tcp_), bufs.data(),
+  int rc = uv_write(&wr->req, stream, bufs.data(),
                     static_cast<unsigned>(bufs.size()), [](uv_write_t* req, int status) {
                       auto* w = reinterpret_cast<WriteReq*>(req);
                       DownstreamConn* owner = w->owner;
@@ -226,6 +237,10 @@ void DownstreamConn::onWriteDone(int status) {
     close();  // the client went away
     return;
   }
+  onWriteProgress();
+}
+
+void DownstreamConn::onWriteProgress() {
   if (blocked_ && queuedBytes() < kLowWater) {
     blocked_ = false;
     if (stream_) {

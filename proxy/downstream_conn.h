@@ -63,6 +63,7 @@ class DownstreamConn : private http::RequestSink {
   void onRead(ssize_t nread, const uv_buf_t* buf);
   void processInput(const char* data, size_t len);
   void onWriteDone(int status);
+  void onWriteProgress();
   void updateReading();
   void updateTimer();
   void startTimer(TimerKind kind, uint64_t timeout_ms);

@@ -64,8 +64,7 @@ bool Server::openListeners(unsigned workers, std::vector<std::vector<int>>& fds_
       }
       fds_per_worker[w].push_back(fd);
     }
-    config::HostPort bound{listen.host, net::boundPort(fds_per_worker[0].back())};
-    EDGE_LOG_INFO("listening on %s (%u workers)", bound.str().c_str(), workers);
+    bound_.push_back(config::HostPort{listen.host, net::boundPort(fds_per_worker[0].back())});
   }
   return true;
 }
@@ -107,6 +106,10 @@ int Server::run() {
       uv_async_send(&main.workers_done);
     });
     workers_.back()->start();
+  }
+  // Only now: tests and scripts take this line to mean "ready, and signals are handled".
+  for (const config::HostPort& bound : bound_) {
+    EDGE_LOG_INFO("listening on %s (%u workers)", bound.str().c_str(), workers);
   }
   uv_run(&main.loop, UV_RUN_DEFAULT);
   for (auto& worker : workers_) {

@@ -23,6 +23,7 @@ class Server {
   bool openListeners(unsigned workers, std::vector<std::vector<int>>& fds_per_worker);
 
   RuntimePtr runtime_;
+  std::vector<config::HostPort> bound_;  // listen addresses with the ports actually bound
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

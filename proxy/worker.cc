@@ -17,15 +17,9 @@ Worker::Worker(unsigned id, RuntimePtr runtime, std::vector<int> listen_fds)
 
 Worker::~Worker() { join(); }
 
-void Worker::start() { thread_ = std::thread([this] { run(); }); }
-
-void Worker::join() {
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-}
-
-void Worker::run() {
+void Worker::start() {
+  // Everything is initialised before the thread starts, so post() works from this moment on
+  // (a signal may arrive right after the first "listening" line).
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &mailbox_async_, [](uv_async_t* h) {
     static_cast<Worker*>(h->data)->onMailbox();
@@ -46,6 +40,16 @@ void Worker::run() {
     }
   }
   listen_fds_.clear();
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Worker::run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
   graveyard_.clear();
   upstreams_.reset();

@@ -103,9 +103,25 @@ void UpstreamConn::write(std::string&& bytes) {
   if (write_failed_ || state_ == State::Closed || bytes.empty()) {
     return;
   }
+  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+  if (writeQueueSize() == 0) {
+    // Most requests fit the socket buffer: write now and skip uv_write's epoll re-arm.
+    uv_buf_t now = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
+    int n = uv_try_write(stream, &now, 1);
+    if (n == static_cast<int>(bytes.size())) {
+      return;
+    }
+    if (n > 0) {
+      bytes.erase(0, static_cast<size_t>(n));
+    } else if (n != UV_EAGAIN) {
+      write_failed_ = true;  // the read side reports what the upstream did
+      write_error_ = uv_strerror(n);
+      return;
+    }
+  }
   auto* wr = new WriteReq{{}, std::move(bytes), this};
   uv_buf_t buf = uv_buf_init(wr->data.data(), static_cast<unsigned>(wr->data.size()));
-  int rc = uv_write(&wr->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1,
+  int rc = uv_write(&wr->req, stream, &buf, 1,
                     [](uv_write_t* req, int status) {
                       auto* w = reinterpret_cast<WriteReq*>(req);
                       UpstreamConn* owner = w->owner;
