@@ -35,7 +35,7 @@ Options:
   --markdown          print the result block for bench/RESULTS.md on stdout
                       (the plain table then goes to stderr)
   --edge-mode MODE    config (default): generated YAML config with `workers: N`;
-                      quick: --listen/--upstream (the proxy picks its worker count)
+                      quick: --listen/--upstream/--workers N
   --keep              keep the temporary directory (configs, logs, raw wrk output)
   -h, --help          this help
 
@@ -171,7 +171,7 @@ META=$BENCH_TMP/meta.txt
   echo "title=Pass-through, $BODY_BYTES-byte JSON body, $WORKERS worker(s) per proxy"
   echo "heading=Pass-through, $BODY_BYTES-byte body, $WORKERS worker(s)"
   echo "command=$COMMAND_LINE"
-  echo "edge_version=$EDGE_BIN ($EDGE_MODE mode)"
+  echo "edge_version=$EDGE_VERSION, $EDGE_BIN ($EDGE_MODE mode)"
   echo "load_start=$LOAD_START"
   echo "load_end=$LOAD_END"
   echo "load=wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$DURATION --latency; $ROUNDS interleaved rounds (order alternates); warm-up $WARMUP per target; origin nginx with 1 worker on the same machine"

@@ -195,6 +195,8 @@ def render_text(targets, per, ratios, meta):
     if meta.get("edge_version"):
         lines.append("  edge-proxy: " + meta["edge_version"])
     lines.append("  load: " + meta.get("load", "?"))
+    if meta.get("commit"):
+        lines.append("  repository HEAD at run time: " + meta["commit"])
     lines.append("  date: " + meta.get("date", "?"))
     lines.append("  command: " + meta.get("command", "?"))
     total_errors = sum(p["errors"] for p in per.values())
@@ -211,7 +213,7 @@ def render_markdown(targets, per, ratios, meta):
     lines.append("")
     lines.append("- Command: `%s`" % meta.get("command", "?"))
     if meta.get("commit"):
-        lines.append("- Commit: `%s`" % meta["commit"])
+        lines.append("- Repository HEAD at run time: `%s`" % meta["commit"])
     lines.append("- Machine: " + machine_line(meta))
     if meta.get("edge_version"):
         lines.append("- edge-proxy: " + meta["edge_version"])

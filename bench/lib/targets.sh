@@ -137,14 +137,13 @@ EOF
 
 # start_edge NAME PORT ORIGIN_PORT WORKERS: edge-proxy from $EDGE_BIN with a generated config:
 # one upstream, one pass-through (cache: false) route class, one catch-all route.
-# EDGE_MODE=quick starts it with --listen/--upstream instead (worker count is then the
-# proxy's default, one per core).
+# EDGE_MODE=quick starts it with --listen/--upstream/--workers instead.
 start_edge() {
   local name=$1 port=$2 origin_port=$3 workers=$4 dir=$BENCH_TMP/$1
   mkdir -p "$dir"
   local -a cmd
   if [[ ${EDGE_MODE:-config} == quick ]]; then
-    cmd=("$EDGE_BIN" --listen "127.0.0.1:$port" --upstream "127.0.0.1:$origin_port")
+    cmd=("$EDGE_BIN" --listen "127.0.0.1:$port" --upstream "127.0.0.1:$origin_port" --workers "$workers")
   else
     cat >"$dir/edge.yaml" <<EOF
 listen: ["127.0.0.1:$port"]
@@ -160,6 +159,8 @@ routes:
     upstream: origin
     class: pass
 EOF
+    "$EDGE_BIN" --check-config "$dir/edge.yaml" >"$dir/check-config.log" 2>&1 ||
+      die "edge-proxy rejected $dir/edge.yaml: $(cat "$dir/check-config.log")"
     cmd=("$EDGE_BIN" --config "$dir/edge.yaml")
   fi
   printf '%q ' "${cmd[@]}" >"$dir/command.txt"
@@ -167,5 +168,6 @@ EOF
   TARGET_PID[$name]=$SPAWNED_PID
   TARGET_URL[$name]="http://127.0.0.1:$port/"
   TARGET_LABEL[$name]="edge-proxy"
+  EDGE_VERSION=$("$EDGE_BIN" --version 2>/dev/null | head -n1) || EDGE_VERSION="edge-proxy (no --version)"
   wait_http "${TARGET_URL[$name]}" "$SPAWNED_PID" 10
 }
