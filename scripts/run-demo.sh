@@ -12,15 +12,21 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+wait_for() {  # url
+  for _ in $(seq 100); do
+    curl -fs -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  echo "run-demo: $1 did not answer within 10 s" >&2
+  exit 1
+}
+
 node demo/origin.mjs --host 127.0.0.1 --port 3000 &
 pids+=($!)
+wait_for http://127.0.0.1:3000/health
 build/edge-proxy --config config/examples/edge.yaml &
 pids+=($!)
-
-for _ in $(seq 50); do
-  curl -fs -o /dev/null http://127.0.0.1:8080/health && break
-  sleep 0.1
-done
+wait_for http://127.0.0.1:8080/health
 
 cat <<'TRY'
 
