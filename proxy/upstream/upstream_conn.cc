@@ -260,7 +260,9 @@ void UpstreamConn::onReadEnd(ssize_t status) {
 
 void UpstreamConn::onResponseHead(http::ResponseHead&& head) {
   keep_alive_ = head.keep_alive;
-  handler_->onUpstreamHead(std::move(head));
+  if (handler_ != nullptr) {
+    handler_->onUpstreamHead(std::move(head));
+  }
 }
 
 void UpstreamConn::onResponseBody(const char* data, size_t len) {
