@@ -50,11 +50,53 @@ struct UpstreamConfig {
   Millis fail_timeout{10'000};        // ...for this long
 };
 
-// Route classes carry caching policy (see the cache issue); the proxy core only names them.
+// Which parts of a request make up the cache key, beyond method class, host and path.
+struct CacheKeyConfig {
+  enum class QueryMode {
+    IgnoreListed,  // every query parameter except those listed (default)
+    IncludeOnly,   // only the listed parameters
+  };
+  QueryMode query_mode = QueryMode::IgnoreListed;
+  // Parameter names; a trailing '*' matches a prefix ("utm_*"). The default ignore list drops
+  // the fieldset selector and common tracking parameters.
+  std::vector<std::string> query_params = {"fields", "utm_*", "gclid", "fbclid", "msclkid"};
+  std::vector<std::string> headers;  // request header names (lower case) that key the entry
+  // A hash of the credential (Authorization, else Cookie) keys the entry: each credential
+  // gets its own copy, so responses to authenticated requests may be stored.
+  bool per_credential = false;
+  // A header set by a trusted layer in front (lower case, e.g. "x-org-id") whose value keys
+  // the entry; requests with credentials are then shared within one tenant only.
+  std::string tenant_header;
+};
+
+// A route class is the caching policy of the routes that name it.
 struct RouteClass {
   std::string name;
   bool cache = true;  // false: pass-through, never stored
+  // Freshness when the origin gives none (no max-age, s-maxage or Expires); with
+  // override_origin it replaces the origin's freshness instead.
   Millis ttl{0};
+  bool override_origin = false;
+  Millis stale_while_revalidate{0};  // serve stale this long while one refresh runs
+  Millis stale_if_error{0};          // serve stale this long when the origin fails
+  bool heuristic_freshness = false;  // RFC 9111 4.2.2 (10% of Last-Modified age) allowed
+  CacheKeyConfig key;
+  // Request headers the origin may Vary on (lower case). A response that varies on any other
+  // header (or on "*") is not stored. accept-encoding is normalised to br / gzip / identity.
+  std::vector<std::string> vary = {"accept-encoding", "accept-language", "accept"};
+  std::vector<int> statuses = {200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501};
+  uint64_t max_object_size = 8ull << 20;  // larger bodies stream through uncached
+  bool store_set_cookie = false;          // responses with Set-Cookie are stored only if true
+  // Tag templates: "org:{header.x-org-id}:wo:{path.3}", "{query.site}", "sites" (literal).
+  std::vector<std::string> tags;
+};
+
+// The shared response cache.
+struct CacheConfig {
+  uint64_t memory = 256ull << 20;  // one byte budget for everything entries hold
+  unsigned shards = 16;
+  Millis lock_timeout{10'000};     // longest a request waits on another's fetch of its key
+  Millis hit_for_miss{30'000};     // how long an uncacheable answer bypasses coalescing
 };
 
 enum class PathMatchKind {
@@ -85,6 +127,7 @@ struct Config {
   Limits limits;
   ClientTimeouts client_timeouts;
   std::vector<UpstreamConfig> upstreams;
+  CacheConfig cache;
   std::vector<RouteClass> route_classes;
   std::vector<Route> routes;           // first match wins
 

@@ -306,7 +306,9 @@ void RoutesReader::assignDefaultClass() {
   auto index = indexOf(classes_, kDefaultClass);
   if (!index) {
     index = config_.route_classes.size();
-    config_.route_classes.push_back(RouteClass{std::string(kDefaultClass), true, Millis{0}});
+    RouteClass default_class;  // RFC 9111 defaults: the origin's headers decide
+    default_class.name = std::string(kDefaultClass);
+    config_.route_classes.push_back(std::move(default_class));
   }
   for (const size_t route : without_class_) {
     config_.routes[route].class_index = *index;

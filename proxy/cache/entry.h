@@ -1,0 +1,55 @@
+// One stored response. Immutable once inserted and shared as shared_ptr<const CachedEntry>,
+// so a reader can keep streaming an entry that is being evicted or purged. A revalidation
+// builds a new entry that shares the body. Pure data: no I/O, no event loop.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "proxy/http/headers.h"
+
+namespace edge::cache {
+
+using Body = std::shared_ptr<const std::string>;
+
+struct CachedEntry {
+  std::string key;  // primary key (see key.h); variants of one key differ in vary_values
+  int status = 200;
+  std::string reason;
+  http::Headers headers;  // as the origin sent them, hop-by-hop removed, no Age
+  Body body;              // de-chunked
+
+  // Secondary key: for each header the response varies on, (lower-case name, normalised
+  // request value) as they were on the request that fetched this response.
+  std::vector<std::pair<std::string, std::string>> vary_values;
+
+  // RFC 9111 section 4.2.3, wall-clock milliseconds since the epoch.
+  int64_t request_time_ms = 0;   // when the request that produced it was sent upstream
+  int64_t response_time_ms = 0;  // when its response head arrived
+  int64_t corrected_initial_age_ms = 0;
+
+  int64_t freshness_lifetime_ms = 0;
+  int64_t stale_while_revalidate_ms = 0;
+  int64_t stale_if_error_ms = 0;
+  bool must_revalidate = false;  // must-revalidate / proxy-revalidate / s-maxage: no stale use
+  bool no_cache = false;         // stored, but every use needs a successful revalidation
+
+  std::string etag;           // validators, for conditional revalidation upstream
+  std::string last_modified;
+  std::vector<std::string> tags;
+
+  // Set by a soft purge (or a gap in the invalidation stream): the entry must be treated as
+  // stale from now on. The only mutable part; readers load it relaxed.
+  mutable std::atomic<bool> invalidated{false};
+
+  // Bytes counted against the cache budget: key, headers, body, tags and a fixed overhead.
+  size_t charge() const;
+};
+
+using EntryPtr = std::shared_ptr<const CachedEntry>;
+
+}  // namespace edge::cache
