@@ -87,6 +87,16 @@ describe('headers', { timeout: 60000 }, () => {
     }
   });
 
+  it('frames a chunked origin response itself instead of copying Transfer-Encoding', async () => {
+    const query = new URLSearchParams([['Transfer-Encoding', 'chunked'], ['X-Visible', 'yes']]);
+    const { resp } = await exchange(proxy.port, 'GET', `/_test/headers?${query}`,
+      [['Host', 'api.example.test']]);
+    assert.equal(resp.statusCode, 200);
+    assert.ok(resp.headerValues('transfer-encoding').length <= 1, 'Transfer-Encoding repeated');
+    assert.deepEqual(JSON.parse(resp.body).headers,
+      [['Transfer-Encoding', 'chunked'], ['X-Visible', 'yes']]);
+  });
+
   it('adds X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and Via', async () => {
     const { echo } = await exchange(proxy.port, 'GET', '/_test/echo',
       [['Host', 'shop.example.test:8443']]);
