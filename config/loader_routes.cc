@@ -19,11 +19,6 @@ constexpr size_t kMaxListedNames = 8;
 
 bool isAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
-// RFC 9110 token characters, which is what a method is.
-bool isTokenChar(char c) {
-  return isAlnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
 bool isIdentifier(std::string_view name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) {
     return false;
@@ -284,10 +279,7 @@ void RoutesReader::readMethods(const Field& field, RouteMatch& match) {
     diag_.expected(field, "at least one method (leave methods out to match any)");
   }
   for (const auto& item : items.value_or(std::vector<Field>{})) {
-    const bool token =
-        item.node.IsScalar() && !item.node.Scalar().empty() &&
-        std::all_of(item.node.Scalar().begin(), item.node.Scalar().end(), isTokenChar);
-    if (!token) {
+    if (!item.node.IsScalar() || !isToken(item.node.Scalar())) {
       diag_.expected(item, "an HTTP method like GET");
       continue;
     }

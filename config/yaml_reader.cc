@@ -1,6 +1,7 @@
 #include "config/yaml_reader.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <limits>
 #include <system_error>
@@ -305,10 +306,41 @@ std::optional<uint64_t> readByteSize(Diagnostics& diag, const Field& field, uint
     return std::nullopt;
   }
   if (*value < min || *value > max) {
-    diag.expected(field, "a size from " + formatSize(min) + " to " + formatSize(max));
+    const bool unbounded = max == std::numeric_limits<uint64_t>::max();
+    diag.expected(field, unbounded ? "a size of at least " + formatSize(min)
+                                   : "a size from " + formatSize(min) + " to " + formatSize(max));
     return std::nullopt;
   }
   return value;
+}
+
+std::string lowerAscii(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+bool isToken(std::string_view text) {
+  constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  return !text.empty() && std::all_of(text.begin(), text.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           kSymbols.find(c) != std::string_view::npos;
+  });
+}
+
+std::optional<std::string> readHeaderName(Diagnostics& diag, const Field& field) {
+  constexpr std::string_view kWhat = "a header name like accept-language";
+  const std::string* text = scalarOf(diag, field, kWhat);
+  if (text == nullptr) {
+    return std::nullopt;
+  }
+  if (!isToken(*text)) {
+    diag.expected(field, kWhat);
+    return std::nullopt;
+  }
+  return lowerAscii(*text);
 }
 
 std::optional<HostPort> readHostPort(Diagnostics& diag, const Field& field) {

@@ -107,9 +107,18 @@ std::optional<int64_t> readInteger(Diagnostics& diag, const Field& field, int64_
 // A duration like 250ms; `allow_zero` false means the value must be greater than 0.
 std::optional<Millis> readDuration(Diagnostics& diag, const Field& field, bool allow_zero);
 
-// A size like 64k, from `min` to `max` bytes.
+// A size like 64k, from `min` to `max` bytes; a `max` of UINT64_MAX means no upper bound.
 std::optional<uint64_t> readByteSize(Diagnostics& diag, const Field& field, uint64_t min,
                                      uint64_t max);
+
+// ASCII letters in lower case; everything else as is.
+std::string lowerAscii(std::string_view text);
+
+// An RFC 9110 token: what HTTP methods and header names are made of.
+bool isToken(std::string_view text);
+
+// An HTTP header name, lower-cased: headers are matched without regard to case.
+std::optional<std::string> readHeaderName(Diagnostics& diag, const Field& field);
 
 // host:port, with a hint about what is wrong when it does not parse.
 std::optional<HostPort> readHostPort(Diagnostics& diag, const Field& field);
