@@ -8,7 +8,7 @@ export function strongEtag(body) {
 }
 
 // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2).
-function notModified(req, etag, lastModified) {
+export function notModified(req, etag, lastModified) {
   const inm = req.headers['if-none-match'];
   if (inm !== undefined) {
     if (!etag) return false;

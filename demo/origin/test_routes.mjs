@@ -6,6 +6,7 @@ import { sendJson, sendError, sendBody } from './respond.mjs';
 import { writePattern, closeFlag, sleep } from './streams.mjs';
 import { patternSlice, MAX_CHUNK } from './pattern.mjs';
 import { sendUntilClose, sendWithHeaders, validHeaderPairs } from './raw_response.mjs';
+import { createCacheRoutes, isCacheScriptPath } from './cache_routes.mjs';
 
 const NO_STORE = { 'Cache-Control': 'no-store' };
 const BINARY = { 'Content-Type': 'application/octet-stream', ...NO_STORE };
@@ -148,6 +149,7 @@ const ROUTES = [
 ];
 
 export function createTestRoutes(stats) {
+  const cache = createCacheRoutes();
   return function handle(req, res, url) {
     if (url.pathname === '/_test/stats' && (req.method === 'GET' || req.method === 'HEAD')) {
       return sendJson(req, res, 200, stats.snapshot(), NO_STORE);
@@ -155,8 +157,10 @@ export function createTestRoutes(stats) {
     if (url.pathname === '/_test/reset' && req.method === 'POST') {
       req.resume();
       stats.reset();
+      cache.reset();
       return sendJson(req, res, 200, { reset: true }, NO_STORE);
     }
+    if (cache.matches(url.pathname)) return cache.handle(req, res, url);
     for (const [re, fn] of ROUTES) {
       const m = url.pathname.match(re);
       if (m) return fn(req, res, url, ...m.slice(1));
@@ -165,4 +169,5 @@ export function createTestRoutes(stats) {
   };
 }
 
-export const isControlPath = (path) => path === '/_test/stats' || path === '/_test/reset';
+export const isControlPath = (path) => path === '/_test/stats' || path === '/_test/reset' ||
+  isCacheScriptPath(path);

@@ -82,7 +82,8 @@ std::string normaliseVaryValue(std::string_view header_name, const std::string* 
 // - stale windows: the response's stale-while-revalidate / stale-if-error, else the class's;
 //   must-revalidate, proxy-revalidate and s-maxage forbid both (must_revalidate = true);
 // - no-cache (response) sets no_cache;
-// - corrected_initial_age per RFC 9111 4.2.3 (Age header, Date, request/response times).
+// - corrected_initial_age per RFC 9111 4.2.3 (Age header, Date, request/response times);
+//   the Age header is then removed from entry.headers (it is recomputed when served).
 void fillFreshness(CachedEntry& entry, const config::RouteClass& route_class,
                    int64_t request_time_ms, int64_t response_time_ms);
 
@@ -115,8 +116,9 @@ int64_t ageSeconds(int64_t age_ms);
 void addValidators(const CachedEntry& entry, http::Headers& upstream_request_headers);
 
 // A 304 from the origin refreshes the stored response (RFC 9111 4.3.4): a new entry with the
-// old body and status, its headers updated from the 304's (except Content-Length and the
-// framing headers), and freshness recomputed with the new times.
+// old body and status, its headers updated from the 304's (except Content-Length,
+// Content-Encoding and the framing headers; a 304 without Date is dated response_time_ms),
+// and freshness recomputed with the new times.
 EntryPtr refreshFromNotModified(const CachedEntry& stale, const http::Headers& not_modified_headers,
                                 const config::RouteClass& route_class, int64_t request_time_ms,
                                 int64_t response_time_ms);

@@ -31,14 +31,16 @@ export function toYaml(value, indent = '') {
 }
 
 // servers: ["127.0.0.1:PORT", ...]; upstream: extra keys of upstreams.app (timeouts,
-// host_header, max_fails...); limits / clientTimeouts: the limits and client_timeouts sections.
-export function proxyConfig({ servers, workers = 2, limits, clientTimeouts, upstream = {},
+// host_header, max_fails...); limits / clientTimeouts / cache: the limits, client_timeouts
+// and cache sections.
+export function proxyConfig({ servers, workers = 2, limits, clientTimeouts, cache, upstream = {},
   upstreams, routes, routeClasses } = {}) {
   return toYaml({
     listen: ['127.0.0.1:0'],
     workers,
     limits,
     client_timeouts: clientTimeouts,
+    cache,
     upstreams: upstreams ?? { app: { servers, ...upstream } },
     route_classes: routeClasses ?? { no_cache: { cache: false } },
     routes: routes ?? [{ match: { path_prefix: '/' }, upstream: 'app', class: 'no_cache' }],

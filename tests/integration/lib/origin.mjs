@@ -19,6 +19,12 @@ function control(port, method, path) {
   });
 }
 
+function scriptPath(path) {
+  const m = path.match(/^\/_test\/cache\/([^?]+)$/);
+  if (!m) throw new Error(`not a /_test/cache/ path: ${path}`);
+  return `/_test/cache-script/${m[1]}`;
+}
+
 export async function startOrigin({ port = 0 } = {}) {
   const child = spawnTracked(process.execPath,
     [ORIGIN_SCRIPT, '--host', '127.0.0.1', '--port', String(port)]);
@@ -41,6 +47,11 @@ export async function startOrigin({ port = 0 } = {}) {
     // {requests, connections, byPath}, not counting these control requests themselves.
     stats: () => control(boundPort, 'GET', '/_test/stats'),
     reset: () => control(boundPort, 'POST', '/_test/reset'),
+    // Parameters of /_test/cache/<name> applied to every later request for that path, over
+    // its query (see demo/origin/cache_routes.mjs); unscript() forgets them.
+    script: (path, params) => control(boundPort, 'PUT', scriptPath(path) + '?' +
+      new URLSearchParams(params)),
+    unscript: (path) => control(boundPort, 'DELETE', scriptPath(path)),
     stop: () => stopChild(child, 'SIGTERM', 5000),
     get stderr() { return stderr.text; },
   };
