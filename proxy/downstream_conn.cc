@@ -10,7 +10,7 @@ namespace edge {
 
 struct DownstreamConn::WriteReq {
   uv_write_t req;
-  std::vector<std::string> bufs;
+  std::vector<OutChunk> bufs;
   DownstreamConn* owner;
 };
 
@@ -176,7 +176,16 @@ void DownstreamConn::resumeReading() {
 
 void DownstreamConn::send(std::string&& bytes) {
   outbox_bytes_ += bytes.size();
-  outbox_.push_back(std::move(bytes));
+  outbox_.emplace_back(std::move(bytes));
+}
+
+void DownstreamConn::sendShared(std::shared_ptr<const std::string> buffer, size_t offset,
+                                size_t length) {
+  if (length == 0) {
+    return;
+  }
+  outbox_bytes_ += length;
+  outbox_.emplace_back(std::move(buffer), offset, length);
 }
 
 void DownstreamConn::flush() {
@@ -198,8 +207,9 @@ void DownstreamConn::flush() {
   outbox_bytes_ = 0;
   std::vector<uv_buf_t> bufs;
   bufs.reserve(wr->bufs.size());
-  for (std::string& b : wr->bufs) {
-    bufs.push_back(uv_buf_init(b.data(), static_cast<unsigned>(b.size())));
+  for (const OutChunk& chunk : wr->bufs) {
+    std::string_view bytes = chunk.view();
+    bufs.push_back(uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size())));
   }
   int rc = uv_write(&wr->req, stream, bufs.data(),
                     static_cast<unsigned>(bufs.size()), [](uv_write_t* req, int status) {

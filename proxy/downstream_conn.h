@@ -11,6 +11,7 @@
 
 #include "proxy/http/request_parser.h"
 #include "proxy/http/serializer.h"
+#include "proxy/out_chunk.h"
 
 namespace edge {
 
@@ -27,6 +28,8 @@ class DownstreamConn : private http::RequestSink {
 
   // For the active Stream.
   void send(std::string&& bytes);  // queued until flush()
+  // Queues a slice of a shared immutable buffer without copying it.
+  void sendShared(std::shared_ptr<const std::string> buffer, size_t offset, size_t length);
   void flush();
   // True when the client is behind; the stream then hears onDownstreamWritable() later.
   bool congested();
@@ -83,7 +86,7 @@ class DownstreamConn : private http::RequestSink {
   std::unique_ptr<Stream> stream_;
   std::string client_ip_;
   std::string pending_input_;  // bytes read after a complete request: the next request(s)
-  std::vector<std::string> outbox_;
+  std::vector<OutChunk> outbox_;
   size_t outbox_bytes_ = 0;
   bool request_http11_ = true;
   bool request_is_head_ = false;

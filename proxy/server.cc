@@ -98,9 +98,10 @@ int Server::run() {
   });
   main.workers_done.data = &main;
 
+  auto shared_cache = std::make_shared<cache::SharedCache>(runtime_->config->cache);
   main.running = workers;
   for (unsigned w = 0; w < workers; ++w) {
-    workers_.push_back(std::make_unique<Worker>(w, runtime_, std::move(fds[w])));
+    workers_.push_back(std::make_unique<Worker>(w, runtime_, shared_cache, std::move(fds[w])));
     workers_.back()->setOnExit([&main] {
       main.running.fetch_sub(1);
       uv_async_send(&main.workers_done);

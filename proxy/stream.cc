@@ -1,228 +1,329 @@
 #include "proxy/stream.h"
 
-#include <algorithm>
-
+#include "config/route_rules.h"
+#include "proxy/cache/key.h"
+#include "proxy/cache/shared_cache.h"
 #include "proxy/downstream_conn.h"
 #include "proxy/http/serializer.h"
 #include "proxy/log.h"
-#include "proxy/upstream/pool.h"
+#include "proxy/timer.h"
 
 namespace edge {
 namespace {
 
-using upstream::UpstreamFailure;
-
-constexpr size_t kPendingBodyHighWater = 256 * 1024;
 constexpr std::string_view kVia11 = "1.1 edge-proxy";
 constexpr std::string_view kVia10 = "1.0 edge-proxy";
 
 // Splits an absolute-form target ("http://host:port/p?q") into authority and origin-form.
-bool splitAbsoluteForm(std::string_view target, std::string& authority, std::string& origin) {
-  size_t scheme_end = target.find("://");
-  if (scheme_end == std::string_view::npos) {
-    return false;
-  }
-  std::string_view rest = target.substr(scheme_end + 3);
+void splitAbsoluteForm(std::string_view target, std::string& authority, std::string& origin) {
+  std::string_view rest = target.substr(target.find("://") + 3);
   size_t path_start = rest.find_first_of("/?");
   authority.assign(rest.substr(0, path_start));
   origin = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
-  if (!origin.empty() && origin[0] == '?') {
+  if (origin[0] == '?') {
     origin.insert(0, "/");
   }
-  return true;
+}
+
+bool isUnsafeMethod(std::string_view method) {
+  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+}
+
+const char* outcomeLabel(int outcome) {
+  static constexpr const char* kLabels[] = {"",      "HIT",         "MISS",     "STALE",
+                                            "REVALIDATED", "COALESCED", "BYPASS"};
+  return kLabels[outcome];
 }
 
 }  // namespace
 
 Stream::Stream(DownstreamConn& down, Worker& worker, http::RequestHead&& head)
-    : down_(&down), worker_(worker), req_(std::move(head)) {}
+    : down_(&down),
+      worker_(worker),
+      runtime_(worker.runtimePtr()),
+      req_(std::move(head)),
+      link_(std::make_shared<AdopterLink>(AdopterLink{this})) {}
 
 Stream::~Stream() {
-  if (up_ != nullptr) {
-    up_->abandon();
-  }
-}
-
-std::string Stream::upstreamName() const {
-  const config::UpstreamConfig& cfg = worker_.runtime().config->upstreams[upstream_];
-  return "upstream \"" + cfg.name + "\" (" + cfg.servers[server_].str() + ")";
+  stopFollowing();
+  link_->adopter = nullptr;
 }
 
 // ---- routing and the upstream request ----------------------------------------------------
 
 void Stream::start() {
+  request_is_head_ = req_.method == "HEAD";
+  if (!route()) {
+    return;
+  }
+  buildUpstreamRequest();
+  const config::RouteClass& cls = runtime_->config->classOf(*route_);
+  policy_ = cache::classifyRequest(req_.method, upstream_headers_, cls);
+  if (policy_.disposition == cache::RequestDisposition::Lookup && !req_.hasBody()) {
+    lookupCache();
+    return;
+  }
+  passThrough(Outcome::Bypass, std::string("fwd=bypass; detail=") +
+                                   (req_.hasBody() ? "body" : policy_.reason));
+}
+
+bool Stream::route() {
   const std::string* host_header = req_.headers.find("host");
-  std::string host = host_header != nullptr ? *host_header : std::string();
+  host_ = host_header != nullptr ? *host_header : std::string();
   if (req_.target.rfind("http://", 0) == 0 || req_.target.rfind("https://", 0) == 0) {
-    std::string authority;
-    splitAbsoluteForm(req_.target, authority, upstream_target_);
-    host = authority;  // RFC 9112 section 3.2.2: the target's authority wins over Host
-    req_.headers.set("Host", authority);
+    splitAbsoluteForm(req_.target, host_, upstream_target_);
+    req_.headers.set("Host", host_);  // RFC 9112 3.2.2: the target's authority wins over Host
   } else if (!req_.target.empty() && (req_.target[0] == '/' || req_.target == "*")) {
     upstream_target_ = req_.target;
   } else {
     replyLocally(400, "request target must be a path (origin-form) or an absolute URI");
-    return;
+    return false;
   }
   std::string_view path = upstream_target_;
   path = path.substr(0, path.find('?'));
-  const config::Route* route = worker_.runtime().routes.match(host, req_.method, path);
-  if (route == nullptr) {
-    replyLocally(404, "no route matches " + req_.method + " " + host + std::string(path));
-    return;
+  route_ = runtime_->routes.match(host_, req_.method, path);
+  if (route_ == nullptr) {
+    replyLocally(404, "no route matches " + req_.method + " " + host_ + std::string(path));
+    return false;
   }
-  upstream_ = route->upstream_index;
-  request_is_head_ = req_.method == "HEAD";
-  tried_servers_.assign(worker_.runtime().config->upstreams[upstream_].servers.size(), false);
-  buildUpstreamRequest();
-  if (req_.expect_continue && req_.hasBody()) {
-    // We read the body ourselves and stream it; the client may start sending now.
-    down_->send(std::string("HTTP/1.1 100 Continue\r\n\r\n"));
-    down_->flush();
-  }
-  acquireConnection();
+  return true;
 }
 
 void Stream::buildUpstreamRequest() {
-  const config::UpstreamConfig& cfg = worker_.runtime().config->upstreams[upstream_];
-  const std::string* host = req_.headers.find("host");
-  std::string client_host = host != nullptr ? *host : std::string();
+  const config::UpstreamConfig& cfg = runtime_->config->upstreamOf(*route_);
   upstream_headers_ = std::move(req_.headers);
   http::stripHopByHop(upstream_headers_);
   upstream_headers_.remove("expect");
   upstream_headers_.appendToList("X-Forwarded-For", down_->clientIp());
   upstream_headers_.set("X-Forwarded-Proto", "http");
-  if (!client_host.empty()) {
-    upstream_headers_.set("X-Forwarded-Host", client_host);
+  if (!host_.empty()) {
+    upstream_headers_.set("X-Forwarded-Host", host_);
   }
   upstream_headers_.appendToList("Via", req_.http11() ? kVia11 : kVia10);
   if (cfg.host_header) {
     upstream_headers_.set("Host", *cfg.host_header);
-  } else if (client_host.empty()) {
+  } else if (host_.empty()) {
     upstream_headers_.set("Host", cfg.servers[0].str());  // HTTP/1.0 client without Host
   }
   request_framing_ =
       http::upstreamRequestFraming(req_.has_content_length, req_.content_length, req_.chunked);
 }
 
-void Stream::acquireConnection() {
-  upstream::UpstreamSet& set = worker_.upstreams();
-  server_ = set.balancer(upstream_).pick(worker_.nowMs(), tried_servers_);
-  if (server_ == upstream::Balancer::kNone) {
-    server_ = 0;
-    replyLocally(502, upstreamName() + ": no server left to try");
-    return;
-  }
-  tried_servers_[server_] = true;
-  step_ = Step::Connecting;
-  if (upstream::UpstreamConn* idle = set.takeIdle(upstream_, server_)) {
-    idle->attach(*this);
-    useConnection(idle);
-    return;
-  }
-  connectFresh();
-}
-
-void Stream::connectFresh() {
-  step_ = Step::Connecting;
-  up_ = upstream::UpstreamConn::connect(worker_, upstream_, server_, *this);
-  if (up_ == nullptr) {
-    onUpstreamFailure(UpstreamFailure{UpstreamFailure::Kind::ConnectFailed, "cannot connect"});
-  }
-}
-
-void Stream::onUpstreamReady() { useConnection(up_); }
-
-void Stream::useConnection(upstream::UpstreamConn* conn) {
-  up_ = conn;
-  step_ = Step::Sending;
-  up_->beginExchange(request_is_head_);
-  up_->write(http::serializeRequestHead(req_.method, upstream_target_, upstream_headers_,
-                                        request_framing_));
-  head_sent_upstream_ = true;
-  if (!pending_body_.empty()) {
-    body_sent_upstream_ = true;
-    up_->write(std::move(pending_body_));
-    pending_body_.clear();
+void Stream::passThrough(Outcome outcome, std::string detail) {
+  outcome_ = outcome;
+  cache_detail_ = std::move(detail);
+  upstream::UpstreamRequest request{req_.method, upstream_target_, upstream_headers_,
+                                    request_framing_, request_is_head_};
+  upstream::ExchangeSink& sink = *this;
+  exchange_ = std::make_unique<upstream::UpstreamExchange>(worker_, route_->upstream_index,
+                                                           std::move(request), sink);
+  if (req_.expect_continue && req_.hasBody()) {
+    // We read the body ourselves and stream it; the client may start sending now.
+    down_->send(std::string("HTTP/1.1 100 Continue\r\n\r\n"));
+    down_->flush();
   }
   if (request_complete_) {
-    up_->requestSent();
+    exchange_->endBody();
   }
-  if (up_->congested()) {
-    down_->pauseReading();
-  } else {
-    down_->resumeReading();
-  }
+  exchange_->start();
 }
 
-// ---- request body --------------------------------------------------------------------------
-
 void Stream::onRequestBody(const char* data, size_t len) {
-  if (step_ == Step::Done) {
+  if (done_ || !exchange_) {
     return;
   }
-  std::string framed;
-  if (request_framing_.kind == http::BodyFraming::Chunked) {
-    http::appendChunk(framed, std::string_view(data, len));
-  } else {
-    framed.assign(data, len);
-  }
-  if (up_ != nullptr && head_sent_upstream_) {
-    body_sent_upstream_ = true;
-    up_->write(std::move(framed));
-    if (up_->congested()) {
-      down_->pauseReading();  // resumed by onUpstreamWritable
-    }
-    return;
-  }
-  pending_body_.append(framed);
-  if (pending_body_.size() > kPendingBodyHighWater) {
-    down_->pauseReading();  // resumed once a connection takes the bytes
+  exchange_->sendBody(data, len);
+  if (exchange_->congested()) {
+    down_->pauseReading();  // resumed by onExchangeWritable
   }
 }
 
 void Stream::onRequestEnd() {
   request_complete_ = true;
-  if (step_ == Step::Done) {
-    return;
-  }
-  std::string last = request_framing_.kind == http::BodyFraming::Chunked
-                         ? std::string(http::kLastChunk)
-                         : std::string();
-  if (up_ != nullptr && head_sent_upstream_) {
-    up_->write(std::move(last));
-    up_->requestSent();
-  } else {
-    pending_body_.append(last);
+  if (exchange_ && !done_) {
+    exchange_->endBody();
   }
 }
 
-void Stream::onUpstreamWritable() {
+void Stream::onExchangeWritable() {
   if (down_ != nullptr) {
     down_->resumeReading();
   }
 }
 
-// ---- response ------------------------------------------------------------------------------
+// ---- pass-through response -------------------------------------------------------------------
 
-void Stream::onUpstreamHead(http::ResponseHead&& head) {
-  step_ = Step::Receiving;
-  response_started_ = true;
-  worker_.upstreams().balancer(upstream_).reportSuccess(server_);
+void Stream::onExchangeHead(http::ResponseHead&& head) {
+  if (down_ == nullptr) {
+    return;
+  }
+  invalidateAfterUnsafeMethod(head);
   http::Headers headers = std::move(head.headers);
   http::stripHopByHop(headers);
   headers.appendToList("Via", kVia11);
-  http::DownstreamResponseFraming framing = http::downstreamResponseFraming(
-      {request_is_head_, head.status, head.has_content_length, head.content_length,
-       down_->requestHttp11()});
-  response_chunked_ = framing.framing.kind == http::BodyFraming::Chunked;
-  response_must_close_ = framing.must_close;
-  http::ResponseConnection connection{response_must_close_ || down_->closeAfterResponse(),
-                                      down_->requestHttp11()};
-  down_->send(http::serializeResponseHead(head.status, head.reason, headers, framing, connection));
+  std::optional<uint64_t> length;
+  if (head.has_content_length) {
+    length = head.content_length;
+  }
+  beginResponse(head.status, head.reason, headers, length);
 }
 
-void Stream::onUpstreamBody(const char* data, size_t len) {
+void Stream::onExchangeBody(const char* data, size_t len) {
+  if (down_ == nullptr) {
+    return;
+  }
+  sendBodyBytes(data, len);
+  if (down_->congested()) {
+    exchange_->pauseReading();  // resumed by onDownstreamWritable
+  }
+}
+
+void Stream::onExchangeReadBatchDone() {
+  if (down_ != nullptr) {
+    down_->flush();
+  }
+}
+
+void Stream::onDownstreamWritable() {
+  if (exchange_ && !done_) {
+    exchange_->resumeReading();
+  }
+}
+
+void Stream::onExchangeEnd() {
+  if (down_ != nullptr) {
+    endResponse();
+  }
+}
+
+void Stream::onExchangeFailed(int status, const std::string& reason, bool after_head) {
+  if (down_ == nullptr || done_) {
+    return;
+  }
+  if (after_head) {
+    done_ = true;
+    down_->abortResponse();
+    return;
+  }
+  replyLocally(status, reason);
+}
+
+// Unsafe methods that succeed invalidate what the cache holds for their URL and for the
+// Location / Content-Location they name on the same host (RFC 9111 section 4.4).
+void Stream::invalidateAfterUnsafeMethod(const http::ResponseHead& head) {
+  if (!isUnsafeMethod(req_.method) || head.status < 200 || head.status >= 400) {
+    return;
+  }
+  auto purgeUrl = [&](std::string_view target) {
+    std::string_view path = target.substr(0, target.find('?'));
+    const config::Route* get_route = runtime_->routes.match(host_, "GET", path);
+    if (get_route == nullptr || !runtime_->config->classOf(*get_route).cache) {
+      return;
+    }
+    const config::RouteClass& cls = runtime_->config->classOf(*get_route);
+    std::string pattern = cache::globEscape(cache::urlPrefix(host_, target, cls)) + "*";
+    worker_.cache().store.purgeGlob(pattern, cache::PurgeMode::Hard);
+  };
+  purgeUrl(upstream_target_);
+  for (const char* name : {"location", "content-location"}) {
+    const std::string* value = head.headers.find(name);
+    if (value == nullptr || value->empty()) {
+      continue;
+    }
+    std::string_view url = *value;
+    std::string same_host_prefix = "http://" + host_;
+    if (url.starts_with(same_host_prefix)) {
+      url.remove_prefix(same_host_prefix.size());
+    }
+    if (!url.empty() && url[0] == '/') {
+      purgeUrl(url);
+    }
+  }
+}
+
+void Stream::replyLocally(int status, const std::string& reason) {
+  done_ = true;
+  stopFollowing();
+  if (exchange_) {
+    exchange_->cancel();
+  }
+  if (down_ != nullptr) {
+    down_->replyLocally(status, reason, false);
+  }
+}
+
+void Stream::onDownstreamGone() {
+  down_ = nullptr;
+  done_ = true;
+  stopFollowing();
+  if (exchange_) {
+    exchange_->cancel();
+  }
+}
+
+// ---- response writer -------------------------------------------------------------------------
+
+std::string Stream::cacheHeaderLines() const {
+  if (outcome_ == Outcome::None) {
+    return {};
+  }
+  std::string lines;
+  lines.append("X-Cache: ").append(outcomeLabel(static_cast<int>(outcome_))).append("\r\n");
+  lines.append("Cache-Status: edge-proxy; ").append(cache_detail_).append("\r\n");
+  if (entry_age_ms_ >= 0) {
+    lines.append("Age: ").append(std::to_string(cache::ageSeconds(entry_age_ms_))).append("\r\n");
+  }
+  return lines;
+}
+
+void Stream::beginResponse(int status, std::string_view reason, std::string_view header_lines,
+                           std::optional<uint64_t> content_length) {
+  http::DownstreamResponseFraming framing = http::downstreamResponseFraming(
+      {request_is_head_, status, content_length.has_value(), content_length.value_or(0),
+       down_->requestHttp11()});
+  response_started_ = true;
+  response_chunked_ = framing.framing.kind == http::BodyFraming::Chunked;
+  response_must_close_ = framing.must_close;
+  body_allowed_ = framing.framing.kind != http::BodyFraming::None;
+  http::ResponseConnection connection{response_must_close_ || down_->closeAfterResponse(),
+                                      down_->requestHttp11()};
+  std::string lines(header_lines);
+  lines.append(cacheHeaderLines());
+  down_->send(http::serializeResponseHead(status, reason, lines, framing, connection));
+}
+
+void Stream::beginResponse(int status, std::string_view reason, const http::Headers& headers,
+                           std::optional<uint64_t> content_length) {
+  std::string lines;
+  for (const http::Header& h : headers) {
+    if (!http::iequals(h.name, "content-length") && !http::iequals(h.name, "transfer-encoding")) {
+      lines.append(h.name).append(": ").append(h.value).append("\r\n");
+    }
+  }
+  beginResponse(status, reason, std::string_view(lines), content_length);
+}
+
+void Stream::sendBodyPiece(cache::Body chunk) {
+  if (!body_allowed_ || chunk->empty()) {
+    return;
+  }
+  if (response_chunked_) {
+    std::string size_line;
+    http::appendChunkHeader(size_line, chunk->size());
+    down_->send(std::move(size_line));
+    size_t size = chunk->size();
+    down_->sendShared(std::move(chunk), 0, size);
+    down_->send(std::string("\r\n"));
+    return;
+  }
+  size_t size = chunk->size();
+  down_->sendShared(std::move(chunk), 0, size);
+}
+
+void Stream::sendBodyBytes(const char* data, size_t len) {
+  if (!body_allowed_) {
+    return;
+  }
   if (response_chunked_) {
     std::string chunk;
     http::appendChunk(chunk, std::string_view(data, len));
@@ -230,96 +331,15 @@ void Stream::onUpstreamBody(const char* data, size_t len) {
   } else {
     down_->send(std::string(data, len));
   }
-  if (up_ != nullptr && down_->congested()) {
-    up_->pauseReading();  // resumed by onDownstreamWritable
-  }
 }
 
-void Stream::onUpstreamReadBatchDone() { down_->flush(); }
-
-void Stream::onDownstreamWritable() {
-  if (up_ != nullptr) {
-    up_->resumeReading();
-  }
-}
-
-void Stream::onUpstreamEnd() {
-  up_ = nullptr;
+void Stream::endResponse() {
   if (response_chunked_) {
     down_->send(std::string(http::kLastChunk));
   }
-  step_ = Step::Done;
+  done_ = true;
+  stopFollowing();
   down_->responseDone(response_must_close_);
-}
-
-// ---- failures ------------------------------------------------------------------------------
-
-void Stream::onUpstreamFailure(const UpstreamFailure& failure) {
-  bool was_reused = up_ != nullptr && up_->reused();
-  up_ = nullptr;
-  head_sent_upstream_ = false;
-  if (response_started_) {
-    EDGE_LOG_WARN("%s: response broken off: %s", upstreamName().c_str(), failure.detail.c_str());
-    step_ = Step::Done;
-    down_->abortResponse();
-    return;
-  }
-  upstream::Balancer& balancer = worker_.upstreams().balancer(upstream_);
-  using Kind = UpstreamFailure::Kind;
-  switch (failure.kind) {
-    case Kind::ConnectFailed:
-    case Kind::ConnectTimeout:
-      balancer.reportFailure(server_, worker_.nowMs());
-      // Nothing reached the server, so any method may go to the next one.
-      if (!body_sent_upstream_ &&
-          std::find(tried_servers_.begin(), tried_servers_.end(), false) != tried_servers_.end()) {
-        EDGE_LOG_WARN("%s: %s; trying the next server", upstreamName().c_str(),
-                      failure.detail.c_str());
-        acquireConnection();
-        return;
-      }
-      break;
-    case Kind::ClosedBeforeResponse:
-      if (was_reused && !retried_ && !req_.hasBody() && http::isIdempotentMethod(req_.method)) {
-        // The server closed a kept-alive connection as we reused it: one fresh attempt.
-        retried_ = true;
-        connectFresh();
-        return;
-      }
-      balancer.reportFailure(server_, worker_.nowMs());
-      break;
-    case Kind::FirstByteTimeout:
-      balancer.reportFailure(server_, worker_.nowMs());
-      break;
-    case Kind::IdleTimeout:
-    case Kind::BadResponse:
-    case Kind::ClosedMidResponse:
-      break;
-  }
-  bool timeout = failure.kind == Kind::ConnectTimeout || failure.kind == Kind::FirstByteTimeout ||
-                 failure.kind == Kind::IdleTimeout;
-  std::string what = failure.kind == Kind::ConnectFailed ? "is unreachable: " : "failed: ";
-  std::string reason = upstreamName() + " " + what + failure.detail;
-  EDGE_LOG_WARN("%s %s: %s", req_.method.c_str(), upstream_target_.c_str(), reason.c_str());
-  replyLocally(timeout ? 504 : 502, reason);
-}
-
-void Stream::replyLocally(int status, const std::string& reason) {
-  step_ = Step::Done;
-  if (up_ != nullptr) {
-    up_->abandon();
-    up_ = nullptr;
-  }
-  down_->replyLocally(status, reason, false);
-}
-
-void Stream::onDownstreamGone() {
-  down_ = nullptr;
-  step_ = Step::Done;
-  if (up_ != nullptr) {
-    up_->abandon();
-    up_ = nullptr;
-  }
 }
 
 }  // namespace edge

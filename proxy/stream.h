@@ -1,22 +1,31 @@
-// One exchange: a client request, its trip upstream and the response back. Owned by the
+// One exchange with a client: a request, how it is answered (from the cache, by following
+// another request's fetch, or straight from the upstream) and the response back. Owned by the
 // DownstreamConn; destroyed through Worker::deferDelete so no callback ever runs on a dead
-// stream. Steps: route -> connect (pool or new) -> send request -> relay response -> done.
+// stream. Steps: route -> classify -> (hit | follow a fetch | pass through) -> respond.
+// stream.cc holds routing, pass-through and the response writer; stream_cache.cc the cache.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
-#include <vector>
 
+#include "config/config.h"
+#include "proxy/cache/entry.h"
+#include "proxy/cache/inflight.h"
+#include "proxy/cache/policy.h"
+#include "proxy/cache_fetch.h"
 #include "proxy/http/framing.h"
 #include "proxy/http/request_parser.h"
-#include "proxy/upstream/upstream_conn.h"
+#include "proxy/upstream/exchange.h"
 #include "proxy/worker.h"
 
 namespace edge {
 
 class DownstreamConn;
+class Timer;
 
-class Stream : public Deferred, private upstream::UpstreamHandler {
+class Stream : public Deferred, private upstream::ExchangeSink, private ExchangeAdopter {
  public:
   Stream(DownstreamConn& down, Worker& worker, http::RequestHead&& head);
   ~Stream() override;
@@ -33,44 +42,83 @@ class Stream : public Deferred, private upstream::UpstreamHandler {
   bool responseStarted() const { return response_started_; }
 
  private:
-  enum class Step { Routing, Connecting, Sending, Receiving, Done };
+  // What the cache did, for X-Cache and Cache-Status.
+  enum class Outcome { None, Hit, Miss, Stale, Revalidated, Coalesced, Bypass };
 
-  // UpstreamHandler
-  void onUpstreamReady() override;
-  void onUpstreamHead(http::ResponseHead&& head) override;
-  void onUpstreamBody(const char* data, size_t len) override;
-  void onUpstreamEnd() override;
-  void onUpstreamReadBatchDone() override;
-  void onUpstreamWritable() override;
-  void onUpstreamFailure(const upstream::UpstreamFailure& failure) override;
-
+  // ---- stream.cc: routing, the upstream request, pass-through ----
+  bool route();
   void buildUpstreamRequest();
-  void acquireConnection();
-  void connectFresh();
-  void useConnection(upstream::UpstreamConn* conn);
+  void passThrough(Outcome outcome, std::string detail);
+  void onExchangeHead(http::ResponseHead&& head) override;
+  void onExchangeBody(const char* data, size_t len) override;
+  void onExchangeEnd() override;
+  void onExchangeReadBatchDone() override;
+  void onExchangeWritable() override;
+  void onExchangeFailed(int status, const std::string& reason, bool after_head) override;
+  void invalidateAfterUnsafeMethod(const http::ResponseHead& head);
   void replyLocally(int status, const std::string& reason);
-  std::string upstreamName() const;
+
+  // Response writer (stream.cc): one head, then body pieces, then the end.
+  std::string cacheHeaderLines() const;
+  void beginResponse(int status, std::string_view reason, std::string_view header_lines,
+                     std::optional<uint64_t> content_length);
+  void beginResponse(int status, std::string_view reason, const http::Headers& headers,
+                     std::optional<uint64_t> content_length);
+  void sendBodyPiece(cache::Body chunk);
+  void sendBodyBytes(const char* data, size_t len);
+  void endResponse();
+
+  // ---- stream_cache.cc ----
+  void lookupCache();
+  bool answerFromEntry(const cache::EntryPtr& entry, const cache::Evaluation& evaluation);
+  void serveEntry(const cache::EntryPtr& entry, Outcome outcome, int64_t age_ms);
+  void joinFetch(const cache::EntryPtr& stale);
+  void startFetch(const cache::InFlightPtr& flight, const cache::EntryPtr& stale, bool lead);
+  void refreshInBackground(const cache::EntryPtr& stale);
+  void followFlight(const cache::InFlightPtr& flight);
+  void onFlightUpdate();
+  void onFlightHead(const cache::FlightHead& head);
+  bool mayShare(const cache::FlightHead& head) const;
+  void stopFollowing();
+  void adoptExchange(std::unique_ptr<upstream::UpstreamExchange> exchange,
+                     http::ResponseHead&& head, const char* reason) override;
+  bool varyMatches(const cache::CachedEntry& entry) const;
+  upstream::UpstreamRequest fetchRequest(const cache::EntryPtr& stale) const;
 
   DownstreamConn* down_;
   Worker& worker_;
+  RuntimePtr runtime_;  // the config snapshot this request started with
   http::RequestHead req_;
-  Step step_ = Step::Routing;
-  size_t upstream_ = 0;
-  size_t server_ = 0;
-  std::vector<bool> tried_servers_;
-  upstream::UpstreamConn* up_ = nullptr;
-  bool retried_ = false;
+  const config::Route* route_ = nullptr;
+  std::string host_;
   std::string upstream_target_;
   http::Headers upstream_headers_;
   http::Framing request_framing_;
-  std::string pending_body_;       // request bytes waiting for the connection
-  bool head_sent_upstream_ = false;
-  bool request_complete_ = false;  // the client's whole request is read
-  bool body_sent_upstream_ = false;  // some body bytes reached a connection
+  bool request_is_head_ = false;
+  bool request_complete_ = false;
+
+  std::unique_ptr<upstream::UpstreamExchange> exchange_;
+
+  // Cache state.
+  cache::RequestPolicy policy_;
+  std::string key_;
+  Outcome outcome_ = Outcome::None;
+  std::string cache_detail_;   // extra Cache-Status parameters
+  int64_t entry_age_ms_ = -1;  // Age to send, when answering from an entry
+  int64_t entry_ttl_ms_ = 0;
+  cache::InFlightPtr flight_;
+  cache::InFlight::SubscriptionPtr subscription_;
+  std::shared_ptr<AdopterLink> link_;  // identity for posted flight notifications and adoption
+  Timer* follow_timer_ = nullptr;
+  bool leading_ = false;
+  bool revalidating_ = false;
+
+  // Response state.
   bool response_started_ = false;
   bool response_chunked_ = false;
   bool response_must_close_ = false;
-  bool request_is_head_ = false;
+  bool body_allowed_ = false;  // false for HEAD, 1xx, 204 and 304
+  bool done_ = false;
 };
 
 }  // namespace edge

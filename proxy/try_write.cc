@@ -2,7 +2,7 @@
 
 namespace edge {
 
-int tryWriteFront(uv_stream_t* stream, std::vector<std::string>& bufs) {
+int tryWriteFront(uv_stream_t* stream, std::vector<OutChunk>& bufs) {
   if (bufs.empty() || uv_stream_get_write_queue_size(stream) > 0) {
     return 0;  // queued bytes must go first
   }
@@ -10,7 +10,9 @@ int tryWriteFront(uv_stream_t* stream, std::vector<std::string>& bufs) {
   uv_buf_t iov[kMaxIov];
   size_t n = bufs.size() < kMaxIov ? bufs.size() : kMaxIov;
   for (size_t i = 0; i < n; ++i) {
-    iov[i] = uv_buf_init(bufs[i].data(), static_cast<unsigned>(bufs[i].size()));
+    std::string_view bytes = bufs[i].view();
+    // libuv's buffer type is not const-correct; it only reads these bytes.
+    iov[i] = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
   }
   int written = uv_try_write(stream, iov, static_cast<unsigned>(n));
   if (written == UV_EAGAIN || written == UV_ENOSYS) {
@@ -26,7 +28,7 @@ int tryWriteFront(uv_stream_t* stream, std::vector<std::string>& bufs) {
     ++done;
   }
   if (done < bufs.size() && left > 0) {
-    bufs[done].erase(0, left);
+    bufs[done].consume(left);
   }
   bufs.erase(bufs.begin(), bufs.begin() + static_cast<std::ptrdiff_t>(done));
   return 0;

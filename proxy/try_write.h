@@ -6,13 +6,14 @@
 
 #include <uv.h>
 
-#include <string>
 #include <vector>
+
+#include "proxy/out_chunk.h"
 
 namespace edge {
 
 // Writes from the front of `bufs` and drops what was written (a partially written buffer is
 // trimmed). Returns 0, or a negative libuv error other than UV_EAGAIN.
-int tryWriteFront(uv_stream_t* stream, std::vector<std::string>& bufs);
+int tryWriteFront(uv_stream_t* stream, std::vector<OutChunk>& bufs);
 
 }  // namespace edge

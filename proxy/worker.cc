@@ -9,9 +9,11 @@
 
 namespace edge {
 
-Worker::Worker(unsigned id, RuntimePtr runtime, std::vector<int> listen_fds)
+Worker::Worker(unsigned id, RuntimePtr runtime, cache::SharedCachePtr cache,
+               std::vector<int> listen_fds)
     : id_(id),
       runtime_(std::move(runtime)),
+      cache_(std::move(cache)),
       listen_fds_(std::move(listen_fds)),
       read_buffer_(std::make_unique<char[]>(kReadBufferSize)) {}
 

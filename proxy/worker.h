@@ -11,6 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "proxy/cache/shared_cache.h"
 #include "proxy/runtime.h"
 
 namespace edge {
@@ -31,7 +32,7 @@ class Worker {
  public:
   static constexpr size_t kReadBufferSize = 64 * 1024;
 
-  Worker(unsigned id, RuntimePtr runtime, std::vector<int> listen_fds);
+  Worker(unsigned id, RuntimePtr runtime, cache::SharedCachePtr cache, std::vector<int> listen_fds);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -50,7 +51,9 @@ class Worker {
   unsigned id() const { return id_; }
   uv_loop_t* loop() { return &loop_; }
   const Runtime& runtime() const { return *runtime_; }
+  const RuntimePtr& runtimePtr() const { return runtime_; }
   upstream::UpstreamSet& upstreams() { return *upstreams_; }
+  cache::SharedCache& cache() { return *cache_; }
   bool draining() const { return draining_; }
   char* readBuffer() { return read_buffer_.get(); }
   uint64_t nowMs() const { return uv_now(&loop_); }
@@ -74,6 +77,7 @@ class Worker {
 
   const unsigned id_;
   const RuntimePtr runtime_;
+  const cache::SharedCachePtr cache_;
   std::vector<int> listen_fds_;
   std::thread thread_;
   std::function<void()> on_exit_;

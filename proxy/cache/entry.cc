@@ -9,7 +9,8 @@ constexpr size_t kEntryOverhead = 256;
 }  // namespace
 
 size_t CachedEntry::charge() const {
-  size_t bytes = kEntryOverhead + key.size() + reason.size() + etag.size() + last_modified.size();
+  size_t bytes = kEntryOverhead + key.size() + reason.size() + etag.size() + last_modified.size() +
+                 wire_headers.size();
   for (const http::Header& header : headers) {
     bytes += header.name.size() + header.value.size();
   }

@@ -38,6 +38,10 @@ struct CachedEntry {
   bool must_revalidate = false;  // must-revalidate / proxy-revalidate / s-maxage: no stale use
   bool no_cache = false;         // stored, but every use needs a successful revalidation
 
+  // The stored headers already serialised for serving ("Name: value\r\n" lines, without
+  // Age and framing headers): a hit writes them as they are. Filled by whoever stores it.
+  std::string wire_headers;
+
   std::string etag;           // validators, for conditional revalidation upstream
   std::string last_modified;
   std::vector<std::string> tags;
@@ -51,5 +55,9 @@ struct CachedEntry {
 };
 
 using EntryPtr = std::shared_ptr<const CachedEntry>;
+
+// A modifiable copy (the atomic flag makes CachedEntry non-copyable), for building a new
+// entry from an old one before it is shared.
+std::shared_ptr<CachedEntry> cloneEntry(const CachedEntry& from);
 
 }  // namespace edge::cache

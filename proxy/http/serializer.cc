@@ -87,15 +87,16 @@ std::string serializeRequestHead(std::string_view method, std::string_view targe
   return out;
 }
 
-std::string serializeResponseHead(int status, std::string_view reason, const Headers& headers,
-                                  const DownstreamResponseFraming& framing,
-                                  const ResponseConnection& connection) {
-  std::string out;
-  out.reserve(256 + headers.size() * 48);
+namespace {
+
+void appendStatusLine(std::string& out, int status, std::string_view reason) {
   out.append("HTTP/1.1 ");
   appendNumber(out, static_cast<uint64_t>(status), 10);
   out.append(" ").append(reason.empty() ? reasonPhrase(status) : reason).append("\r\n");
-  appendHeaders(out, headers);
+}
+
+void appendFramingAndEnd(std::string& out, const DownstreamResponseFraming& framing,
+                         const ResponseConnection& connection) {
   if (framing.framing.kind == BodyFraming::ContentLength || framing.advertise_length_only) {
     appendContentLength(out, framing.framing.length);
   } else if (framing.framing.kind == BodyFraming::Chunked) {
@@ -103,15 +104,43 @@ std::string serializeResponseHead(int status, std::string_view reason, const Hea
   }
   appendConnection(out, connection);
   out.append("\r\n");
+}
+
+}  // namespace
+
+std::string serializeResponseHead(int status, std::string_view reason, const Headers& headers,
+                                  const DownstreamResponseFraming& framing,
+                                  const ResponseConnection& connection) {
+  std::string out;
+  out.reserve(256 + headers.size() * 48);
+  appendStatusLine(out, status, reason);
+  appendHeaders(out, headers);
+  appendFramingAndEnd(out, framing, connection);
   return out;
+}
+
+std::string serializeResponseHead(int status, std::string_view reason, std::string_view header_lines,
+                                  const DownstreamResponseFraming& framing,
+                                  const ResponseConnection& connection) {
+  std::string out;
+  out.reserve(128 + header_lines.size());
+  appendStatusLine(out, status, reason);
+  out.append(header_lines);
+  appendFramingAndEnd(out, framing, connection);
+  return out;
+}
+
+void appendChunkHeader(std::string& out, size_t size) {
+  appendNumber(out, size, 16);
+  out.append("\r\n");
 }
 
 void appendChunk(std::string& out, std::string_view data) {
   if (data.empty()) {
     return;
   }
-  appendNumber(out, data.size(), 16);
-  out.append("\r\n").append(data).append("\r\n");
+  appendChunkHeader(out, data.size());
+  out.append(data).append("\r\n");
 }
 
 std::string localResponse(int status, std::string_view body, const ResponseConnection& connection,

@@ -1,0 +1,31 @@
+// The cache state every worker shares: the store and the table of fetches in progress. It
+// outlives config reloads, so it is not part of the Runtime snapshot.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "config/config.h"
+#include "proxy/cache/coalescer.h"
+#include "proxy/cache/memory_store.h"
+
+namespace edge::cache {
+
+struct SharedCache {
+  explicit SharedCache(const config::CacheConfig& cfg)
+      : store(cfg.memory, cfg.shards), coalescer(cfg.shards) {}
+
+  MemoryStore store;
+  Coalescer coalescer;
+};
+
+using SharedCachePtr = std::shared_ptr<SharedCache>;
+
+// Wall-clock milliseconds: the clock Date, Expires and Age are measured in.
+inline int64_t wallClockMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace edge::cache

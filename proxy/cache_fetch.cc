@@ -1,0 +1,182 @@
+#include "proxy/cache_fetch.h"
+
+#include "proxy/cache/cache_control.h"
+#include "proxy/cache/policy.h"
+#include "proxy/cache/shared_cache.h"
+#include "proxy/cache/tags.h"
+#include "proxy/log.h"
+
+namespace edge {
+namespace {
+
+constexpr std::string_view kVia = "1.1 edge-proxy";
+
+}  // namespace
+
+std::string wireHeaders(const http::Headers& headers) {
+  std::string out;
+  for (const http::Header& h : headers) {
+    if (http::iequals(h.name, "age") || http::iequals(h.name, "content-length") ||
+        http::iequals(h.name, "transfer-encoding")) {
+      continue;
+    }
+    out.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+  return out;
+}
+
+void CacheFetch::start(Worker& worker, CacheFetchParams&& params) {
+  auto* fetch = new CacheFetch(worker, std::move(params));
+  fetch->exchange_->start();  // may fail at once; finish() then hands `fetch` to the graveyard
+}
+
+CacheFetch::CacheFetch(Worker& worker, CacheFetchParams&& params)
+    : worker_(worker), params_(std::move(params)) {
+  request_time_ms_ = cache::wallClockMs();
+  upstream::UpstreamRequest request = std::move(params_.request);
+  upstream::ExchangeSink& sink = *this;
+  exchange_ = std::make_unique<upstream::UpstreamExchange>(worker_, params_.upstream,
+                                                           std::move(request), sink);
+}
+
+void CacheFetch::onExchangeHead(http::ResponseHead&& head) {
+  response_time_ms_ = cache::wallClockMs();
+  const config::RouteClass& cls = *params_.route_class;
+  http::stripHopByHop(head.headers);
+  if (params_.stale && head.status == 304) {
+    onNotModified(head);
+    return;
+  }
+  cache::StoreDecision decision = cache::decideStore(
+      {head.status, &head.headers, params_.request_credentialed_unscoped,
+       params_.request_no_store},
+      cls, response_time_ms_);
+  if (decision.store && head.has_content_length && head.content_length > cls.max_object_size) {
+    decision = {false, "too-large"};
+  }
+  auto vary = cache::varyHeaders(head.headers, cls);
+  if (!decision.store || !vary) {
+    handOver(std::move(head), decision.store ? "vary" : decision.reason);
+    return;
+  }
+  for (const std::string& name : *vary) {
+    vary_values_.emplace_back(name, cache::normaliseVaryValue(name, params_.request.headers.find(name)));
+  }
+  filling_ = true;
+  status_ = head.status;
+  reason_ = head.reason;
+  headers_ = std::move(head.headers);
+  cache::FlightHead flight_head{status_, reason_, headers_, std::nullopt, vary_values_};
+  flight_head.headers.appendToList("Via", kVia);
+  if (head.has_content_length) {
+    flight_head.content_length = head.content_length;
+  }
+  params_.flight->publishHead(std::move(flight_head));
+}
+
+void CacheFetch::onNotModified(const http::ResponseHead& head) {
+  auto refreshed = cache::refreshFromNotModified(*params_.stale, head.headers,
+                                                 *params_.route_class, request_time_ms_,
+                                                 response_time_ms_);
+  // The refreshed copy needs its own serving form; entries are immutable once shared.
+  std::shared_ptr<cache::CachedEntry> entry = cache::cloneEntry(*refreshed);
+  http::Headers with_via = entry->headers;
+  with_via.appendToList("Via", kVia);
+  entry->wire_headers = wireHeaders(with_via);
+  worker_.cache().store.insert(entry);
+  params_.flight->complete(entry);
+  finish();
+}
+
+void CacheFetch::handOver(http::ResponseHead&& head, const char* reason) {
+  cache::SharedCache& cache = worker_.cache();
+  bool server_error = head.status >= 500;
+  if (server_error && params_.stale &&
+      cache::evaluate(*params_.stale, {}, cache::wallClockMs()).usable_on_error) {
+    // stale-if-error: everyone gets the stale copy instead of the origin's error.
+    params_.flight->fail(head.status, "origin answered " + std::to_string(head.status),
+                         params_.stale);
+    finish();
+    return;
+  }
+  if (!server_error) {
+    int64_t now = cache::wallClockMs();
+    cache.coalescer.markUncacheable(
+        params_.flight->key(), now,
+        now + worker_.runtime().config->cache.hit_for_miss.count());
+  }
+  std::shared_ptr<AdopterLink> leader = params_.leader.lock();
+  if (leader && leader->adopter != nullptr) {
+    leader->adopter->adoptExchange(std::move(exchange_), std::move(head), reason);
+  }
+  params_.flight->release(std::string("not shareable: ") + reason);
+  finish();
+}
+
+void CacheFetch::onExchangeBody(const char* data, size_t len) {
+  if (!filling_) {
+    return;
+  }
+  auto chunk = std::make_shared<const std::string>(data, len);
+  body_size_ += len;
+  if (body_size_ > params_.route_class->max_object_size) {
+    too_large_ = true;  // keep streaming to the waiters; just never store it
+  }
+  chunks_.push_back(chunk);
+  params_.flight->publishBody(std::move(chunk));
+}
+
+cache::EntryPtr CacheFetch::buildEntry() {
+  auto entry = std::make_shared<cache::CachedEntry>();
+  entry->key = params_.flight->key();
+  entry->status = status_;
+  entry->reason = reason_;
+  entry->headers = std::move(headers_);
+  auto body = std::make_shared<std::string>();
+  body->reserve(body_size_);
+  for (const cache::Body& chunk : chunks_) {
+    body->append(*chunk);
+  }
+  entry->body = std::move(body);
+  entry->vary_values = std::move(vary_values_);
+  entry->tags = cache::expandTags(*params_.route_class,
+                                  {params_.target, &params_.request.headers, &entry->headers});
+  cache::fillFreshness(*entry, *params_.route_class, request_time_ms_, response_time_ms_);
+  http::Headers with_via = entry->headers;
+  with_via.appendToList("Via", kVia);
+  entry->wire_headers = wireHeaders(with_via);
+  return entry;
+}
+
+void CacheFetch::onExchangeEnd() {
+  if (filling_) {
+    cache::EntryPtr entry = buildEntry();
+    if (!too_large_) {
+      worker_.cache().store.insert(entry);
+      worker_.cache().coalescer.clearUncacheable(entry->key);
+    }
+    params_.flight->complete(std::move(entry));
+  }
+  finish();
+}
+
+void CacheFetch::onExchangeFailed(int status, const std::string& reason, bool after_head) {
+  cache::EntryPtr fallback;
+  if (!after_head && params_.stale &&
+      cache::evaluate(*params_.stale, {}, cache::wallClockMs()).usable_on_error) {
+    fallback = params_.stale;
+  }
+  params_.flight->fail(status, reason, fallback);
+  finish();
+}
+
+void CacheFetch::finish() {
+  if (finished_) {
+    return;
+  }
+  finished_ = true;
+  worker_.cache().coalescer.finish(params_.flight);
+  worker_.deferDelete(std::unique_ptr<Deferred>(this));
+}
+
+}  // namespace edge

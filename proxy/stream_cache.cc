@@ -1,0 +1,288 @@
+// The cache half of Stream: look up, answer from an entry, lead or follow a fetch, serve
+// stale while one refresh runs, and fall back to a fetch of its own when sharing is unsafe.
+#include "proxy/cache/key.h"
+#include "proxy/cache/shared_cache.h"
+#include "proxy/downstream_conn.h"
+#include "proxy/stream.h"
+#include "proxy/timer.h"
+
+namespace edge {
+namespace {
+
+std::string secondsParam(std::string_view name, int64_t ms) {
+  return std::string(name) + "=" + std::to_string(ms / 1000);
+}
+
+// RFC 9111 3.5: a response stored for anyone may answer a request with credentials only if
+// it says so.
+bool sharedWithCredentials(const http::Headers& headers) {
+  cache::CacheControl cc = cache::parseCacheControl(headers.joined("cache-control"));
+  return cc.is_public || cc.s_maxage.has_value() || cc.must_revalidate;
+}
+
+}  // namespace
+
+void Stream::lookupCache() {
+  const config::RouteClass& cls = runtime_->config->classOf(*route_);
+  key_ = cache::buildKey({host_, upstream_target_, &upstream_headers_}, cls);
+  int64_t now = cache::wallClockMs();
+  cache::EntryPtr entry = worker_.cache().store.lookup(
+      key_, [this](const cache::CachedEntry& e) { return varyMatches(e); });
+  if (entry && policy_.credentialed_unscoped && !sharedWithCredentials(entry->headers)) {
+    entry = nullptr;
+  }
+  if (entry) {
+    cache::Evaluation evaluation = cache::evaluate(*entry, policy_.cc, now);
+    if (answerFromEntry(entry, evaluation)) {
+      return;
+    }
+  }
+  if (policy_.cc.only_if_cached) {
+    outcome_ = Outcome::Miss;
+    cache_detail_ = "fwd=miss; detail=only-if-cached";
+    replyLocally(504, "only-if-cached: no usable response is stored");
+    return;
+  }
+  joinFetch(entry);
+}
+
+bool Stream::answerFromEntry(const cache::EntryPtr& entry, const cache::Evaluation& evaluation) {
+  int64_t ttl = entry->freshness_lifetime_ms - evaluation.age_ms;
+  switch (evaluation.verdict) {
+    case cache::Verdict::Fresh:
+      cache_detail_ = "hit; " + secondsParam("ttl", ttl);
+      serveEntry(entry, Outcome::Hit, evaluation.age_ms);
+      return true;
+    case cache::Verdict::StaleServable:
+      cache_detail_ = "hit; " + secondsParam("ttl", ttl) + "; detail=stale-while-revalidate";
+      serveEntry(entry, Outcome::Stale, evaluation.age_ms);
+      refreshInBackground(entry);
+      return true;
+    case cache::Verdict::MustRevalidate:
+      return false;
+  }
+  return false;
+}
+
+void Stream::serveEntry(const cache::EntryPtr& entry, Outcome outcome, int64_t age_ms) {
+  stopFollowing();
+  outcome_ = outcome;
+  entry_age_ms_ = age_ms;
+  beginResponse(entry->status, entry->reason, std::string_view(entry->wire_headers),
+                entry->body->size());
+  sendBodyPiece(entry->body);
+  endResponse();
+}
+
+// ---- fetching ------------------------------------------------------------------------------
+
+void Stream::joinFetch(const cache::EntryPtr& stale) {
+  cache::Coalescer::Joined joined =
+      worker_.cache().coalescer.join(key_, cache::wallClockMs());
+  switch (joined.role) {
+    case cache::Coalescer::Role::HitForMiss:
+      passThrough(Outcome::Miss, "fwd=uri-miss; detail=hit-for-miss");
+      return;
+    case cache::Coalescer::Role::Leader:
+      leading_ = true;
+      revalidating_ = stale != nullptr;
+      followFlight(joined.flight);  // subscribe first: the fetch may publish at once
+      startFetch(joined.flight, stale, true);
+      return;
+    case cache::Coalescer::Role::Follower: {
+      followFlight(joined.flight);
+      uint64_t wait = static_cast<uint64_t>(runtime_->config->cache.lock_timeout.count());
+      follow_timer_ = Timer::create(worker_.loop(), [this] {
+        follow_timer_->close();
+        follow_timer_ = nullptr;
+        if (!response_started_ && !done_) {
+          stopFollowing();
+          passThrough(Outcome::Miss, "fwd=uri-miss; detail=lock-timeout");
+        }
+      });
+      follow_timer_->start(wait);
+      return;
+    }
+  }
+}
+
+upstream::UpstreamRequest Stream::fetchRequest(const cache::EntryPtr& stale) const {
+  upstream::UpstreamRequest request{"GET", upstream_target_, upstream_headers_, {}, false};
+  // The fetch fills the cache with the whole representation: the client's own conditions
+  // and ranges are answered from what it brings back.
+  for (const char* name : {"if-none-match", "if-modified-since", "if-match",
+                           "if-unmodified-since", "if-range", "range"}) {
+    request.headers.remove(name);
+  }
+  if (stale) {
+    cache::addValidators(*stale, request.headers);
+  }
+  return request;
+}
+
+void Stream::startFetch(const cache::InFlightPtr& flight, const cache::EntryPtr& stale,
+                        bool lead) {
+  CacheFetchParams params;
+  params.runtime = runtime_;
+  params.route_class = &runtime_->config->classOf(*route_);
+  params.upstream = route_->upstream_index;
+  params.request = fetchRequest(stale);
+  params.target = upstream_target_;
+  params.flight = flight;
+  params.stale = stale;
+  if (lead) {
+    params.leader = link_;
+  }
+  params.request_credentialed_unscoped = policy_.credentialed_unscoped;
+  params.request_no_store = policy_.cc.no_store;
+  CacheFetch::start(worker_, std::move(params));
+}
+
+void Stream::refreshInBackground(const cache::EntryPtr& stale) {
+  cache::Coalescer::Joined joined =
+      worker_.cache().coalescer.join(key_, cache::wallClockMs());
+  if (joined.role == cache::Coalescer::Role::Leader) {
+    startFetch(joined.flight, stale, false);  // exactly one refresh per key
+  }
+}
+
+// ---- following a fetch ---------------------------------------------------------------------
+
+void Stream::followFlight(const cache::InFlightPtr& flight) {
+  flight_ = flight;
+  std::weak_ptr<AdopterLink> weak = link_;
+  Worker* worker = &worker_;
+  // The flight may publish from any worker: hop to ours, and only if we are still alive.
+  subscription_ = flight->subscribe([worker, weak] {
+    worker->post([weak] {
+      if (std::shared_ptr<AdopterLink> link = weak.lock(); link && link->adopter != nullptr) {
+        static_cast<Stream*>(link->adopter)->onFlightUpdate();
+      }
+    });
+  });
+}
+
+void Stream::stopFollowing() {
+  if (subscription_) {
+    subscription_->cancel();
+    subscription_.reset();
+  }
+  flight_.reset();
+  if (follow_timer_ != nullptr) {
+    follow_timer_->close();
+    follow_timer_ = nullptr;
+  }
+}
+
+void Stream::onFlightUpdate() {
+  if (done_ || down_ == nullptr || !flight_) {
+    return;
+  }
+  cache::InFlight::View view = flight_->read(*subscription_);
+  using State = cache::InFlight::State;
+  switch (view.state) {
+    case State::Waiting:
+      return;
+    case State::Streaming:
+      if (!response_started_) {
+        if (!mayShare(*view.head)) {
+          stopFollowing();
+          passThrough(Outcome::Miss, "fwd=vary-miss");
+          return;
+        }
+        onFlightHead(*view.head);
+      }
+      for (cache::Body& chunk : view.chunks) {
+        sendBodyPiece(std::move(chunk));
+      }
+      down_->flush();
+      return;
+    case State::Complete:
+      if (response_started_) {
+        for (cache::Body& chunk : view.chunks) {
+          sendBodyPiece(std::move(chunk));
+        }
+        endResponse();
+      } else if (!leading_ && !(varyMatches(*view.entry) &&
+                                (!policy_.credentialed_unscoped ||
+                                 sharedWithCredentials(view.entry->headers)))) {
+        stopFollowing();
+        passThrough(Outcome::Miss, "fwd=vary-miss");
+      } else {
+        Outcome outcome = !leading_ ? Outcome::Coalesced
+                                    : (revalidating_ ? Outcome::Revalidated : Outcome::Miss);
+        cache_detail_ = outcome == Outcome::Coalesced ? "fwd=uri-miss; collapsed"
+                        : outcome == Outcome::Revalidated ? "fwd=stale; fwd-status=304"
+                                                          : "fwd=uri-miss; stored";
+        int64_t age = cache::evaluate(*view.entry, {}, cache::wallClockMs()).age_ms;
+        serveEntry(view.entry, outcome, age);
+      }
+      return;
+    case State::Released:
+      if (!leading_ && !response_started_) {
+        stopFollowing();
+        passThrough(Outcome::Miss, "fwd=uri-miss; detail=" + view.reason);
+      }
+      return;  // the leader was handed the response itself (adoptExchange)
+    case State::Failed:
+      if (response_started_) {
+        done_ = true;
+        stopFollowing();
+        down_->abortResponse();
+      } else if (view.fallback) {
+        cache_detail_ = "hit; fwd=stale; fwd-status=" + std::to_string(view.status) +
+                        "; detail=stale-if-error";
+        int64_t age = cache::evaluate(*view.fallback, {}, cache::wallClockMs()).age_ms;
+        serveEntry(view.fallback, Outcome::Stale, age);
+      } else {
+        replyLocally(view.status, view.reason);
+      }
+      return;
+  }
+}
+
+void Stream::onFlightHead(const cache::FlightHead& head) {
+  if (follow_timer_ != nullptr) {
+    follow_timer_->close();
+    follow_timer_ = nullptr;
+  }
+  if (leading_) {
+    outcome_ = Outcome::Miss;
+    cache_detail_ = revalidating_ ? "fwd=stale; fwd-status=" + std::to_string(head.status)
+                                  : "fwd=uri-miss; stored";
+  } else {
+    outcome_ = Outcome::Coalesced;
+    cache_detail_ = "fwd=uri-miss; collapsed";
+  }
+  beginResponse(head.status, head.reason, head.headers, head.content_length);
+}
+
+bool Stream::mayShare(const cache::FlightHead& head) const {
+  for (const auto& [name, value] : head.vary_values) {
+    if (cache::normaliseVaryValue(name, upstream_headers_.find(name)) != value) {
+      return false;
+    }
+  }
+  return !policy_.credentialed_unscoped || sharedWithCredentials(head.headers);
+}
+
+bool Stream::varyMatches(const cache::CachedEntry& entry) const {
+  for (const auto& [name, value] : entry.vary_values) {
+    if (cache::normaliseVaryValue(name, upstream_headers_.find(name)) != value) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void Stream::adoptExchange(std::unique_ptr<upstream::UpstreamExchange> exchange,
+                           http::ResponseHead&& head, const char* reason) {
+  stopFollowing();
+  exchange_ = std::move(exchange);
+  exchange_->setSink(*this);
+  outcome_ = Outcome::Miss;
+  cache_detail_ = std::string("fwd=uri-miss; detail=") + reason;
+  onExchangeHead(std::move(head));
+}
+
+}  // namespace edge

@@ -1,0 +1,45 @@
+// A one-shot timer for objects that do not own libuv handles themselves (a Stream waiting on
+// another request's fetch). Created on a worker loop, dies only through close(): uv_close,
+// then delete in the close callback; after close() the callback never runs.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+
+namespace edge {
+
+class Timer {
+ public:
+  static Timer* create(uv_loop_t* loop, std::function<void()> on_fire) {
+    auto* timer = new Timer(std::move(on_fire));
+    uv_timer_init(loop, &timer->handle_);
+    timer->handle_.data = timer;
+    return timer;
+  }
+
+  void start(uint64_t timeout_ms) {
+    uv_timer_start(&handle_, [](uv_timer_t* h) {
+      auto* self = static_cast<Timer*>(h->data);
+      if (self->on_fire_) {
+        self->on_fire_();
+      }
+    }, timeout_ms, 0);
+  }
+
+  void close() {
+    on_fire_ = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&handle_),
+             [](uv_handle_t* h) { delete static_cast<Timer*>(h->data); });
+  }
+
+ private:
+  explicit Timer(std::function<void()> on_fire) : on_fire_(std::move(on_fire)) {}
+  ~Timer() = default;
+
+  uv_timer_t handle_{};
+  std::function<void()> on_fire_;
+};
+
+}  // namespace edge

@@ -1,0 +1,221 @@
+#include "proxy/upstream/exchange.h"
+
+#include <algorithm>
+
+#include "proxy/http/serializer.h"
+#include "proxy/log.h"
+#include "proxy/upstream/pool.h"
+#include "proxy/worker.h"
+
+namespace edge::upstream {
+namespace {
+
+constexpr size_t kPendingBodyHighWater = 256 * 1024;
+
+}  // namespace
+
+UpstreamExchange::UpstreamExchange(Worker& worker, size_t upstream, UpstreamRequest&& request,
+                                   ExchangeSink& sink)
+    : worker_(worker), upstream_(upstream), request_(std::move(request)), sink_(&sink) {
+  tried_servers_.assign(worker_.runtime().config->upstreams[upstream_].servers.size(), false);
+}
+
+UpstreamExchange::~UpstreamExchange() {
+  if (conn_ != nullptr) {
+    conn_->abandon();
+  }
+}
+
+std::string UpstreamExchange::upstreamName() const {
+  const config::UpstreamConfig& cfg = worker_.runtime().config->upstreams[upstream_];
+  return "upstream \"" + cfg.name + "\" (" + cfg.servers[server_].str() + ")";
+}
+
+void UpstreamExchange::start() { acquireConnection(); }
+
+void UpstreamExchange::cancel() {
+  done_ = true;
+  if (conn_ != nullptr) {
+    conn_->abandon();
+    conn_ = nullptr;
+  }
+}
+
+void UpstreamExchange::acquireConnection() {
+  UpstreamSet& set = worker_.upstreams();
+  size_t picked = set.balancer(upstream_).pick(worker_.nowMs(), tried_servers_);
+  if (picked == Balancer::kNone) {
+    fail(502, upstreamName() + ": no server left to try");
+    return;
+  }
+  server_ = picked;
+  tried_servers_[server_] = true;
+  if (UpstreamConn* idle = set.takeIdle(upstream_, server_)) {
+    idle->attach(*this);
+    useConnection(idle);
+    return;
+  }
+  connectFresh();
+}
+
+void UpstreamExchange::connectFresh() {
+  conn_ = UpstreamConn::connect(worker_, upstream_, server_, *this);
+  if (conn_ == nullptr) {
+    onUpstreamFailure(UpstreamFailure{UpstreamFailure::Kind::ConnectFailed, "cannot connect"});
+  }
+}
+
+void UpstreamExchange::onUpstreamReady() { useConnection(conn_); }
+
+void UpstreamExchange::useConnection(UpstreamConn* conn) {
+  conn_ = conn;
+  conn_->beginExchange(request_.expect_no_body);
+  conn_->write(http::serializeRequestHead(request_.method, request_.target, request_.headers,
+                                          request_.framing));
+  head_sent_ = true;
+  if (!pending_body_.empty()) {
+    body_sent_ = true;
+    conn_->write(std::move(pending_body_));
+    pending_body_.clear();
+  }
+  if (body_complete_) {
+    conn_->requestSent();
+  }
+  if (!conn_->congested()) {
+    sink_->onExchangeWritable();
+  }
+}
+
+void UpstreamExchange::sendBody(const char* data, size_t len) {
+  if (done_) {
+    return;
+  }
+  std::string framed;
+  if (request_.framing.kind == http::BodyFraming::Chunked) {
+    http::appendChunk(framed, std::string_view(data, len));
+  } else {
+    framed.assign(data, len);
+  }
+  if (conn_ != nullptr && head_sent_) {
+    body_sent_ = true;
+    conn_->write(std::move(framed));
+  } else {
+    pending_body_.append(framed);
+  }
+}
+
+void UpstreamExchange::endBody() {
+  body_complete_ = true;
+  if (done_) {
+    return;
+  }
+  std::string last = request_.framing.kind == http::BodyFraming::Chunked
+                         ? std::string(http::kLastChunk)
+                         : std::string();
+  if (conn_ != nullptr && head_sent_) {
+    conn_->write(std::move(last));
+    conn_->requestSent();
+  } else {
+    pending_body_.append(last);
+  }
+}
+
+bool UpstreamExchange::congested() const {
+  if (conn_ != nullptr && head_sent_) {
+    return conn_->congested();
+  }
+  return pending_body_.size() > kPendingBodyHighWater;
+}
+
+void UpstreamExchange::pauseReading() {
+  if (conn_ != nullptr) {
+    conn_->pauseReading();
+  }
+}
+
+void UpstreamExchange::resumeReading() {
+  if (conn_ != nullptr) {
+    conn_->resumeReading();
+  }
+}
+
+void UpstreamExchange::onUpstreamWritable() { sink_->onExchangeWritable(); }
+
+void UpstreamExchange::onUpstreamHead(http::ResponseHead&& head) {
+  response_started_ = true;
+  worker_.upstreams().balancer(upstream_).reportSuccess(server_);
+  sink_->onExchangeHead(std::move(head));
+}
+
+void UpstreamExchange::onUpstreamBody(const char* data, size_t len) {
+  sink_->onExchangeBody(data, len);
+}
+
+void UpstreamExchange::onUpstreamReadBatchDone() { sink_->onExchangeReadBatchDone(); }
+
+void UpstreamExchange::onUpstreamEnd() {
+  conn_ = nullptr;
+  done_ = true;
+  sink_->onExchangeEnd();
+}
+
+void UpstreamExchange::fail(int status, const std::string& reason) {
+  done_ = true;
+  if (conn_ != nullptr) {
+    conn_->abandon();
+    conn_ = nullptr;
+  }
+  sink_->onExchangeFailed(status, reason, response_started_);
+}
+
+void UpstreamExchange::onUpstreamFailure(const UpstreamFailure& failure) {
+  bool was_reused = conn_ != nullptr && conn_->reused();
+  conn_ = nullptr;
+  head_sent_ = false;
+  if (response_started_) {
+    EDGE_LOG_WARN("%s: response broken off: %s", upstreamName().c_str(), failure.detail.c_str());
+    fail(502, failure.detail);
+    return;
+  }
+  Balancer& balancer = worker_.upstreams().balancer(upstream_);
+  using Kind = UpstreamFailure::Kind;
+  switch (failure.kind) {
+    case Kind::ConnectFailed:
+    case Kind::ConnectTimeout:
+      balancer.reportFailure(server_, worker_.nowMs());
+      // Nothing reached the server, so any method may go to the next one.
+      if (!body_sent_ &&
+          std::find(tried_servers_.begin(), tried_servers_.end(), false) != tried_servers_.end()) {
+        EDGE_LOG_WARN("%s: %s; trying the next server", upstreamName().c_str(),
+                      failure.detail.c_str());
+        acquireConnection();
+        return;
+      }
+      break;
+    case Kind::ClosedBeforeResponse:
+      if (was_reused && !retried_ && !body_sent_ && request_.framing.kind == http::BodyFraming::None &&
+          http::isIdempotentMethod(request_.method)) {
+        // The server closed a kept-alive connection as we reused it: one fresh attempt.
+        retried_ = true;
+        connectFresh();
+        return;
+      }
+      balancer.reportFailure(server_, worker_.nowMs());
+      break;
+    case Kind::FirstByteTimeout:
+      balancer.reportFailure(server_, worker_.nowMs());
+      break;
+    case Kind::IdleTimeout:
+    case Kind::BadResponse:
+    case Kind::ClosedMidResponse:
+      break;
+  }
+  bool timeout = failure.kind == Kind::ConnectTimeout || failure.kind == Kind::FirstByteTimeout ||
+                 failure.kind == Kind::IdleTimeout;
+  std::string what = failure.kind == Kind::ConnectFailed ? "is unreachable: " : "failed: ";
+  std::string reason = upstreamName() + " " + what + failure.detail;
+  EDGE_LOG_WARN("%s %s: %s", request_.method.c_str(), request_.target.c_str(), reason.c_str());
+  fail(timeout ? 504 : 502, reason);
+}
+
+}  // namespace edge::upstream
