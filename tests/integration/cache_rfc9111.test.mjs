@@ -261,4 +261,13 @@ describe('cache and RFC 9111', { timeout: 90000 }, () => {
     assert.equal(tooStale.json?.n, 2, `max-stale=0 answered with a stale entry: ${show(tooStale)}`);
     assert.equal(await originCount(origin, base), 2);
   });
+
+  it('labels the only-if-cached 504 with X-Cache and Cache-Status', async () => {
+    const r = await get(`/_test/cache/origin/only-if-cached-label?${q({ cc: 'max-age=60' })}`,
+      withCc('only-if-cached'));
+    assert.equal(r.status, 504, show(r));
+    assert.equal(r.xCache, 'MISS', show(r));
+    assert.equal(r.cs?.cache, 'edge-proxy', show(r));
+    assert.equal(r.cs.fwd, 'miss', show(r));
+  });
 });
