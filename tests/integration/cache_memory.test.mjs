@@ -1,0 +1,94 @@
+// cache.memory bounds the store: floods of distinct keys, small or large, keep the proxy's RSS
+// bounded, evict what has not been used, and leave the cache working.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { startOrigin } from './lib/origin.mjs';
+import { startProxy } from './lib/proxy.mjs';
+import { proxyConfig } from './lib/config.mjs';
+import { sampleRss } from './lib/rss.mjs';
+import { fetchCached, originCount, describeResponse as show } from './lib/cache.mjs';
+
+const RSS_LIMIT_KB = 64 * 1024;
+
+function assertBounded(t, rss, limitKb, what) {
+  t.diagnostic(`${what}: RSS ${rss.baselineKb} -> ${rss.maxKb} kB over ${rss.samples} samples`);
+  assert.ok(rss.increaseKb < limitKb, `${what}: proxy RSS grew by ${rss.increaseKb} kB ` +
+    `(from ${rss.baselineKb} to ${rss.maxKb} kB; limit ${limitKb} kB)`);
+}
+
+// GETs paths(0) .. paths(count - 1) over `parallel` keep-alive connections; every answer must
+// be a 200 of `size` bytes from the origin (a MISS: each key is new).
+async function flood(port, count, paths, { size, parallel = 32 }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: parallel });
+  let next = 0;
+  const failures = [];
+  try {
+    await Promise.all(Array.from({ length: parallel }, async () => {
+      while (next < count) {
+        const path = paths(next++);
+        const r = await fetchCached(port, path, { agent });
+        if (r.status !== 200 || r.body.length !== size || r.xCache !== 'MISS') {
+          failures.push(`${path}: ${show(r)}`);
+        }
+      }
+    }));
+  } finally {
+    agent.destroy();
+  }
+  assert.deepEqual(failures.slice(0, 5), [], `${failures.length} bad answers`);
+}
+
+describe('cache memory', { timeout: 110000 }, () => {
+  let origin;
+  before(async () => { origin = await startOrigin(); });
+  after(async () => { await origin?.stop(); });
+
+  // A proxy per test, as in the streaming tests: an earlier flood would raise the baseline.
+  async function freshProxy(t) {
+    const proxy = await startProxy({ yaml: proxyConfig({
+      servers: [origin.address],
+      cache: { memory: '8m', shards: 4 },
+      routeClasses: { flood: { ttl: '10m' } },
+      routes: [{ match: { path_prefix: '/_test/cache/' }, upstream: 'app', class: 'flood' }],
+    }) });
+    t.after(() => proxy.stop());
+    // Warm up connections, buffers and the allocator so the baseline includes them.
+    await flood(proxy.port, 500, (i) => `/_test/cache/warm/${i}?size=2048`, { size: 2048 });
+    return proxy;
+  }
+
+  it('keeps RSS bounded through 20k distinct 2 KB responses and evicts the oldest',
+    async (t) => {
+      const proxy = await freshProxy(t);
+      const count = 20000;
+      const size = 2048;
+      const path = (i) => `/_test/cache/small/${i}?size=${size}`;
+      const rss = sampleRss(proxy.pid);
+      await flood(proxy.port, count, path, { size });
+      const stats = rss.stop();
+      assertBounded(t, stats, RSS_LIMIT_KB, `${count} x ${size} B with memory: 8m`);
+
+      // The newest entry is kept; the first of ~40 MB of entries is gone from an 8 MB store.
+      const newest = await fetchCached(proxy.port, path(count - 1));
+      assert.equal(newest.xCache, 'HIT', show(newest));
+      const oldest = await fetchCached(proxy.port, path(0));
+      assert.equal(oldest.xCache, 'MISS', `an 8 MB store kept its first of ${count} ` +
+        `${size} B entries: ${show(oldest)}`);
+      assert.equal(await originCount(origin, '/_test/cache/small/0'), 2);
+    });
+
+  it('keeps RSS bounded through 300 distinct 256 KB responses', async (t) => {
+    const proxy = await freshProxy(t);
+    const count = 300;
+    const size = 256 * 1024;
+    const path = (i) => `/_test/cache/large/${i}?size=${size}`;
+    const rss = sampleRss(proxy.pid);
+    await flood(proxy.port, count, path, { size, parallel: 8 });
+    const stats = rss.stop();
+    assertBounded(t, stats, RSS_LIMIT_KB, `${count} x 256 KB with memory: 8m`);
+    const newest = await fetchCached(proxy.port, path(count - 1));
+    assert.equal(newest.xCache, 'HIT', show(newest));
+    assert.equal(newest.body.length, size);
+  });
+});
