@@ -33,7 +33,8 @@ void CacheFetch::start(Worker& worker, CacheFetchParams&& params) {
 CacheFetch::CacheFetch(Worker& worker, CacheFetchParams&& params)
     : worker_(worker), params_(std::move(params)) {
   request_time_ms_ = cache::wallClockMs();
-  upstream::UpstreamRequest request = std::move(params_.request);
+  // A copy: the request headers are needed again for Vary values and tags.
+  upstream::UpstreamRequest request = params_.request;
   upstream::ExchangeSink& sink = *this;
   exchange_ = std::make_unique<upstream::UpstreamExchange>(worker_, params_.upstream,
                                                            std::move(request), sink);

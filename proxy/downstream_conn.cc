@@ -298,9 +298,10 @@ void DownstreamConn::abortResponse() {
   closeGracefully();
 }
 
-void DownstreamConn::replyLocally(int status, const std::string& reason, bool close) {
+void DownstreamConn::replyLocally(int status, const std::string& reason, bool close,
+                                  std::string_view extra_headers) {
   http::ResponseConnection connection{close || closeAfterResponse(), request_http11_};
-  send(http::localResponse(status, reason + "\n", connection, request_is_head_));
+  send(http::localResponse(status, reason + "\n", connection, request_is_head_, extra_headers));
   responseDone(close);
 }
 

@@ -247,8 +247,12 @@ void Stream::replyLocally(int status, const std::string& reason) {
   if (exchange_) {
     exchange_->cancel();
   }
+  if (!key_.empty() && outcome_ == Outcome::None) {
+    outcome_ = leading_ || flight_ == nullptr ? Outcome::Miss : Outcome::Coalesced;
+    cache_detail_ = "fwd=uri-miss; fwd-status=" + std::to_string(status);
+  }
   if (down_ != nullptr) {
-    down_->replyLocally(status, reason, false);
+    down_->replyLocally(status, reason, false, cacheHeaderLines());
   }
 }
 

@@ -209,11 +209,15 @@ void Stream::onFlightUpdate() {
         stopFollowing();
         passThrough(Outcome::Miss, "fwd=vary-miss");
       } else {
+        // No head was streamed: either the whole response arrived at once, or a 304
+        // refreshed the stale entry (only then is it a revalidation).
+        bool refreshed = leading_ && revalidating_ && view.head == nullptr;
         Outcome outcome = !leading_ ? Outcome::Coalesced
-                                    : (revalidating_ ? Outcome::Revalidated : Outcome::Miss);
-        cache_detail_ = outcome == Outcome::Coalesced ? "fwd=uri-miss; collapsed"
-                        : outcome == Outcome::Revalidated ? "fwd=stale; fwd-status=304"
-                                                          : "fwd=uri-miss; stored";
+                                    : (refreshed ? Outcome::Revalidated : Outcome::Miss);
+        cache_detail_ = !leading_   ? "fwd=uri-miss; collapsed"
+                        : refreshed ? "fwd=stale; fwd-status=304"
+                        : revalidating_ ? "fwd=stale; fwd-status=" + std::to_string(view.entry->status)
+                                        : "fwd=uri-miss; stored";
         int64_t age = cache::evaluate(*view.entry, {}, cache::wallClockMs()).age_ms;
         serveEntry(view.entry, outcome, age);
       }

@@ -144,13 +144,12 @@ void appendChunk(std::string& out, std::string_view data) {
 }
 
 std::string localResponse(int status, std::string_view body, const ResponseConnection& connection,
-                          bool head_only) {
-  Headers headers;
-  headers.add("Content-Type", "text/plain; charset=utf-8");
-  headers.add("Cache-Control", "no-store");
+                          bool head_only, std::string_view extra_header_lines) {
+  std::string lines = "Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n";
+  lines.append(extra_header_lines);
   DownstreamResponseFraming framing;
   framing.framing = {BodyFraming::ContentLength, body.size()};
-  std::string out = serializeResponseHead(status, {}, headers, framing, connection);
+  std::string out = serializeResponseHead(status, {}, std::string_view(lines), framing, connection);
   if (!head_only) {
     out.append(body);
   }

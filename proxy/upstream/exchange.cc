@@ -17,6 +17,9 @@ constexpr size_t kPendingBodyHighWater = 256 * 1024;
 UpstreamExchange::UpstreamExchange(Worker& worker, size_t upstream, UpstreamRequest&& request,
                                    ExchangeSink& sink)
     : worker_(worker), upstream_(upstream), request_(std::move(request)), sink_(&sink) {
+  // A request without a body is complete from the start: the first-byte timeout runs as
+  // soon as its head is written.
+  body_complete_ = request_.framing.kind == http::BodyFraming::None;
   tried_servers_.assign(worker_.runtime().config->upstreams[upstream_].servers.size(), false);
 }
 
@@ -105,10 +108,10 @@ void UpstreamExchange::sendBody(const char* data, size_t len) {
 }
 
 void UpstreamExchange::endBody() {
-  body_complete_ = true;
-  if (done_) {
+  if (done_ || request_.framing.kind == http::BodyFraming::None) {
     return;
   }
+  body_complete_ = true;
   std::string last = request_.framing.kind == http::BodyFraming::Chunked
                          ? std::string(http::kLastChunk)
                          : std::string();
