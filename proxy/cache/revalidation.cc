@@ -19,30 +19,6 @@ bool updatedBy304(std::string_view name) {
                       [&](std::string_view kept) { return http::iequals(kept, name); });
 }
 
-// CachedEntry holds an atomic and cannot be copied; this copies everything else (the flag
-// starts cleared). Keep it in step with entry.h.
-std::shared_ptr<CachedEntry> copyEntry(const CachedEntry& from) {
-  auto to = std::make_shared<CachedEntry>();
-  to->key = from.key;
-  to->status = from.status;
-  to->reason = from.reason;
-  to->headers = from.headers;
-  to->body = from.body;
-  to->vary_values = from.vary_values;
-  to->request_time_ms = from.request_time_ms;
-  to->response_time_ms = from.response_time_ms;
-  to->corrected_initial_age_ms = from.corrected_initial_age_ms;
-  to->freshness_lifetime_ms = from.freshness_lifetime_ms;
-  to->stale_while_revalidate_ms = from.stale_while_revalidate_ms;
-  to->stale_if_error_ms = from.stale_if_error_ms;
-  to->must_revalidate = from.must_revalidate;
-  to->no_cache = from.no_cache;
-  to->etag = from.etag;
-  to->last_modified = from.last_modified;
-  to->tags = from.tags;
-  return to;
-}
-
 // RFC 9111 3.2: each field the 304 carries replaces every stored line of that name.
 void updateHeaders(http::Headers& stored, const http::Headers& not_modified) {
   std::vector<std::string_view> replaced;
@@ -79,7 +55,9 @@ void addValidators(const CachedEntry& entry, http::Headers& upstream_request_hea
 EntryPtr refreshFromNotModified(const CachedEntry& stale, const http::Headers& not_modified_headers,
                                 const config::RouteClass& route_class, int64_t request_time_ms,
                                 int64_t response_time_ms) {
-  std::shared_ptr<CachedEntry> fresh = copyEntry(stale);
+  std::shared_ptr<CachedEntry> fresh = cloneEntry(stale);
+  fresh->invalidated.store(false, std::memory_order_relaxed);  // a successful revalidation
+  fresh->wire_headers.clear();  // the headers change: whoever stores it serialises them anew
   updateHeaders(fresh->headers, not_modified_headers);
   if (not_modified_headers.find("date") == nullptr) {
     // RFC 9110 6.6.1: a recipient with a clock dates a message that lacks Date. Keeping the
