@@ -121,6 +121,18 @@ function hang(req, res) {
   req.resume();
 }
 
+// Answers on a fresh connection, but drops a kept-alive one that is reused for this path
+// without a byte of response: what a server closing an idle connection looks like to a
+// client that reused it at that moment.
+const servedOn = new WeakMap();
+function closeOnReuse(req, res) {
+  if (servedOn.get(req.socket)) {
+    req.socket.destroy();
+    return;
+  }
+  sendJson(req, res, 200, { fresh: true }, NO_STORE);
+}
+
 function untilClose(req, res, url) {
   const count = intArg(url, 'bytes', 1024);
   if (!Number.isFinite(count)) return sendError(req, res, 400, 'bad_request', 'bad bytes');
@@ -144,6 +156,7 @@ const ROUTES = [
   [/^\/_test\/close-mid-body$/, closeMidBody],
   [/^\/_test\/until-close$/, untilClose],
   [/^\/_test\/hang$/, hang],
+  [/^\/_test\/close-on-reuse$/, closeOnReuse],
   [/^\/_test\/headers$/, headers],
   [/^\/_test\/consume-slowly$/, consumeSlowly],
 ];
@@ -151,6 +164,7 @@ const ROUTES = [
 export function createTestRoutes(stats) {
   const cache = createCacheRoutes();
   return function handle(req, res, url) {
+    res.on('finish', () => servedOn.set(req.socket, true));
     if (url.pathname === '/_test/stats' && (req.method === 'GET' || req.method === 'HEAD')) {
       return sendJson(req, res, 200, stats.snapshot(), NO_STORE);
     }

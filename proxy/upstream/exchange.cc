@@ -196,8 +196,9 @@ void UpstreamExchange::onUpstreamFailure(const UpstreamFailure& failure) {
       }
       break;
     case Kind::ClosedBeforeResponse:
-      if (was_reused && !retried_ && !body_sent_ && request_.framing.kind == http::BodyFraming::None &&
-          http::isIdempotentMethod(request_.method)) {
+      // Nothing of the body was lost with the connection (bytes still to come wait in
+      // pending_body_), so the request can be sent again as it is.
+      if (was_reused && !retried_ && !body_sent_ && http::isIdempotentMethod(request_.method)) {
         // The server closed a kept-alive connection as we reused it: one fresh attempt.
         retried_ = true;
         connectFresh();

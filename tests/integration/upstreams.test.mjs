@@ -27,6 +27,44 @@ describe('upstream servers', { timeout: 90000 }, () => {
     await Promise.all(cleanup.map((thing) => thing.stop()));
   });
 
+  // One kept-alive upstream connection, warmed by a first request, then reused for a path
+  // on which the origin drops reused connections without answering.
+  async function reuseDroppedConnection(method) {
+    const origin = stopLater(await startOrigin());
+    const proxy = stopLater(await startProxy({ yaml: proxyConfig({
+      servers: [origin.address], workers: 1 }) }));
+    const client = await RawClient.open(proxy.port);
+    try {
+      client.send(requestHead('GET', '/_test/status/200'));
+      assert.equal((await client.next()).statusCode, 200);
+      const before = await origin.stats();
+      client.send(requestHead(method, '/_test/close-on-reuse',
+        [['Host', 'localhost'], ['Content-Length', '0']]));
+      const response = await client.next();
+      const after = await origin.stats();
+      return { response, attempts: after.byPath['/_test/close-on-reuse'],
+        newConnections: after.connections - before.connections };
+    } finally {
+      client.close();
+    }
+  }
+
+  it('retries an idempotent request once on a fresh connection when a reused one drops it',
+    async () => {
+      const { response, attempts, newConnections } = await reuseDroppedConnection('GET');
+      assert.equal(response.statusCode, 200, response.body.toString());
+      assert.deepEqual(JSON.parse(response.body.toString()), { fresh: true });
+      assert.equal(attempts, 2, 'dropped once on the reused connection, answered on a fresh one');
+      assert.equal(newConnections, 1);
+    });
+
+  it('does not retry a POST when a reused connection drops it: 502 with a reason', async () => {
+    const { response, attempts } = await reuseDroppedConnection('POST');
+    assert.equal(response.statusCode, 502);
+    assert.match(response.body.toString(), /upstream/);
+    assert.equal(attempts, 1);
+  });
+
   it('spreads requests over all servers round-robin', async () => {
     const [a, b] = [stopLater(await startOrigin()), stopLater(await startOrigin())];
     const proxy = stopLater(await startProxy({ yaml: proxyConfig({
