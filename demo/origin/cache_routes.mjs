@@ -86,7 +86,8 @@ function parse(url, overrides) {
     },
   };
   const numbers = [options.delay, options.chunks, options.interval, options.size];
-  if (!numbers.every(Number.isFinite) || Number.isNaN(options.abortAfter) || !(status >= 200) || status === 304) return null;
+  if (!numbers.every(Number.isFinite) || Number.isNaN(options.abortAfter)) return null;
+  if (!(status >= 200) || status === 304) return null;
   return options;
 }
 

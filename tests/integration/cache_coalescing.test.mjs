@@ -191,7 +191,8 @@ describe('cache coalescing', { timeout: 110000 }, () => {
             assert.match(err.message, /connection ended/, err.message);
           } else {
             assert.ok(resp.statusCode >= 500, `a cut body answered as complete: ` +
-              `${resp.statusCode}, ${resp.body.length} bytes: ${resp.body.toString().slice(0, 80)}`);
+              `${resp.statusCode}, ${resp.body.length} bytes: ` +
+              resp.body.toString().slice(0, 80));
           }
         }
         assert.ok(outcomes.filter((o) => o.err).length >= 1, 'nobody saw the cut');

@@ -103,6 +103,8 @@ describe('cache serving stale', { timeout: 110000 }, () => {
       const path = '/_test/cache/plain/origin-swr';
       await origin.script(path, { cc: 'max-age=1, stale-while-revalidate=30' });
       const storedAt = await store(path);
+      // A slow refresh, so all five requests find the entry stale; then fresh for a minute.
+      await origin.script(path, { cc: 'max-age=60', delay: 1000 });
       await waitUntil(storedAt, STALE_AFTER_MS);
       const { responses } = await concurrently(proxy.port, 5, path);
       for (const r of responses) {
