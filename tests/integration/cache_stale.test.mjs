@@ -28,12 +28,14 @@ describe('cache serving stale', { timeout: 110000 }, () => {
     doomed = await startOrigin();
     proxy = await startProxy({ yaml: proxyConfig({
       upstreams: {
-        app: { servers: [origin.address], first_byte_timeout: '1s' },
+        app: { servers: [origin.address] },
+        impatient: { servers: [origin.address], first_byte_timeout: '1s' },
         doomed: { servers: [doomed.address], connect_timeout: '1s' },
       },
       routeClasses: CLASSES,
       routes: [
         { match: { path_prefix: '/_test/cache/down/' }, upstream: 'doomed', class: 'sie' },
+        { match: { path_prefix: '/_test/cache/timeout/' }, upstream: 'impatient', class: 'sie' },
         ...Object.keys(CLASSES).map((name) => ({
           match: { path_prefix: `/_test/cache/${name}/` }, upstream: 'app', class: name })),
       ],
@@ -147,7 +149,7 @@ describe('cache serving stale', { timeout: 110000 }, () => {
   });
 
   it('serves stale when the origin times out (stale-if-error)', async () => {
-    const path = '/_test/cache/sie/timeout';
+    const path = '/_test/cache/timeout/item';
     const storedAt = await store(path);
     await origin.script(path, { delay: 3000 });
     await waitUntil(storedAt, STALE_AFTER_MS);
