@@ -56,23 +56,39 @@ void CacheFetch::onExchangeHead(http::ResponseHead&& head) {
     decision = {false, "too-large"};
   }
   auto vary = cache::varyHeaders(head.headers, cls);
-  if (!decision.store || !vary) {
+  if (shareErrorWithWaiters(head)) {
+    // An origin in trouble gets this one request, not one more from every waiter: they all
+    // receive this answer, and it is not stored.
+    do_not_store_ = true;
+  } else if (!decision.store || !vary) {
     handOver(std::move(head), decision.store ? "vary" : decision.reason);
     return;
-  }
-  for (const std::string& name : *vary) {
-    vary_values_.emplace_back(name, cache::normaliseVaryValue(name, params_.request.headers.find(name)));
+  } else {
+    for (const std::string& name : *vary) {
+      vary_values_.emplace_back(name,
+                                cache::normaliseVaryValue(name, params_.request.headers.find(name)));
+    }
   }
   filling_ = true;
   status_ = head.status;
   reason_ = head.reason;
   headers_ = std::move(head.headers);
-  cache::FlightHead flight_head{status_, reason_, headers_, std::nullopt, vary_values_};
+  cache::FlightHead flight_head{status_, reason_, headers_, std::nullopt, vary_values_,
+                               !do_not_store_};
   flight_head.headers.appendToList("Via", kVia);
   if (head.has_content_length) {
     flight_head.content_length = head.content_length;
   }
   params_.flight->publishHead(std::move(flight_head));
+}
+
+bool CacheFetch::shareErrorWithWaiters(const http::ResponseHead& head) const {
+  if (head.status < 500) {
+    return false;
+  }
+  // With a stale entry usable on error, handOver serves that instead.
+  return !(params_.stale &&
+           cache::evaluate(*params_.stale, {}, cache::wallClockMs()).usable_on_error);
 }
 
 void CacheFetch::onNotModified(const http::ResponseHead& head) {
@@ -121,7 +137,7 @@ void CacheFetch::onExchangeBody(const char* data, size_t len) {
   auto chunk = std::make_shared<const std::string>(data, len);
   body_size_ += len;
   if (body_size_ > params_.route_class->max_object_size) {
-    too_large_ = true;  // keep streaming to the waiters; just never store it
+    do_not_store_ = true;  // keep streaming to the waiters; just never store it
   }
   chunks_.push_back(chunk);
   params_.flight->publishBody(std::move(chunk));
@@ -152,7 +168,7 @@ cache::EntryPtr CacheFetch::buildEntry() {
 void CacheFetch::onExchangeEnd() {
   if (filling_) {
     cache::EntryPtr entry = buildEntry();
-    if (!too_large_) {
+    if (!do_not_store_) {
       worker_.cache().store.insert(entry);
       worker_.cache().coalescer.clearUncacheable(entry->key);
     }

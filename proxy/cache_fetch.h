@@ -59,6 +59,7 @@ class CacheFetch : public Deferred, private upstream::ExchangeSink {
   void onExchangeFailed(int status, const std::string& reason, bool after_head) override;
 
   void onNotModified(const http::ResponseHead& head);
+  bool shareErrorWithWaiters(const http::ResponseHead& head) const;
   void handOver(http::ResponseHead&& head, const char* reason);
   cache::EntryPtr buildEntry();
   void finish();
@@ -74,7 +75,7 @@ class CacheFetch : public Deferred, private upstream::ExchangeSink {
   std::vector<std::pair<std::string, std::string>> vary_values_;
   std::vector<cache::Body> chunks_;
   uint64_t body_size_ = 0;
-  bool too_large_ = false;
+  bool do_not_store_ = false;  // too large, or an error: shared with the waiters only
   bool filling_ = false;
   bool finished_ = false;
 };

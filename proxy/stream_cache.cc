@@ -253,7 +253,10 @@ void Stream::onFlightHead(const cache::FlightHead& head) {
   if (leading_) {
     outcome_ = Outcome::Miss;
     cache_detail_ = revalidating_ ? "fwd=stale; fwd-status=" + std::to_string(head.status)
-                                  : "fwd=uri-miss; stored";
+                                  : "fwd=uri-miss";
+    if (head.will_store) {
+      cache_detail_ += "; stored";
+    }
   } else {
     outcome_ = Outcome::Coalesced;
     cache_detail_ = "fwd=uri-miss; collapsed";

@@ -28,6 +28,7 @@ struct FlightHead {
   std::optional<uint64_t> content_length;
   // The variant being fetched: a follower whose own values differ must not share it.
   std::vector<std::pair<std::string, std::string>> vary_values;
+  bool will_store = true;  // false: shared with the waiters, then dropped
 };
 
 class InFlight {
