@@ -149,3 +149,54 @@ cpu_ticks() {
   done
   printf '%s\n' "$total"
 }
+
+# tcp_retrans_segs: TCP segments retransmitted so far by this host (network namespace), from
+# /proc/net/snmp. Over loopback every retransmission means a stall of at least the minimum
+# RTO (200 ms) or a tail-loss probe: a few of them dominate a run's p99. System-wide: other
+# programs' traffic counts too.
+tcp_retrans_segs() {
+  awk '$1 == "Tcp:" { if (!n) { for (i = 2; i <= NF; i++) if ($i == "RetransSegs") col = i; n = 1 }
+                      else { print $col; exit } }' /proc/net/snmp
+}
+
+# response_header FILE NAME: value of header NAME (case-insensitive) in a curl -D dump, without
+# the trailing CR; empty if absent. With several responses in FILE, the last one counts.
+response_header() {
+  awk -v want="$(tr '[:upper:]' '[:lower:]' <<<"$2")" '
+    /^HTTP\// { value = "" }
+    {
+      line = $0; sub(/\r$/, "", line)
+      i = index(line, ":")
+      if (i > 0 && tolower(substr(line, 1, i - 1)) == want) {
+        value = substr(line, i + 1); sub(/^[ \t]+/, "", value)
+      }
+    }
+    END { print value }' "$1"
+}
+
+# verify_hit NAME URL EXPECTED_FILE HEADER: the response must be 200 with exactly the expected
+# bytes, and response header HEADER must say HIT (the answer came from the proxy's cache).
+verify_hit() {
+  local name=$1 url=$2 expected=$3 header=$4 got headers code value
+  got=$(mktemp "$BENCH_TMP/verify.XXXXXX")
+  headers=$(mktemp "$BENCH_TMP/verify-headers.XXXXXX")
+  code=$(curl -s -D "$headers" -o "$got" -w '%{http_code}' --max-time 5 "$url") || code=000
+  [[ $code == 200 ]] || die "$name: GET $url returned HTTP $code, expected 200"
+  if ! cmp -s "$got" "$expected"; then
+    die "$name: GET $url returned $(wc -c <"$got") bytes that differ from the origin body ($(wc -c <"$expected") bytes); first bytes: $(head -c 120 "$got")"
+  fi
+  value=$(response_header "$headers" "$header")
+  if [[ ${value^^} != HIT ]]; then
+    die "$name: GET $url was not served from the cache ($header: '${value:-<absent>}'); response headers:
+$(tr -d '\r' <"$headers")"
+  fi
+  rm -f "$got" "$headers"
+}
+
+# fetch_n URL N: GET URL N times in a row, bodies discarded (fills a cache).
+fetch_n() {
+  local url=$1 n=$2 i
+  for ((i = 0; i < n; i++)); do
+    curl -s -o /dev/null --max-time 10 "$url" || die "GET $url failed"
+  done
+}

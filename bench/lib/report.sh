@@ -1,5 +1,5 @@
-# Run metadata and the final summary. Uses NGINX_BIN, WRK_BIN, REPO_ROOT, BENCH_LIB, TARGETS,
-# TARGET_LABEL from the caller.
+# Run metadata and the final summary. Uses NGINX_BIN, WRK_BIN, VARNISHD_BIN and NODE_BIN (the
+# last three when set), REPO_ROOT, BENCH_LIB, TARGETS and TARGET_LABEL from the caller.
 # shellcheck shell=bash
 
 # machine_meta: key=value lines describing the machine, tools and source revision.
@@ -15,7 +15,15 @@ machine_meta() {
   echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
   echo "kernel=$(uname -r)"
   echo "nginx_version=$("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //')"
-  echo "wrk_version=$("$WRK_BIN" -v 2>&1 | head -n1 | awk '{print $1, $2}')"
+  if [[ -n ${VARNISHD_BIN:-} ]]; then
+    echo "varnish_version=$("$VARNISHD_BIN" -V 2>&1 | sed -n 's/^varnishd (\(varnish-[0-9.]*\).*/\1/p' | head -n1)"
+  fi
+  if [[ -n ${WRK_BIN:-} ]]; then
+    echo "wrk_version=$("$WRK_BIN" -v 2>&1 | head -n1 | awk '{print $1, $2}')"
+  fi
+  if [[ -n ${NODE_BIN:-} ]]; then
+    echo "node_version=node $("$NODE_BIN" --version 2>&1)"
+  fi
   echo "targets=$(
     IFS=,
     echo "${TARGETS[*]}"
@@ -24,8 +32,10 @@ machine_meta() {
   for t in "${TARGETS[@]}"; do echo "label.$t=${TARGET_LABEL[$t]}"; done
 }
 
-# summarize RESULTS_TSV META_FILE BASELINE: print the summary table. With MARKDOWN=1 the
-# markdown block for RESULTS.md goes to stdout and the plain table to stderr.
+# summarize RESULTS_TSV META_FILE BASELINE: print the summary table. BASELINE is a target
+# name (every other target is compared with it) or pairs "A:B,C:D" (A with B, C with D).
+# With MARKDOWN=1 the markdown block for RESULTS.md goes to stdout and the plain table to
+# stderr.
 summarize() {
   local results=$1 meta=$2 baseline=$3
   if ((${MARKDOWN:-0})); then
