@@ -36,6 +36,8 @@ Options:
   --workers N         workers of edge-proxy and nginx (default 1); Varnish keeps its
                       default thread pools
   --warmup D          warm-up per target and size before round 1 (default 2s; 0 to skip)
+  --pin               servers on CPU 0, wrk (one thread) on CPU 1: tails without the
+                      client competing for the server's core (needs 2 CPUs)
   --markdown          print the result blocks for bench/RESULTS.md on stdout
                       (the plain tables then go to stderr)
   --keep              keep the temporary directory (configs, logs, raw wrk output)
@@ -68,6 +70,7 @@ while (($#)); do
   --threads) WRK_THREADS=${2:?--threads needs a value}; shift 2 ;;
   --workers) WORKERS=${2:?--workers needs a value}; shift 2 ;;
   --warmup) WARMUP=${2:?--warmup needs a value}; shift 2 ;;
+  --pin) BENCH_PIN=1; WRK_THREADS=1; shift ;;
   --markdown) MARKDOWN=1; shift ;;
   --keep) KEEP=1; shift ;;
   -h | --help) usage; exit 0 ;;

@@ -32,6 +32,8 @@ Options:
   --workers N         worker processes/threads of each proxy (default 1)
   --body-bytes B      size of the origin's JSON body in bytes (default 1024)
   --warmup D          warm-up per target before round 1 (default 2s; 0 to skip)
+  --pin               servers on CPU 0, wrk (one thread) on CPU 1: tails without the
+                      client competing for the server's core (needs 2 CPUs)
   --markdown          print the result block for bench/RESULTS.md on stdout
                       (the plain table then goes to stderr)
   --edge-mode MODE    config (default): generated YAML config with `workers: N`;
@@ -67,6 +69,7 @@ while (($#)); do
   --body-bytes) BODY_BYTES=${2:?--body-bytes needs a value}; shift 2 ;;
   --warmup) WARMUP=${2:?--warmup needs a value}; shift 2 ;;
   --edge-mode) EDGE_MODE=${2:?--edge-mode needs a value}; shift 2 ;;
+  --pin) BENCH_PIN=1; WRK_THREADS=1; shift ;;
   --markdown) MARKDOWN=1; shift ;;
   --keep) KEEP=1; shift ;;
   -h | --help) usage; exit 0 ;;

@@ -45,9 +45,14 @@ declare -gA BENCH_PID_LOG=()
 
 # spawn NAME LOGFILE CMD...: start CMD in the background, stdout+stderr to LOGFILE.
 # Sets SPAWNED_PID (also the process-group id).
+# With BENCH_PIN=1 servers run on CPU 0 and the load generator on CPU 1 (see pin_cpus), so
+# a faster server does not lose tail latency to the client competing for its core.
 spawn() {
   local name=$1 logfile=$2
   shift 2
+  if [[ ${BENCH_PIN:-0} == 1 ]]; then
+    set -- taskset -c 0 "$@"
+  fi
   setsid "$@" </dev/null >"$logfile" 2>&1 &
   SPAWNED_PID=$!
   BENCH_PIDS+=("$SPAWNED_PID")

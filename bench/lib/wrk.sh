@@ -7,7 +7,11 @@
 _wrk() {
   local out=$1 rc=0
   shift
-  "$WRK_BIN" "$@" >"$out" 2>&1 &
+  local runner=()
+  if [[ ${BENCH_PIN:-0} == 1 ]]; then
+    runner=(taskset -c 1)  # the servers have CPU 0 (see spawn)
+  fi
+  "${runner[@]}" "$WRK_BIN" "$@" >"$out" 2>&1 &
   BENCH_WRK_PID=$!
   wait "$BENCH_WRK_PID" || rc=$?
   BENCH_WRK_PID=
