@@ -112,7 +112,8 @@ void Stream::buildUpstreamRequest() {
 void Stream::passThrough(Outcome outcome, std::string detail) {
   outcome_ = outcome;
   cache_detail_ = std::move(detail);
-  upstream::UpstreamRequest request{req_.method, upstream_target_, upstream_headers_,
+  // The last use of the upstream headers: nothing looks at them once the request is gone.
+  upstream::UpstreamRequest request{req_.method, upstream_target_, std::move(upstream_headers_),
                                     request_framing_, request_is_head_};
   upstream::ExchangeSink& sink = *this;
   exchange_ = std::make_unique<upstream::UpstreamExchange>(worker_, route_->upstream_index,
@@ -291,9 +292,8 @@ void Stream::beginResponse(int status, std::string_view reason, std::string_view
   body_allowed_ = framing.framing.kind != http::BodyFraming::None;
   http::ResponseConnection connection{response_must_close_ || down_->closeAfterResponse(),
                                       down_->requestHttp11()};
-  std::string lines(header_lines);
-  lines.append(cacheHeaderLines());
-  down_->send(http::serializeResponseHead(status, reason, lines, framing, connection));
+  down_->send(http::serializeResponseHead(status, reason, header_lines, framing, connection,
+                                          cacheHeaderLines()));
 }
 
 void Stream::beginResponse(int status, std::string_view reason, const http::Headers& headers,

@@ -121,11 +121,13 @@ std::string serializeResponseHead(int status, std::string_view reason, const Hea
 
 std::string serializeResponseHead(int status, std::string_view reason, std::string_view header_lines,
                                   const DownstreamResponseFraming& framing,
-                                  const ResponseConnection& connection) {
+                                  const ResponseConnection& connection,
+                                  std::string_view more_header_lines) {
   std::string out;
-  out.reserve(128 + header_lines.size());
+  out.reserve(128 + header_lines.size() + more_header_lines.size());
   appendStatusLine(out, status, reason);
   out.append(header_lines);
+  out.append(more_header_lines);
   appendFramingAndEnd(out, framing, connection);
   return out;
 }

@@ -28,7 +28,8 @@ std::string serializeResponseHead(int status, std::string_view reason, const Hea
 // headers): cached responses keep their header block ready to send.
 std::string serializeResponseHead(int status, std::string_view reason, std::string_view header_lines,
                                   const DownstreamResponseFraming& framing,
-                                  const ResponseConnection& connection);
+                                  const ResponseConnection& connection,
+                                  std::string_view more_header_lines = {});
 
 // Appends one chunk ("1a\r\n<data>\r\n"); empty data is skipped (it would end the body).
 void appendChunk(std::string& out, std::string_view data);
