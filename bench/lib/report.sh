@@ -9,6 +9,7 @@ machine_meta() {
   if [[ -n $(git -C "$REPO_ROOT" status --porcelain -- proxy config CMakeLists.txt 2>/dev/null) ]]; then
     commit+=" + uncommitted proxy/config changes"
   fi
+  echo "repo_root=$REPO_ROOT"
   echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "commit=$commit"
   echo "nproc=$(nproc)"

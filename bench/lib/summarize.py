@@ -78,6 +78,10 @@ def read_meta(path):
             if "=" in line:
                 k, v = line.split("=", 1)
                 meta[k] = v
+    # Recorded results name files relative to the repository, never by a machine's path.
+    root = meta.pop("repo_root", "")
+    if root:
+        meta = {k: v.replace(root + "/", "") for k, v in meta.items()}
     return meta
 
 
