@@ -1,5 +1,7 @@
 #include "proxy/cache_fetch.h"
 
+#include "filters/etag.h"
+
 #include "proxy/cache/cache_control.h"
 #include "proxy/cache/policy.h"
 #include "proxy/cache/shared_cache.h"
@@ -159,6 +161,11 @@ cache::EntryPtr CacheFetch::buildEntry() {
   entry->tags = cache::expandTags(*params_.route_class,
                                   {params_.target, &params_.request.headers, &entry->headers});
   cache::fillFreshness(*entry, *params_.route_class, request_time_ms_, response_time_ms_);
+  if (entry->status == 200 && entry->headers.find("etag") == nullptr) {
+    // A strong validator of our own, so clients can revalidate with us. Added after the
+    // freshness pass on purpose: entry->etag (sent upstream) stays the origin's, which has none.
+    entry->headers.add("ETag", filters::generateEtag(*entry->body));
+  }
   http::Headers with_via = entry->headers;
   with_via.appendToList("Via", kVia);
   entry->wire_headers = wireHeaders(with_via);

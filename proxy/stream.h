@@ -72,6 +72,8 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   void lookupCache();
   bool answerFromEntry(const cache::EntryPtr& entry, const cache::Evaluation& evaluation);
   void serveEntry(const cache::EntryPtr& entry, Outcome outcome, int64_t age_ms);
+  bool clientHasCurrentCopy(const http::Headers& response_headers) const;
+  void answerNotModified(const http::Headers& response_headers);
   void joinFetch(const cache::EntryPtr& stale);
   void startFetch(const cache::InFlightPtr& flight, const cache::EntryPtr& stale, bool lead);
   void refreshInBackground(const cache::EntryPtr& stale);

@@ -1,5 +1,6 @@
 // The cache half of Stream: look up, answer from an entry, lead or follow a fetch, serve
 // stale while one refresh runs, and fall back to a fetch of its own when sharing is unsafe.
+#include "filters/etag.h"
 #include "proxy/cache/key.h"
 #include "proxy/cache/shared_cache.h"
 #include "proxy/downstream_conn.h"
@@ -64,10 +65,35 @@ bool Stream::answerFromEntry(const cache::EntryPtr& entry, const cache::Evaluati
   return false;
 }
 
+// RFC 9110 13.1.2 / 13.1.3: If-None-Match decides when present; If-Modified-Since only
+// without it. Both only for GET and HEAD, which is all the cache answers.
+bool Stream::clientHasCurrentCopy(const http::Headers& response_headers) const {
+  if (const std::string* inm = upstream_headers_.find("if-none-match")) {
+    const std::string* etag = response_headers.find("etag");
+    return etag != nullptr && filters::ifNoneMatchMatches(*inm, *etag);
+  }
+  if (const std::string* ims = upstream_headers_.find("if-modified-since")) {
+    const std::string* last_modified = response_headers.find("last-modified");
+    return last_modified != nullptr && filters::notModifiedSince(*ims, *last_modified);
+  }
+  return false;
+}
+
+void Stream::answerNotModified(const http::Headers& response_headers) {
+  http::Headers headers = filters::notModifiedHeaders(response_headers);
+  headers.appendToList("Via", "1.1 edge-proxy");
+  beginResponse(304, "Not Modified", headers, std::nullopt);
+  endResponse();
+}
+
 void Stream::serveEntry(const cache::EntryPtr& entry, Outcome outcome, int64_t age_ms) {
   stopFollowing();
   outcome_ = outcome;
   entry_age_ms_ = age_ms;
+  if (entry->status == 200 && clientHasCurrentCopy(entry->headers)) {
+    answerNotModified(entry->headers);
+    return;
+  }
   beginResponse(entry->status, entry->reason, std::string_view(entry->wire_headers),
                 entry->body->size());
   sendBodyPiece(entry->body);
@@ -191,6 +217,9 @@ void Stream::onFlightUpdate() {
           return;
         }
         onFlightHead(*view.head);
+        if (done_) {
+          return;  // answered 304
+        }
       }
       for (cache::Body& chunk : view.chunks) {
         sendBodyPiece(std::move(chunk));
@@ -260,6 +289,10 @@ void Stream::onFlightHead(const cache::FlightHead& head) {
   } else {
     outcome_ = Outcome::Coalesced;
     cache_detail_ = "fwd=uri-miss; collapsed";
+  }
+  if (head.status == 200 && clientHasCurrentCopy(head.headers)) {
+    answerNotModified(head.headers);  // the body still streams into the cache for the others
+    return;
   }
   beginResponse(head.status, head.reason, head.headers, head.content_length);
 }
