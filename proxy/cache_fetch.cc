@@ -1,5 +1,6 @@
 #include "proxy/cache_fetch.h"
 
+#include "filters/accept_encoding.h"
 #include "filters/etag.h"
 
 #include "proxy/cache/cache_control.h"
@@ -14,18 +15,6 @@ namespace {
 constexpr std::string_view kVia = "1.1 edge-proxy";
 
 }  // namespace
-
-std::string wireHeaders(const http::Headers& headers) {
-  std::string out;
-  for (const http::Header& h : headers) {
-    if (http::iequals(h.name, "age") || http::iequals(h.name, "content-length") ||
-        http::iequals(h.name, "transfer-encoding")) {
-      continue;
-    }
-    out.append(h.name).append(": ").append(h.value).append("\r\n");
-  }
-  return out;
-}
 
 void CacheFetch::start(Worker& worker, CacheFetchParams&& params) {
   auto* fetch = new CacheFetch(worker, std::move(params));
@@ -66,7 +55,11 @@ void CacheFetch::onExchangeHead(http::ResponseHead&& head) {
     handOver(std::move(head), decision.store ? "vary" : decision.reason);
     return;
   } else {
+    bool identity = head.headers.find("content-encoding") == nullptr;
     for (const std::string& name : *vary) {
+      if (identity && name == "accept-encoding") {
+        continue;  // we make every encoding of it ourselves: one entry serves them all
+      }
       vary_values_.emplace_back(name,
                                 cache::normaliseVaryValue(name, params_.request.headers.find(name)));
     }
@@ -101,7 +94,7 @@ void CacheFetch::onNotModified(const http::ResponseHead& head) {
   std::shared_ptr<cache::CachedEntry> entry = cache::cloneEntry(*refreshed);
   http::Headers with_via = entry->headers;
   with_via.appendToList("Via", kVia);
-  entry->wire_headers = wireHeaders(with_via);
+  entry->wire_headers = cache::wireHeaderBlock(with_via);
   worker_.cache().store.insert(entry);
   params_.flight->complete(entry);
   finish();
@@ -166,9 +159,14 @@ cache::EntryPtr CacheFetch::buildEntry() {
     // freshness pass on purpose: entry->etag (sent upstream) stays the origin's, which has none.
     entry->headers.add("ETag", filters::generateEtag(*entry->body));
   }
+  filters::CompressFacts facts{"GET", entry->status, entry->headers, entry->body->size(), false};
+  if (filters::variesByAcceptEncoding(
+          filters::decideCompression(facts, filters::CompressConfig{}))) {
+    filters::addVaryAcceptEncoding(entry->headers);  // hits may come compressed
+  }
   http::Headers with_via = entry->headers;
   with_via.appendToList("Via", kVia);
-  entry->wire_headers = wireHeaders(with_via);
+  entry->wire_headers = cache::wireHeaderBlock(with_via);
   return entry;
 }
 

@@ -80,7 +80,4 @@ class CacheFetch : public Deferred, private upstream::ExchangeSink {
   bool finished_ = false;
 };
 
-// Serialises stored headers for serving (see CachedEntry::wire_headers).
-std::string wireHeaders(const http::Headers& headers);
-
 }  // namespace edge

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "filters/accept_encoding.h"
 #include "proxy/cache/entry.h"
 #include "proxy/cache/inflight.h"
 #include "proxy/cache/policy.h"
@@ -72,8 +73,11 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   void lookupCache();
   bool answerFromEntry(const cache::EntryPtr& entry, const cache::Evaluation& evaluation);
   void serveEntry(const cache::EntryPtr& entry, Outcome outcome, int64_t age_ms);
-  bool clientHasCurrentCopy(const http::Headers& response_headers) const;
-  void answerNotModified(const http::Headers& response_headers);
+  bool clientHasCurrentCopy(const http::Headers& response_headers, filters::Coding coding) const;
+  void answerNotModified(const http::Headers& response_headers, filters::Coding coding);
+  filters::Coding chooseEncoding(const cache::CachedEntry& entry) const;
+  std::shared_ptr<const cache::CachedEntry::Encoded> encodedForm(const cache::EntryPtr& entry,
+                                                                 filters::Coding coding);
   void joinFetch(const cache::EntryPtr& stale);
   void startFetch(const cache::InFlightPtr& flight, const cache::EntryPtr& stale, bool lead);
   void refreshInBackground(const cache::EntryPtr& stale);

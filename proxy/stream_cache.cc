@@ -1,5 +1,6 @@
 // The cache half of Stream: look up, answer from an entry, lead or follow a fetch, serve
 // stale while one refresh runs, and fall back to a fetch of its own when sharing is unsafe.
+#include "filters/encoded_entry.h"
 #include "filters/etag.h"
 #include "proxy/cache/key.h"
 #include "proxy/cache/shared_cache.h"
@@ -66,11 +67,13 @@ bool Stream::answerFromEntry(const cache::EntryPtr& entry, const cache::Evaluati
 }
 
 // RFC 9110 13.1.2 / 13.1.3: If-None-Match decides when present; If-Modified-Since only
-// without it. Both only for GET and HEAD, which is all the cache answers.
-bool Stream::clientHasCurrentCopy(const http::Headers& response_headers) const {
+// without it. Both only for GET and HEAD, which is all the cache answers. `coding` is the
+// encoding about to be sent: a client holding another encoding's tag has another copy.
+bool Stream::clientHasCurrentCopy(const http::Headers& response_headers,
+                                  filters::Coding coding) const {
   if (const std::string* inm = upstream_headers_.find("if-none-match")) {
     const std::string* etag = response_headers.find("etag");
-    return etag != nullptr && filters::ifNoneMatchMatches(*inm, *etag);
+    return etag != nullptr && filters::conditionMatchesVariant(*inm, *etag, coding);
   }
   if (const std::string* ims = upstream_headers_.find("if-modified-since")) {
     const std::string* last_modified = response_headers.find("last-modified");
@@ -79,8 +82,14 @@ bool Stream::clientHasCurrentCopy(const http::Headers& response_headers) const {
   return false;
 }
 
-void Stream::answerNotModified(const http::Headers& response_headers) {
+void Stream::answerNotModified(const http::Headers& response_headers, filters::Coding coding) {
   http::Headers headers = filters::notModifiedHeaders(response_headers);
+  if (coding != filters::Coding::Identity) {
+    if (const std::string* etag = response_headers.find("etag")) {
+      headers.set("ETag", filters::variantTag(*etag, coding));
+    }
+    filters::addVaryAcceptEncoding(headers);
+  }
   headers.appendToList("Via", "1.1 edge-proxy");
   beginResponse(304, "Not Modified", headers, std::nullopt);
   endResponse();
@@ -90,14 +99,49 @@ void Stream::serveEntry(const cache::EntryPtr& entry, Outcome outcome, int64_t a
   stopFollowing();
   outcome_ = outcome;
   entry_age_ms_ = age_ms;
-  if (entry->status == 200 && clientHasCurrentCopy(entry->headers)) {
-    answerNotModified(entry->headers);
+  filters::Coding coding = chooseEncoding(*entry);
+  if (entry->status == 200 && clientHasCurrentCopy(entry->headers, coding)) {
+    answerNotModified(entry->headers, coding);
     return;
   }
-  beginResponse(entry->status, entry->reason, std::string_view(entry->wire_headers),
-                entry->body->size());
-  sendBodyPiece(entry->body);
+  if (coding == filters::Coding::Identity) {
+    beginResponse(entry->status, entry->reason, std::string_view(entry->wire_headers),
+                  entry->body->size());
+    sendBodyPiece(entry->body);
+  } else {
+    std::shared_ptr<const cache::CachedEntry::Encoded> encoded = encodedForm(entry, coding);
+    beginResponse(entry->status, entry->reason, std::string_view(encoded->wire_headers),
+                  encoded->body->size());
+    sendBodyPiece(encoded->body);
+  }
   endResponse();
+}
+
+filters::Coding Stream::chooseEncoding(const cache::CachedEntry& entry) const {
+  filters::CompressFacts facts{req_.method, entry.status, entry.headers, entry.body->size(),
+                               !down_->requestHttp11()};
+  if (filters::decideCompression(facts, filters::CompressConfig{}) !=
+      filters::CompressVerdict::Compress) {
+    return filters::Coding::Identity;
+  }
+  filters::AcceptEncoding accept = filters::parseAcceptEncoding(upstream_headers_);
+  // Nothing acceptable: identity anyway (as nginx does) rather than a 406.
+  return filters::chooseCoding(accept, true, true).value_or(filters::Coding::Identity);
+}
+
+// The entry's body in `coding`: made on first demand, then kept by storing a copy of the
+// entry that holds it (so the memory budget counts it and every worker finds it).
+std::shared_ptr<const cache::CachedEntry::Encoded> Stream::encodedForm(
+    const cache::EntryPtr& entry, filters::Coding coding) {
+  size_t slot = filters::encodedSlot(coding);
+  if (entry->encoded[slot]) {
+    return entry->encoded[slot];
+  }
+  auto encoded = filters::encodeEntry(*entry, coding, filters::EncodingLevels{});
+  std::shared_ptr<cache::CachedEntry> with_form = cache::cloneEntry(*entry);
+  with_form->encoded[slot] = encoded;
+  worker_.cache().store.insert(std::move(with_form));
+  return encoded;
 }
 
 // ---- fetching ------------------------------------------------------------------------------
@@ -290,8 +334,9 @@ void Stream::onFlightHead(const cache::FlightHead& head) {
     outcome_ = Outcome::Coalesced;
     cache_detail_ = "fwd=uri-miss; collapsed";
   }
-  if (head.status == 200 && clientHasCurrentCopy(head.headers)) {
-    answerNotModified(head.headers);  // the body still streams into the cache for the others
+  if (head.status == 200 && clientHasCurrentCopy(head.headers, filters::Coding::Identity)) {
+    // The body still streams into the cache for the others.
+    answerNotModified(head.headers, filters::Coding::Identity);
     return;
   }
   beginResponse(head.status, head.reason, head.headers, head.content_length);

@@ -17,6 +17,11 @@ size_t CachedEntry::charge() const {
   if (body) {
     bytes += body->size();
   }
+  for (const auto& encoded_form : encoded) {
+    if (encoded_form) {
+      bytes += encoded_form->body->size() + encoded_form->wire_headers.size();
+    }
+  }
   for (const auto& [name, value] : vary_values) {
     bytes += name.size() + value.size();
   }

@@ -3,6 +3,7 @@
 // builds a new entry that shares the body. Pure data: no I/O, no event loop.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -42,6 +43,16 @@ struct CachedEntry {
   // Age and framing headers): a hit writes them as they are. Filled by whoever stores it.
   std::string wire_headers;
 
+  // Compressed forms of the body, each made once on first demand and kept with the entry
+  // (a new entry replaces this one in the store, so the memory budget counts them):
+  // [0] gzip, [1] Brotli. Each has its own serialised header block (Content-Encoding, the
+  // variant's ETag).
+  struct Encoded {
+    Body body;
+    std::string wire_headers;
+  };
+  std::array<std::shared_ptr<const Encoded>, 2> encoded;
+
   std::string etag;           // validators, for conditional revalidation upstream
   std::string last_modified;
   std::vector<std::string> tags;
@@ -55,6 +66,10 @@ struct CachedEntry {
 };
 
 using EntryPtr = std::shared_ptr<const CachedEntry>;
+
+// Headers serialised for serving ("Name: value\r\n" lines) without Age and the framing
+// headers, which every answer writes itself: the form of CachedEntry::wire_headers.
+std::string wireHeaderBlock(const http::Headers& headers);
 
 // A modifiable copy (the atomic flag makes CachedEntry non-copyable), for building a new
 // entry from an old one before it is shared.

@@ -58,6 +58,7 @@ EntryPtr refreshFromNotModified(const CachedEntry& stale, const http::Headers& n
   std::shared_ptr<CachedEntry> fresh = cloneEntry(stale);
   fresh->invalidated.store(false, std::memory_order_relaxed);  // a successful revalidation
   fresh->wire_headers.clear();  // the headers change: whoever stores it serialises them anew
+  fresh->encoded = {};           // their header blocks too; the next hit re-encodes
   updateHeaders(fresh->headers, not_modified_headers);
   if (not_modified_headers.find("date") == nullptr) {
     // RFC 9110 6.6.1: a recipient with a clock dates a message that lacks Date. Keeping the

@@ -2,6 +2,18 @@
 
 namespace edge::cache {
 
+std::string wireHeaderBlock(const http::Headers& headers) {
+  std::string out;
+  for (const http::Header& h : headers) {
+    if (http::iequals(h.name, "age") || http::iequals(h.name, "content-length") ||
+        http::iequals(h.name, "transfer-encoding")) {
+      continue;
+    }
+    out.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+  return out;
+}
+
 std::shared_ptr<CachedEntry> cloneEntry(const CachedEntry& from) {
   auto to = std::make_shared<CachedEntry>();
   to->key = from.key;
@@ -19,6 +31,7 @@ std::shared_ptr<CachedEntry> cloneEntry(const CachedEntry& from) {
   to->must_revalidate = from.must_revalidate;
   to->no_cache = from.no_cache;
   to->wire_headers = from.wire_headers;
+  to->encoded = from.encoded;
   to->etag = from.etag;
   to->last_modified = from.last_modified;
   to->tags = from.tags;

@@ -1,0 +1,28 @@
+#include "filters/encoded_entry.h"
+
+#include "filters/codec/brotli_encoder.h"
+#include "filters/codec/gzip_encoder.h"
+#include "filters/etag.h"
+
+namespace edge::filters {
+
+std::shared_ptr<const cache::CachedEntry::Encoded> encodeEntry(const cache::CachedEntry& entry,
+                                                               Coding coding,
+                                                               const EncodingLevels& levels) {
+  auto encoded = std::make_shared<cache::CachedEntry::Encoded>();
+  encoded->body = std::make_shared<const std::string>(
+      coding == Coding::Gzip ? codec::gzipCompress(*entry.body, levels.gzip_level)
+                             : codec::brotliCompress(*entry.body, levels.brotli_quality));
+  http::Headers headers = entry.headers;
+  headers.set("Content-Encoding", std::string(codingToken(coding)));
+  if (const std::string* etag = entry.headers.find("etag")) {
+    // Each encoding is its own representation with its own strong validator.
+    headers.set("ETag", variantTag(*etag, coding));
+  }
+  addVaryAcceptEncoding(headers);
+  headers.appendToList("Via", "1.1 edge-proxy");
+  encoded->wire_headers = cache::wireHeaderBlock(headers);
+  return encoded;
+}
+
+}  // namespace edge::filters
