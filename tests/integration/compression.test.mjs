@@ -1,0 +1,97 @@
+// Compressed answers from the cache: gzip and Brotli negotiated from Accept-Encoding, decoded
+// bodies byte for byte equal to the origin's, one ETag per encoding with 304s per encoding,
+// Vary: Accept-Encoding, and the cases that stay identity.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { gunzipSync, brotliDecompressSync } from 'node:zlib';
+import { startOrigin } from './lib/origin.mjs';
+import { startProxy } from './lib/proxy.mjs';
+import { proxyConfig } from './lib/config.mjs';
+import { request } from './lib/http.mjs';
+
+const run = promisify(execFile);
+const LIST = '/api/v1/work-orders?per_page=50';  // ~17 KB of JSON from the demo API
+
+describe('compression of cached responses', { timeout: 60000 }, () => {
+  let origin;
+  let proxy;
+  let identity;  // the origin's own bytes
+  before(async () => {
+    origin = await startOrigin();
+    proxy = await startProxy({ yaml: proxyConfig({ servers: [origin.address],
+      routeClasses: { api: { ttl: '60s' } },
+      routes: [{ match: { path_prefix: '/' }, upstream: 'app', class: 'api' }] }) });
+    identity = (await request(origin.port, { path: LIST })).body;
+    await request(proxy.port, { path: LIST });  // store it
+  });
+  after(async () => {
+    await proxy?.stop();
+    await origin?.stop();
+  });
+
+  const get = (headers) => request(proxy.port, { path: LIST, headers });
+
+  for (const [coding, decode] of [['gzip', gunzipSync], ['br', brotliDecompressSync]]) {
+    it(`answers Accept-Encoding: ${coding} with a ${coding} body that decodes to the origin's`,
+      async () => {
+        const r = await get({ 'accept-encoding': coding });
+        assert.equal(r.status, 200);
+        assert.equal(r.headers['content-encoding'], coding);
+        assert.equal(r.headers['x-cache'], 'HIT');
+        assert.equal(Number(r.headers['content-length']), r.body.length);
+        assert.ok(r.body.length < identity.length / 3, `${coding}: ${r.body.length} bytes`);
+        assert.ok(decode(r.body).equals(identity), 'decoded body differs from the origin\'s');
+        assert.match(r.headers.vary ?? '', /accept-encoding/i);
+      });
+  }
+
+  it('decodes byte for byte with curl --compressed for gzip and br', async () => {
+    for (const coding of ['gzip', 'br']) {
+      const { stdout } = await run('curl', ['-s', '--compressed', '-H', `Accept-Encoding: ${coding}`,
+        `http://127.0.0.1:${proxy.port}${LIST}`], { encoding: 'buffer', maxBuffer: 1 << 24 });
+      assert.ok(stdout.equals(identity), `curl --compressed (${coding}) differs`);
+    }
+  });
+
+  it('prefers Brotli when both are equally acceptable and follows q-values', async () => {
+    assert.equal((await get({ 'accept-encoding': 'gzip, br' })).headers['content-encoding'], 'br');
+    assert.equal((await get({ 'accept-encoding': 'br;q=0.5, gzip' })).headers['content-encoding'],
+      'gzip');
+    assert.equal((await get({ 'accept-encoding': '*' })).headers['content-encoding'], 'br');
+    const none = await get({});
+    assert.equal(none.headers['content-encoding'], undefined);
+    assert.ok(none.body.equals(identity));
+    const refused = await get({ 'accept-encoding': 'br;q=0, gzip;q=0' });
+    assert.equal(refused.headers['content-encoding'], undefined);
+  });
+
+  it('gives each encoding its own ETag and answers 304 only for the tag of what it would send',
+    async () => {
+      const tags = {};
+      for (const coding of ['identity', 'gzip', 'br']) {
+        tags[coding] = (await get({ 'accept-encoding': coding })).headers.etag;
+      }
+      assert.equal(new Set(Object.values(tags)).size, 3, JSON.stringify(tags));
+      for (const coding of ['identity', 'gzip', 'br']) {
+        const same = await get({ 'accept-encoding': coding, 'if-none-match': tags[coding] });
+        assert.equal(same.status, 304, `${coding} with its own tag`);
+        assert.equal(same.headers.etag, tags[coding]);
+      }
+      const other = await get({ 'accept-encoding': 'br', 'if-none-match': tags.gzip });
+      assert.equal(other.status, 200, 'the client holds the gzip copy, not the br one');
+    });
+
+  it('leaves small bodies uncompressed', async () => {
+    const r = await request(proxy.port, { path: '/api/v1/sites/3',
+      headers: { 'accept-encoding': 'gzip, br' } });
+    await request(proxy.port, { path: '/api/v1/sites/3', headers: { 'accept-encoding': 'br' } });
+    assert.equal(r.headers['content-encoding'], undefined, `${r.body.length} bytes`);
+  });
+
+  it('serves every encoding from the one stored entry: the origin is asked once', async () => {
+    const stats = await origin.stats();
+    assert.equal(stats.byPath['/api/v1/work-orders'], 2, 'one direct fetch, one through the proxy');
+  });
+});
