@@ -4,20 +4,13 @@
 #include <array>
 #include <utility>
 
+#include "proxy/http/headers.h"
 #include "proxy/cache/cache_control.h"
 
 namespace edge::filters {
 namespace {
 
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+using http::trimOws;
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 

@@ -6,20 +6,13 @@
 #include <array>
 #include <cstdint>
 
+#include "proxy/http/headers.h"
 #include "proxy/cache/policy.h"
 
 namespace edge::filters {
 namespace {
 
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+using http::trimOws;
 
 void skipOws(std::string_view& s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {

@@ -27,13 +27,7 @@ void skipOws(std::string_view& s) {
   }
 }
 
-std::string_view trimOws(std::string_view s) {
-  skipOws(s);
-  while (!s.empty() && isOws(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+using http::trimOws;
 
 // Consumes and returns everything before the first of `stops` (or the rest).
 std::string_view takeUntil(std::string_view& s, std::string_view stops) {

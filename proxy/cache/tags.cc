@@ -90,9 +90,7 @@ std::optional<std::string> expandTemplate(std::string_view tmpl, const TagSource
 void addSplit(std::vector<std::string>& tags, std::string_view value, char separator) {
   while (!value.empty()) {
     size_t sep = value.find(separator);
-    std::string_view item = value.substr(0, sep);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    std::string_view item = http::trimOws(value.substr(0, sep));
     if (!item.empty()) {
       tags.emplace_back(item);
     }

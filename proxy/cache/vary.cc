@@ -11,15 +11,7 @@ namespace {
 
 bool isOws(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && isOws(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && isOws(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+using http::trimOws;
 
 char toLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 

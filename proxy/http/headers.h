@@ -10,6 +10,9 @@ namespace edge::http {
 
 bool iequals(std::string_view a, std::string_view b);
 
+// Strips optional white space (spaces and tabs, RFC 9110 5.6.3) from both ends.
+std::string_view trimOws(std::string_view s);
+
 // True when the comma-separated list `value` holds `token` (case-insensitive, OWS trimmed).
 bool hasToken(std::string_view value, std::string_view token);
 
