@@ -57,6 +57,7 @@ void Stream::start() {
     return;
   }
   buildUpstreamRequest();
+  accept_ = filters::parseAcceptEncoding(upstream_headers_);
   const config::RouteClass& cls = runtime_->config->classOf(*route_);
   policy_ = cache::classifyRequest(req_.method, upstream_headers_, cls);
   if (policy_.disposition == cache::RequestDisposition::Lookup && !req_.hasBody()) {
@@ -181,6 +182,7 @@ void Stream::onExchangeBody(const char* data, size_t len) {
 
 void Stream::onExchangeReadBatchDone() {
   if (down_ != nullptr) {
+    flushEncoder();  // what arrived leaves now, compressed or not
     down_->flush();
   }
 }
@@ -296,8 +298,13 @@ void Stream::beginResponse(int status, std::string_view reason, std::string_view
                                           cacheHeaderLines()));
 }
 
-void Stream::beginResponse(int status, std::string_view reason, const http::Headers& headers,
+void Stream::beginResponse(int status, std::string_view reason, const http::Headers& origin_headers,
                            std::optional<uint64_t> content_length) {
+  http::Headers encoded_headers;
+  const http::Headers& headers =
+      startStreamingEncoding(status, origin_headers, content_length, encoded_headers)
+          ? encoded_headers
+          : origin_headers;
   std::string lines;
   for (const http::Header& h : headers) {
     if (!http::iequals(h.name, "content-length") && !http::iequals(h.name, "transfer-encoding")) {
@@ -309,6 +316,10 @@ void Stream::beginResponse(int status, std::string_view reason, const http::Head
 
 void Stream::sendBodyPiece(cache::Body chunk) {
   if (!body_allowed_ || chunk->empty()) {
+    return;
+  }
+  if (encoder_) {
+    sendEncoded(*chunk);
     return;
   }
   if (response_chunked_) {
@@ -328,16 +339,20 @@ void Stream::sendBodyBytes(const char* data, size_t len) {
   if (!body_allowed_) {
     return;
   }
-  if (response_chunked_) {
-    std::string chunk;
-    http::appendChunk(chunk, std::string_view(data, len));
-    down_->send(std::move(chunk));
-  } else {
-    down_->send(std::string(data, len));
+  if (encoder_) {
+    sendEncoded(std::string_view(data, len));
+    return;
   }
+  sendFramed(std::string(data, len));
 }
 
 void Stream::endResponse() {
+  if (encoder_ && body_allowed_) {
+    finishEncoder();
+    if (done_) {
+      return;  // the encoder failed and the response was aborted
+    }
+  }
   if (response_chunked_) {
     down_->send(std::string(http::kLastChunk));
   }

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "filters/accept_encoding.h"
+#include "filters/codec/encoder.h"
 #include "proxy/cache/entry.h"
 #include "proxy/cache/inflight.h"
 #include "proxy/cache/policy.h"
@@ -68,6 +69,16 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   void sendBodyPiece(cache::Body chunk);
   void sendBodyBytes(const char* data, size_t len);
   void endResponse();
+  void sendFramed(std::string&& bytes);
+
+  // ---- stream_encoding.cc: on-the-fly compression of streamed responses ----
+  bool startStreamingEncoding(int status, const http::Headers& headers,
+                              std::optional<uint64_t>& content_length,
+                              http::Headers& encoded_headers);
+  void sendEncoded(std::string_view data);
+  void flushEncoder();
+  void finishEncoder();
+  void failEncoding();
 
   // ---- stream_cache.cc ----
   void lookupCache();
@@ -118,6 +129,9 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   Timer* follow_timer_ = nullptr;
   bool leading_ = false;
   bool revalidating_ = false;
+
+  filters::AcceptEncoding accept_;            // the client's, parsed once
+  filters::codec::TransformerPtr encoder_;     // compressing this streamed response, or null
 
   // Response state.
   bool response_started_ = false;

@@ -124,9 +124,8 @@ filters::Coding Stream::chooseEncoding(const cache::CachedEntry& entry) const {
       filters::CompressVerdict::Compress) {
     return filters::Coding::Identity;
   }
-  filters::AcceptEncoding accept = filters::parseAcceptEncoding(upstream_headers_);
   // Nothing acceptable: identity anyway (as nginx does) rather than a 406.
-  return filters::chooseCoding(accept, true, true).value_or(filters::Coding::Identity);
+  return filters::chooseCoding(accept_, true, true).value_or(filters::Coding::Identity);
 }
 
 // The entry's body in `coding`: made on first demand, then kept by storing a copy of the
@@ -268,7 +267,10 @@ void Stream::onFlightUpdate() {
       for (cache::Body& chunk : view.chunks) {
         sendBodyPiece(std::move(chunk));
       }
-      down_->flush();
+      flushEncoder();
+      if (down_ != nullptr) {
+        down_->flush();
+      }
       return;
     case State::Complete:
       if (response_started_) {

@@ -21,8 +21,11 @@ describe('compression of cached responses', { timeout: 60000 }, () => {
   before(async () => {
     origin = await startOrigin();
     proxy = await startProxy({ yaml: proxyConfig({ servers: [origin.address],
-      routeClasses: { api: { ttl: '60s' } },
-      routes: [{ match: { path_prefix: '/' }, upstream: 'app', class: 'api' }] }) });
+      routeClasses: { api: { ttl: '60s' }, pass: { cache: false } },
+      routes: [
+        { match: { path: '/api/v1/sites' }, upstream: 'app', class: 'pass' },
+        { match: { path_prefix: '/' }, upstream: 'app', class: 'api' },
+      ] }) });
     identity = (await request(origin.port, { path: LIST })).body;
     await request(proxy.port, { path: LIST });  // store it
   });
@@ -94,4 +97,26 @@ describe('compression of cached responses', { timeout: 60000 }, () => {
     const stats = await origin.stats();
     assert.equal(stats.byPath['/api/v1/work-orders'], 2, 'one direct fetch, one through the proxy');
   });
+  for (const [coding, decode] of [['gzip', gunzipSync], ['br', brotliDecompressSync]]) {
+    it(`answers a cold miss with ${coding} already`, async () => {
+        const path = `/api/v1/work-orders?per_page=40&miss=${coding}`;
+        const direct = (await request(origin.port, { path })).body;
+        const r = await request(proxy.port, { path, headers: { 'accept-encoding': coding } });
+        assert.equal(r.headers['x-cache'], 'MISS');
+        assert.equal(r.headers['content-encoding'], coding);
+        assert.ok(decode(r.body).equals(direct), 'decoded miss differs from the origin\'s');
+    });
+  }
+
+  it('compresses uncached pass-through responses on the fly', async () => {
+    const direct = (await request(origin.port, { path: '/api/v1/sites' })).body;
+    const r = await request(proxy.port, { path: '/api/v1/sites',
+      headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(r.headers['x-cache'], 'BYPASS');
+    assert.ok(direct.length >= 1000, `the sites list is ${direct.length} bytes`);
+    assert.equal(r.headers['content-encoding'], 'gzip');
+    assert.equal(r.headers['transfer-encoding'], 'chunked', 'compressed length is unknown');
+    assert.ok(gunzipSync(r.body).equals(direct));
+  });
+
 });

@@ -1,0 +1,112 @@
+// On-the-fly compression for responses that stream through (pass-through, and misses or
+// coalesced requests while the fetch is still streaming). Cache hits use the stored encoded
+// forms instead (stream_cache.cc). Decided once, at header time, as h2o does.
+#include "filters/codec/brotli_encoder.h"
+#include "filters/codec/gzip_encoder.h"
+#include "filters/etag.h"
+#include "proxy/downstream_conn.h"
+#include "proxy/http/serializer.h"
+#include "proxy/stream.h"
+
+namespace edge {
+namespace {
+
+// Cheaper than the stored variants: this runs for every byte of every streamed response.
+constexpr int kStreamGzipLevel = 5;
+constexpr int kStreamBrotliQuality = 4;
+constexpr int kStreamBrotliWindow = 18;  // 256 KiB window: Brotli's memory grows with it
+
+std::string weakVariantTag(const std::string& etag, filters::Coding coding) {
+  // The bytes depend on where the stream was flushed: only a weak validator is honest.
+  std::string tag = filters::variantTag(etag, coding);
+  return tag.starts_with("W/") ? tag : "W/" + tag;
+}
+
+}  // namespace
+
+bool Stream::startStreamingEncoding(int status, const http::Headers& headers,
+                                    std::optional<uint64_t>& content_length,
+                                    http::Headers& encoded_headers) {
+  filters::CompressFacts facts{req_.method, status, headers, content_length,
+                               !down_->requestHttp11()};
+  filters::CompressVerdict verdict = filters::decideCompression(facts, filters::CompressConfig{});
+  filters::Coding coding = filters::Coding::Identity;
+  if (verdict == filters::CompressVerdict::Compress) {
+    coding = filters::chooseCoding(accept_, true, true).value_or(filters::Coding::Identity);
+  }
+  if (coding == filters::Coding::Identity) {
+    if (!filters::variesByAcceptEncoding(verdict)) {
+      return false;
+    }
+    encoded_headers = headers;  // identity, but another client would get it compressed
+    filters::addVaryAcceptEncoding(encoded_headers);
+    return true;
+  }
+  encoder_ = coding == filters::Coding::Gzip
+                 ? filters::codec::makeGzipEncoder(kStreamGzipLevel)
+                 : filters::codec::makeBrotliEncoder(kStreamBrotliQuality, kStreamBrotliWindow);
+  encoded_headers = headers;
+  encoded_headers.set("Content-Encoding", std::string(filters::codingToken(coding)));
+  encoded_headers.set("Accept-Ranges", "none");
+  filters::addVaryAcceptEncoding(encoded_headers);
+  if (const std::string* etag = headers.find("etag")) {
+    encoded_headers.set("ETag", weakVariantTag(*etag, coding));
+  }
+  content_length.reset();  // the compressed length is unknown: the body goes chunked
+  return true;
+}
+
+void Stream::sendEncoded(std::string_view data) {
+  std::string out;
+  if (!encoder_->feed(data, out)) {
+    failEncoding();
+    return;
+  }
+  sendFramed(std::move(out));
+}
+
+void Stream::flushEncoder() {
+  if (!encoder_ || done_) {
+    return;
+  }
+  std::string out;
+  if (!encoder_->flush(out)) {
+    failEncoding();
+    return;
+  }
+  sendFramed(std::move(out));
+}
+
+void Stream::finishEncoder() {
+  std::string out;
+  if (!encoder_->finish(out)) {
+    failEncoding();
+    return;
+  }
+  sendFramed(std::move(out));
+}
+
+void Stream::failEncoding() {
+  // A broken body must not look complete: close instead of ending the chunked stream.
+  done_ = true;
+  stopFollowing();
+  if (exchange_) {
+    exchange_->cancel();
+  }
+  down_->abortResponse();
+}
+
+void Stream::sendFramed(std::string&& bytes) {
+  if (bytes.empty() || done_) {
+    return;
+  }
+  if (response_chunked_) {
+    std::string chunk;
+    http::appendChunk(chunk, bytes);
+    down_->send(std::move(chunk));
+  } else {
+    down_->send(std::move(bytes));
+  }
+}
+
+}  // namespace edge
