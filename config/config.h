@@ -99,6 +99,20 @@ struct CacheConfig {
   Millis hit_for_miss{30'000};     // how long an uncacheable answer bypasses coalescing
 };
 
+// Compression of responses (cache hits and streamed responses alike).
+struct CompressionConfig {
+  bool enabled = true;
+  uint64_t min_size = 1000;          // smaller bodies are sent as they are
+  std::vector<std::string> types = {"application/json", "application/*+json", "text/*",
+      "application/javascript", "text/javascript", "image/svg+xml", "application/xml",
+      "application/*+xml"};          // media types, '*' wildcards, lower case
+  int gzip_level = 6;                // 1..9, for encoded forms stored with cache entries
+  int brotli_quality = 5;            // 0..11, likewise
+  int stream_gzip_level = 5;         // 1..9, for responses compressed while they stream
+  int stream_brotli_quality = 4;     // 0..11
+  int stream_brotli_window = 18;     // 10..24 (lgwin): Brotli's memory grows with it
+};
+
 enum class PathMatchKind {
   Any,       // no path condition
   Exact,     // "/health"
@@ -128,6 +142,7 @@ struct Config {
   ClientTimeouts client_timeouts;
   std::vector<UpstreamConfig> upstreams;
   CacheConfig cache;
+  CompressionConfig compression;
   std::vector<RouteClass> route_classes;
   std::vector<Route> routes;           // first match wins
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/loader_classes.h"
+#include "config/loader_compression.h"
 #include "config/loader_routes.h"
 #include "config/yaml_reader.h"
 
@@ -219,7 +220,7 @@ void readTopLevel(Diagnostics& diag, const YAML::Node& root, Config& config) {
   const Field field{root, "", YAML::Mark::null_mark()};
   const MapFields map(diag, field,
                       {"listen", "workers", "limits", "client_timeouts", "upstreams", "cache",
-                       "route_classes", "routes"});
+                       "compression", "route_classes", "routes"});
   if (!map.isMap()) {
     return;
   }
@@ -240,6 +241,9 @@ void readTopLevel(Diagnostics& diag, const YAML::Node& root, Config& config) {
   }
   if (const auto value = map.get("cache")) {
     readCache(diag, *value, config.cache);
+  }
+  if (const auto value = map.get("compression")) {
+    yaml::readCompression(diag, *value, config.compression);
   }
   if (const auto value = map.get("route_classes")) {
     yaml::readRouteClasses(diag, *value, config);

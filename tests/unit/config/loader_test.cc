@@ -92,7 +92,7 @@ TEST(LoaderTest, ExampleConfigHasItsRouteClassesAndRoutesInFileOrder) {
   EXPECT_TRUE(health.match.methods.empty());
   EXPECT_EQ(config.classOf(health).name, "health");
   EXPECT_EQ(config.upstreamOf(health).name, "app");
-  EXPECT_EQ(health.source_line, 106);
+  EXPECT_EQ(health.source_line, 126);
 
   const Route& assets = config.routes[1];
   EXPECT_EQ(assets.match.path_kind, PathMatchKind::Prefix);
