@@ -205,3 +205,41 @@ fetch_n() {
     curl -s -o /dev/null --max-time 10 "$url" || die "GET $url failed"
   done
 }
+
+# verify_encoded_hit NAME URL EXPECTED_FILE ENCODING HEADER: GET URL with
+# Accept-Encoding: ENCODING (gzip or br). The response must be 200 with Content-Encoding:
+# ENCODING, its body must decode (curl --compressed) to exactly the expected bytes, and
+# response header HEADER must say HIT. Sets ENCODED_BYTES (body bytes on the wire, still
+# encoded) and ENCODED_LENGTH (the Content-Length header; empty when the body was chunked).
+verify_encoded_hit() {
+  local name=$1 url=$2 expected=$3 encoding=$4 header=$5 raw decoded headers code value
+  raw=$(mktemp "$BENCH_TMP/verify.XXXXXX")
+  decoded=$(mktemp "$BENCH_TMP/verify.XXXXXX")
+  headers=$(mktemp "$BENCH_TMP/verify-headers.XXXXXX")
+  code=$(curl -s -D "$headers" -o "$raw" -w '%{http_code}' --max-time 5 \
+    -H "Accept-Encoding: $encoding" "$url") || code=000
+  [[ $code == 200 ]] || die "$name: GET $url (Accept-Encoding: $encoding) returned HTTP $code, expected 200"
+  value=$(response_header "$headers" content-encoding)
+  if [[ ${value,,} != "$encoding" ]]; then
+    die "$name: GET $url (Accept-Encoding: $encoding) answered with Content-Encoding '${value:-<absent>}'; response headers:
+$(tr -d '\r' <"$headers")"
+  fi
+  value=$(response_header "$headers" "$header")
+  if [[ ${value^^} != HIT ]]; then
+    die "$name: GET $url (Accept-Encoding: $encoding) was not served from the cache ($header: '${value:-<absent>}'); response headers:
+$(tr -d '\r' <"$headers")"
+  fi
+  ENCODED_BYTES=$(wc -c <"$raw")
+  ENCODED_LENGTH=$(response_header "$headers" content-length)
+  if [[ -n $ENCODED_LENGTH && $ENCODED_LENGTH != "$ENCODED_BYTES" ]]; then
+    die "$name: GET $url (Accept-Encoding: $encoding): Content-Length $ENCODED_LENGTH but $ENCODED_BYTES body bytes"
+  fi
+  # A second request decoded by curl: the encoded bytes must be the origin's body.
+  code=$(curl -s --compressed -o "$decoded" -w '%{http_code}' --max-time 5 \
+    -H "Accept-Encoding: $encoding" "$url") || code=000
+  [[ $code == 200 ]] || die "$name: GET $url (Accept-Encoding: $encoding, decoded) returned HTTP $code"
+  if ! cmp -s "$decoded" "$expected"; then
+    die "$name: GET $url (Accept-Encoding: $encoding) decodes to $(wc -c <"$decoded") bytes that differ from the origin body ($(wc -c <"$expected") bytes); first bytes: $(head -c 120 "$decoded")"
+  fi
+  rm -f "$raw" "$decoded" "$headers"
+}

@@ -39,6 +39,61 @@ with open(path, "w") as f:
 EOF
 }
 
+# make_work_orders BYTES FILE: deterministic JSON array of work orders of exactly BYTES bytes
+# (as many whole records as fit, then spaces before the closing bracket). Fields vary from
+# record to record (ids, dates, sites, assets, people, free text from a small vocabulary), so
+# it compresses like real API output rather than like a repeated character. Fixed seed: the
+# same bytes on every run.
+make_work_orders() {
+  python3 - "$1" "$2" <<'EOF'
+import json, random, sys
+size, path = int(sys.argv[1]), sys.argv[2]
+rng = random.Random(20261121)
+sites = ["Rotterdam DC", "Lyon North", "Gdansk Port", "Porto Hub", "Leipzig West", "Milan East",
+         "Vienna Yard", "Aarhus Quay", "Bilbao Plant", "Tampere Works"]
+kinds = ["corrective", "preventive", "inspection", "calibration", "emergency"]
+statuses = ["open", "assigned", "in_progress", "on_hold", "done", "cancelled"]
+people = ["A. Moreau", "B. Novak", "C. Jensen", "D. Silva", "E. Kowalski", "F. Rossi", "G. Weber",
+          "H. Laine", "I. Garcia", "J. Berg", "K. Horvat", "L. Dubois"]
+words = ["pump", "seal", "leak", "bearing", "vibration", "replace", "check", "filter", "motor",
+         "belt", "sensor", "valve", "pressure", "noise", "overheating", "conveyor", "gearbox",
+         "lubricate", "align", "tighten", "worn", "cracked", "calibrate", "panel", "cable",
+         "after", "night", "shift", "reported", "by", "operator", "near", "line", "bay"]
+parts = ["BRG-6204", "SEAL-35x52", "FLT-HEPA-24", "BELT-A42", "VLV-DN50", "SNS-PT100",
+         "MTR-4KW", "GBX-OIL-5L", "CBL-3G2.5", "PNL-FUSE-16A"]
+def order(n):
+    day = 1 + (n * 7) % 28
+    hour = rng.randrange(6, 22)
+    return {
+        "id": 100000 + n,
+        "number": "WO-2026-%06d" % (4000 + n * 3),
+        "type": rng.choice(kinds),
+        "status": rng.choice(statuses),
+        "priority": rng.randrange(1, 5),
+        "site": rng.choice(sites),
+        "asset": {"id": "AST-%05d" % rng.randrange(1, 4000), "line": rng.randrange(1, 12)},
+        "assignee": rng.choice(people),
+        "created_at": "2026-10-%02dT%02d:%02d:00Z" % (day, hour, rng.randrange(60)),
+        "due_at": "2026-11-%02dT%02d:00:00Z" % (day, hour),
+        "estimate_h": round(rng.uniform(0.5, 16), 1),
+        "description": " ".join(rng.choice(words) for _ in range(rng.randrange(6, 16))),
+        "parts": [{"sku": rng.choice(parts), "qty": rng.randrange(1, 6)}
+                  for _ in range(rng.randrange(0, 4))],
+    }
+items, doc = [], "[]"
+while True:
+    items.append(order(len(items) + 1))
+    text = json.dumps(items, separators=(",", ":"))
+    if len(text) > size:
+        break
+    doc = text
+doc = doc[:-1] + " " * (size - len(doc)) + "]"
+assert len(doc) == size, (len(doc), size)
+with open(path, "w") as f:
+    f.write(doc)
+EOF
+}
+
 # Lines shared by every nginx config: pid, logs and temp paths inside the run directory, and
 # (when started as root) workers running as the invoking user so they can read the run dir.
 _nginx_preamble() {
@@ -216,16 +271,18 @@ start_nginx_proxy() {
   TARGET_LABEL[$name]="$(_nginx_label)"
 }
 
-# start_nginx_cache NAME PORT ORIGIN_PORT WORKERS: the same reverse proxy with proxy_cache on.
+# start_nginx_cache NAME PORT ORIGIN_PORT WORKERS [HTTP_EXTRA]: the same reverse proxy with
+# proxy_cache on; HTTP_EXTRA (optional) adds lines to the http block (e.g. gzip directives).
 # The cache lives in $BENCH_TMP/NAME/cache (files, as nginx always keeps its cache; the hot
 # ones stay in the page cache); the origin's Cache-Control sets the TTL. proxy_cache_lock
 # lets one request per key go to the origin while the others wait (polling the lock every
 # 500 ms, up to proxy_cache_lock_timeout). X-Cache-Status shows HIT/MISS/EXPIRED/...
 start_nginx_cache() {
-  local name=$1 port=$2 origin_port=$3 workers=$4 dir=$BENCH_TMP/$1
+  local name=$1 port=$2 origin_port=$3 workers=$4 http_extra=${5:-} dir=$BENCH_TMP/$1
   mkdir -p "$dir/cache"
   _nginx_proxy_conf "$name" "$port" "$origin_port" "$workers" \
-    "  proxy_cache_path $dir/cache levels=1:2 keys_zone=bench:16m max_size=256m inactive=1h use_temp_path=off;" \
+    "  proxy_cache_path $dir/cache levels=1:2 keys_zone=bench:16m max_size=256m inactive=1h use_temp_path=off;${http_extra:+
+$http_extra}" \
     "      proxy_cache bench;
       proxy_cache_lock on;
       proxy_cache_lock_timeout 5s;
@@ -235,15 +292,19 @@ start_nginx_cache() {
   TARGET_HIT_HEADER[$name]=x-cache-status
 }
 
-# start_varnish NAME PORT ORIGIN_PORT: varnishd in the foreground (-F) with a VCL that only
-# names the origin as backend and marks hits in X-Cache; TTLs come from the origin's
-# Cache-Control. Storage: malloc,256m; thread pools and every other parameter at their
-# defaults. Its working directory (-n, shared memory log) is $BENCH_TMP/NAME/work. Started as
+# start_varnish NAME PORT ORIGIN_PORT [BACKEND_RESPONSE_VCL]: varnishd in the foreground (-F)
+# with a VCL that only names the origin as backend and marks hits in X-Cache; TTLs come from
+# the origin's Cache-Control. BACKEND_RESPONSE_VCL (optional) becomes the body of
+# vcl_backend_response (e.g. to set beresp.do_gzip). Storage: malloc,256m; thread pools and
+# every other parameter at their defaults. Its working directory (-n, shared memory log) is $BENCH_TMP/NAME/work. Started as
 # root, varnishd drops to its own users (varnish, vcache), so the run directory is made
 # traversable and the VCL readable for them.
 start_varnish() {
-  local name=$1 port=$2 origin_port=$3 dir=$BENCH_TMP/$1
+  local name=$1 port=$2 origin_port=$3 beresp_vcl=${4:-} dir=$BENCH_TMP/$1 beresp_sub=""
   mkdir -p "$dir"
+  if [[ -n $beresp_vcl ]]; then
+    beresp_sub=$'\nsub vcl_backend_response {\n'"$beresp_vcl"$'\n}\n'
+  fi
   cat >"$dir/default.vcl" <<EOF
 vcl 4.1;
 
@@ -251,6 +312,7 @@ backend origin {
   .host = "127.0.0.1";
   .port = "$origin_port";
 }
+$beresp_sub
 
 sub vcl_deliver {
   if (obj.hits > 0) {

@@ -1,6 +1,12 @@
 # wrk driver. Uses WRK_BIN, WRK_THREADS, WRK_CONNECTIONS and BENCH_LIB from the caller.
 # shellcheck shell=bash disable=SC2034  # globals set here are read by the sourcing script
 
+# Extra wrk arguments for every run and warm-up (e.g. -H 'Accept-Encoding: gzip'); a scenario
+# may change them between runs (in run_hook for the measured runs). Empty by default.
+if ! declare -p WRK_EXTRA_ARGS >/dev/null 2>&1; then
+  declare -ga WRK_EXTRA_ARGS=()
+fi
+
 # _wrk OUTFILE ARGS...: run wrk in the background and wait for it, so that a signal to the
 # script is handled at once (bash defers traps while a foreground child runs) and cleanup can
 # stop wrk as well (BENCH_WRK_PID, see cleanup_children).
@@ -18,7 +24,8 @@ _wrk() {
   return "$rc"
 }
 
-# run_wrk NAME DURATION OUTFILE: one wrk run against TARGET_URL[NAME], raw output to OUTFILE.
+# run_wrk NAME DURATION OUTFILE: one wrk run against TARGET_URL[NAME] (with WRK_EXTRA_ARGS),
+# raw output to OUTFILE.
 # Sets RUN_RESULT to one tab-separated line: rps p50_ms p99_ms requests errors cpu_cores tcp_retrans
 #   errors      = socket errors + non-2xx/3xx responses reported by wrk
 #   cpu_cores   = CPU time the target's process group used during the run / wall time
@@ -30,7 +37,8 @@ run_wrk() {
   c0=$(cpu_ticks "$pid")
   r0=$(tcp_retrans_segs)
   t0=$(date +%s%N)
-  _wrk "$out" -t "$WRK_THREADS" -c "$WRK_CONNECTIONS" -d "$duration" --latency "$url" ||
+  _wrk "$out" -t "$WRK_THREADS" -c "$WRK_CONNECTIONS" -d "$duration" --latency \
+    "${WRK_EXTRA_ARGS[@]}" "$url" ||
     die "wrk against $name failed: $(tail -n 5 "$out")"
   t1=$(date +%s%N)
   r1=$(tcp_retrans_segs)
@@ -47,7 +55,7 @@ run_wrk() {
 warmup() {
   local name=$1 duration=$2
   _wrk "$BENCH_TMP/warmup-$name.txt" -t "$WRK_THREADS" -c "$WRK_CONNECTIONS" -d "$duration" \
-    "${TARGET_URL[$name]}" || die "warm-up wrk against $name failed"
+    "${WRK_EXTRA_ARGS[@]}" "${TARGET_URL[$name]}" || die "warm-up wrk against $name failed"
   check_alive "${TARGET_PID[$name]}"
 }
 
