@@ -160,8 +160,9 @@ cache::EntryPtr CacheFetch::buildEntry() {
     entry->headers.add("ETag", filters::generateEtag(*entry->body));
   }
   filters::CompressFacts facts{"GET", entry->status, entry->headers, entry->body->size(), false};
-  if (filters::variesByAcceptEncoding(
-          filters::decideCompression(facts, filters::CompressConfig{}))) {
+  const Runtime& runtime = *params_.runtime;
+  if (runtime.config->compression.enabled &&
+      filters::variesByAcceptEncoding(filters::decideCompression(facts, runtime.compress))) {
     filters::addVaryAcceptEncoding(entry->headers);  // hits may come compressed
   }
   http::Headers with_via = entry->headers;

@@ -10,6 +10,8 @@
 
 #include "config/config.h"
 #include "config/route_rules.h"
+#include "filters/accept_encoding.h"
+#include "filters/encoded_entry.h"
 
 namespace edge {
 
@@ -17,8 +19,15 @@ struct Runtime {
   config::ConfigPtr config;
   config::RouteTable routes;
   std::vector<std::vector<sockaddr_storage>> upstream_addresses;  // [upstream][server]
+  // The compression settings in the form the filters take, built once.
+  filters::CompressConfig compress;
+  filters::EncodingLevels stored_levels;
 
-  explicit Runtime(config::ConfigPtr cfg) : config(cfg), routes(*cfg) {}
+  explicit Runtime(config::ConfigPtr cfg)
+      : config(cfg),
+        routes(*cfg),
+        compress{cfg->compression.min_size, cfg->compression.types},
+        stored_levels{cfg->compression.gzip_level, cfg->compression.brotli_quality} {}
 };
 
 using RuntimePtr = std::shared_ptr<const Runtime>;

@@ -1,6 +1,7 @@
 #include "proxy/stream.h"
 
 #include "config/route_rules.h"
+#include "filters/etag.h"
 #include "proxy/cache/key.h"
 #include "proxy/cache/shared_cache.h"
 #include "proxy/downstream_conn.h"
@@ -113,6 +114,10 @@ void Stream::buildUpstreamRequest() {
 void Stream::passThrough(Outcome outcome, std::string detail) {
   outcome_ = outcome;
   cache_detail_ = std::move(detail);
+  // Our per-encoding tags mean nothing to the origin: it gets its own tags back.
+  if (const std::string* inm = upstream_headers_.find("if-none-match")) {
+    upstream_headers_.set("If-None-Match", filters::stripVariantSuffixes(*inm));
+  }
   // The last use of the upstream headers: nothing looks at them once the request is gone.
   upstream::UpstreamRequest request{req_.method, upstream_target_, std::move(upstream_headers_),
                                     request_framing_, request_is_head_};

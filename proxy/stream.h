@@ -72,6 +72,8 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   void sendFramed(std::string&& bytes);
 
   // ---- stream_encoding.cc: on-the-fly compression of streamed responses ----
+  bool startGzipDecoding(const http::Headers& headers, std::optional<uint64_t>& content_length,
+                         http::Headers& decoded_headers);
   bool startStreamingEncoding(int status, const http::Headers& headers,
                               std::optional<uint64_t>& content_length,
                               http::Headers& encoded_headers);

@@ -120,8 +120,8 @@ void Stream::serveEntry(const cache::EntryPtr& entry, Outcome outcome, int64_t a
 filters::Coding Stream::chooseEncoding(const cache::CachedEntry& entry) const {
   filters::CompressFacts facts{req_.method, entry.status, entry.headers, entry.body->size(),
                                !down_->requestHttp11()};
-  if (filters::decideCompression(facts, filters::CompressConfig{}) !=
-      filters::CompressVerdict::Compress) {
+  if (!runtime_->config->compression.enabled ||
+      filters::decideCompression(facts, runtime_->compress) != filters::CompressVerdict::Compress) {
     return filters::Coding::Identity;
   }
   // Nothing acceptable: identity anyway (as nginx does) rather than a 406.
@@ -136,7 +136,7 @@ std::shared_ptr<const cache::CachedEntry::Encoded> Stream::encodedForm(
   if (entry->encoded[slot]) {
     return entry->encoded[slot];
   }
-  auto encoded = filters::encodeEntry(*entry, coding, filters::EncodingLevels{});
+  auto encoded = filters::encodeEntry(*entry, coding, runtime_->stored_levels);
   std::shared_ptr<cache::CachedEntry> with_form = cache::cloneEntry(*entry);
   with_form->encoded[slot] = encoded;
   worker_.cache().store.insert(std::move(with_form));

@@ -2,19 +2,18 @@
 // coalesced requests while the fetch is still streaming). Cache hits use the stored encoded
 // forms instead (stream_cache.cc). Decided once, at header time, as h2o does.
 #include "filters/codec/brotli_encoder.h"
+#include "filters/codec/gzip_decoder.h"
 #include "filters/codec/gzip_encoder.h"
 #include "filters/etag.h"
 #include "proxy/downstream_conn.h"
+#include "proxy/http/framing.h"
 #include "proxy/http/serializer.h"
 #include "proxy/stream.h"
 
 namespace edge {
 namespace {
 
-// Cheaper than the stored variants: this runs for every byte of every streamed response.
-constexpr int kStreamGzipLevel = 5;
-constexpr int kStreamBrotliQuality = 4;
-constexpr int kStreamBrotliWindow = 18;  // 256 KiB window: Brotli's memory grows with it
+constexpr size_t kMaxDecodedBody = size_t{1} << 30;  // a decompression bomb stops here
 
 std::string weakVariantTag(const std::string& etag, filters::Coding coding) {
   // The bytes depend on where the stream was flushed: only a weak validator is honest.
@@ -24,12 +23,42 @@ std::string weakVariantTag(const std::string& etag, filters::Coding coding) {
 
 }  // namespace
 
+// An origin that sends gzip to a client that does not take it: decode on the way out.
+bool Stream::startGzipDecoding(const http::Headers& headers, std::optional<uint64_t>& content_length,
+                               http::Headers& decoded_headers) {
+  const std::string* encoding = headers.find("content-encoding");
+  std::optional<int> gzip_weight = accept_.weightOf(filters::Coding::Gzip);
+  if (encoding == nullptr || !http::iequals(http::trimOws(*encoding), "gzip") ||
+      (gzip_weight && *gzip_weight > 0)) {
+    return false;
+  }
+  encoder_ = filters::codec::makeGzipDecoder(kMaxDecodedBody);
+  decoded_headers = headers;
+  decoded_headers.remove("content-encoding");
+  filters::addVaryAcceptEncoding(decoded_headers);
+  if (const std::string* etag = headers.find("etag")) {
+    decoded_headers.set("ETag", etag->starts_with("W/") ? *etag : "W/" + *etag);
+  }
+  content_length.reset();
+  return true;
+}
+
 bool Stream::startStreamingEncoding(int status, const http::Headers& headers,
                                     std::optional<uint64_t>& content_length,
                                     http::Headers& encoded_headers) {
+  if (http::statusHasNoBody(status)) {
+    return false;
+  }
+  if (startGzipDecoding(headers, content_length, encoded_headers)) {
+    return true;
+  }
   filters::CompressFacts facts{req_.method, status, headers, content_length,
                                !down_->requestHttp11()};
-  filters::CompressVerdict verdict = filters::decideCompression(facts, filters::CompressConfig{});
+  const config::CompressionConfig& cfg = runtime_->config->compression;
+  if (!cfg.enabled) {
+    return false;
+  }
+  filters::CompressVerdict verdict = filters::decideCompression(facts, runtime_->compress);
   filters::Coding coding = filters::Coding::Identity;
   if (verdict == filters::CompressVerdict::Compress) {
     coding = filters::chooseCoding(accept_, true, true).value_or(filters::Coding::Identity);
@@ -42,9 +71,11 @@ bool Stream::startStreamingEncoding(int status, const http::Headers& headers,
     filters::addVaryAcceptEncoding(encoded_headers);
     return true;
   }
+  // Cheaper settings than the stored forms: this runs for every byte of every such response.
   encoder_ = coding == filters::Coding::Gzip
-                 ? filters::codec::makeGzipEncoder(kStreamGzipLevel)
-                 : filters::codec::makeBrotliEncoder(kStreamBrotliQuality, kStreamBrotliWindow);
+                 ? filters::codec::makeGzipEncoder(cfg.stream_gzip_level)
+                 : filters::codec::makeBrotliEncoder(cfg.stream_brotli_quality,
+                                                     cfg.stream_brotli_window);
   encoded_headers = headers;
   encoded_headers.set("Content-Encoding", std::string(filters::codingToken(coding)));
   encoded_headers.set("Accept-Ranges", "none");

@@ -1,6 +1,7 @@
 // Scriptable endpoints under /_test/ that integration tests use to make the origin misbehave
 // in precise ways. Bodies use the deterministic pattern so tests can recompute their hashes.
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { STATUS_CODES } from 'node:http';
 import { sendJson, sendError, sendBody } from './respond.mjs';
 import { writePattern, closeFlag, sleep } from './streams.mjs';
@@ -84,7 +85,10 @@ async function bytes(req, res, url, countText) {
   }
   req.resume();
   const chunked = url.searchParams.get('chunked') === '1';
-  res.writeHead(200, chunked ? BINARY : { ...BINARY, 'Content-Length': total });
+  // type=json labels the same bytes as JSON, which proxies consider worth compressing.
+  const head = url.searchParams.get('type') === 'json'
+    ? { ...BINARY, 'Content-Type': 'application/json' } : BINARY;
+  res.writeHead(200, chunked ? head : { ...head, 'Content-Length': total });
   if (req.method !== 'HEAD') await writePattern(res, total, chunk);
   res.end();
 }
@@ -133,6 +137,20 @@ function closeOnReuse(req, res) {
   sendJson(req, res, 200, { fresh: true }, NO_STORE);
 }
 
+// A JSON body the origin itself gzips (Content-Encoding: gzip whatever the client accepts),
+// for proxies that must decode it for clients that do not take gzip.
+function gzipJson(req, res, url) {
+  const items = intArg(url, 'items', 200, 100000);
+  if (!Number.isFinite(items)) return sendError(req, res, 400, 'bad_request', 'bad items');
+  const body = JSON.stringify({ data: Array.from({ length: items }, (_, i) => (
+    { id: i, title: `Work order ${i}`, status: ['open', 'done'][i % 2] })) });
+  const gz = gzipSync(body);
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip',
+    'Content-Length': gz.length, 'X-Identity-Sha256': createHash('sha256').update(body).digest('hex'),
+    ...NO_STORE });
+  res.end(req.method === 'HEAD' ? undefined : gz);
+}
+
 function untilClose(req, res, url) {
   const count = intArg(url, 'bytes', 1024);
   if (!Number.isFinite(count)) return sendError(req, res, 400, 'bad_request', 'bad bytes');
@@ -157,6 +175,7 @@ const ROUTES = [
   [/^\/_test\/until-close$/, untilClose],
   [/^\/_test\/hang$/, hang],
   [/^\/_test\/close-on-reuse$/, closeOnReuse],
+  [/^\/_test\/gzip-json$/, gzipJson],
   [/^\/_test\/headers$/, headers],
   [/^\/_test\/consume-slowly$/, consumeSlowly],
 ];

@@ -10,6 +10,7 @@ import { startOrigin } from './lib/origin.mjs';
 import { startProxy } from './lib/proxy.mjs';
 import { proxyConfig } from './lib/config.mjs';
 import { request } from './lib/http.mjs';
+import { createHash } from 'node:crypto';
 
 const run = promisify(execFile);
 const LIST = '/api/v1/work-orders?per_page=50';  // ~17 KB of JSON from the demo API
@@ -24,6 +25,7 @@ describe('compression of cached responses', { timeout: 60000 }, () => {
       routeClasses: { api: { ttl: '60s' }, pass: { cache: false } },
       routes: [
         { match: { path: '/api/v1/sites' }, upstream: 'app', class: 'pass' },
+        { match: { path_prefix: '/_test/cache/pass/' }, upstream: 'app', class: 'pass' },
         { match: { path_prefix: '/' }, upstream: 'app', class: 'api' },
       ] }) });
     identity = (await request(origin.port, { path: LIST })).body;
@@ -119,4 +121,51 @@ describe('compression of cached responses', { timeout: 60000 }, () => {
     assert.ok(gunzipSync(r.body).equals(direct));
   });
 
+
+  it('decodes a gzip origin body for a client that does not accept gzip', async () => {
+    const path = '/_test/gzip-json?items=300';
+    const plain = await request(proxy.port, { path });
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(createHash('sha256').update(plain.body).digest('hex'),
+      plain.headers['x-identity-sha256'], 'decoded body differs from what the origin gzipped');
+    assert.equal(JSON.parse(plain.body).data.length, 300);
+    const gz = await request(proxy.port, { path, headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(gz.headers['content-encoding'], 'gzip', 'a gzip client gets the origin\'s bytes');
+    assert.ok(gunzipSync(gz.body).equals(plain.body));
+  });
+
+  it('sends the origin its own tag when a client presents one of our encoding tags', async () => {
+    const path = '/_test/cache/pass/tagged?etag=v7&cc=no-cache';
+    const r = await request(proxy.port, { path, headers: { 'if-none-match': '"v7-ep-gz"' } });
+    assert.equal(r.status, 304, 'the origin saw "v7" and answered 304');
+    const plain = await request(proxy.port, { path, headers: { 'if-none-match': '"v6-ep-br"' } });
+    assert.equal(plain.status, 200);
+    assert.equal(JSON.parse(plain.body).inm, '"v6"', 'the origin received the base tag');
+  });
+});
+
+describe('compression switched off', { timeout: 30000 }, () => {
+  let origin;
+  let proxy;
+  before(async () => {
+    origin = await startOrigin();
+    const yaml = proxyConfig({ servers: [origin.address],
+      routeClasses: { api: { ttl: '60s' } },
+      routes: [{ match: { path_prefix: '/' }, upstream: 'app', class: 'api' }] }) +
+      '\ncompression:\n  enabled: false\n';
+    proxy = await startProxy({ yaml });
+  });
+  after(async () => {
+    await proxy?.stop();
+    await origin?.stop();
+  });
+
+  it('sends hits and misses as they are', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await request(proxy.port, { path: LIST, headers: { 'accept-encoding': 'gzip, br' } });
+      assert.equal(r.headers['content-encoding'], undefined, `request ${i + 1}`);
+      assert.equal(r.headers['x-cache'], i === 0 ? 'MISS' : 'HIT');
+    }
+  });
 });

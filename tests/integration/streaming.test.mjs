@@ -3,6 +3,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createGunzip } from 'node:zlib';
+import http from 'node:http';
 import { startOrigin } from './lib/origin.mjs';
 import { startProxy } from './lib/proxy.mjs';
 import { configFor } from './lib/config.mjs';
@@ -122,4 +124,33 @@ describe('streaming', { timeout: 90000 }, () => {
     // Half the body: a proxy that buffered the upload would exceed this.
     assertBounded(t, stats, 24 * 1024, 'slow upstream upload');
   });
+
+  it('compresses a 100 MB stream on the fly with bounded memory, and it decodes intact',
+    async (t) => {
+      const proxy = await freshProxy(t);
+      const rss = sampleRss(proxy.pid);
+      const { encoding, sha, bytes } = await new Promise((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port: proxy.port, agent: false,
+          path: `/_test/bytes/${BIG}?chunked=1&type=json`,
+          headers: { 'accept-encoding': 'gzip' } }, (res) => {
+          const hash = createHash('sha256');
+          let count = 0;
+          const gunzip = createGunzip();
+          gunzip.on('data', (chunk) => {
+            count += chunk.length;
+            hash.update(chunk);
+          });
+          gunzip.on('end', () => resolve({ encoding: res.headers['content-encoding'],
+            sha: hash.digest('hex'), bytes: count }));
+          gunzip.on('error', reject);
+          res.pipe(gunzip);
+        });
+        req.on('error', reject);
+      });
+      const stats = rss.stop();
+      assert.equal(encoding, 'gzip');
+      assert.equal(bytes, BIG);
+      assert.equal(sha, patternSha256(BIG), 'decoded stream differs from the origin\'s bytes');
+      assertBounded(t, stats, RSS_LIMIT_KB, 'gzip stream');
+    });
 });
