@@ -107,7 +107,7 @@ struct CompressionConfig {
       "application/javascript", "text/javascript", "image/svg+xml", "application/xml",
       "application/*+xml"};          // media types, '*' wildcards, lower case
   int gzip_level = 6;                // 1..9, for encoded forms stored with cache entries
-  int brotli_quality = 5;            // 0..11, likewise
+  int brotli_quality = 11;           // 0..11, likewise; made on a background thread
   int stream_gzip_level = 5;         // 1..9, for responses compressed while they stream
   int stream_brotli_quality = 4;     // 0..11
   int stream_brotli_window = 18;     // 10..24 (lgwin): Brotli's memory grows with it

@@ -6,13 +6,16 @@
 
 namespace edge::filters {
 
-std::shared_ptr<const cache::CachedEntry::Encoded> encodeEntry(const cache::CachedEntry& entry,
+std::string compressBody(const std::string& body, Coding coding, const EncodingLevels& levels) {
+  return coding == Coding::Gzip ? codec::gzipCompress(body, levels.gzip_level)
+                                : codec::brotliCompress(body, levels.brotli_quality);
+}
+
+std::shared_ptr<const cache::CachedEntry::Encoded> encodedForm(const cache::CachedEntry& entry,
                                                                Coding coding,
-                                                               const EncodingLevels& levels) {
+                                                               std::string&& compressed) {
   auto encoded = std::make_shared<cache::CachedEntry::Encoded>();
-  encoded->body = std::make_shared<const std::string>(
-      coding == Coding::Gzip ? codec::gzipCompress(*entry.body, levels.gzip_level)
-                             : codec::brotliCompress(*entry.body, levels.brotli_quality));
+  encoded->body = std::make_shared<const std::string>(std::move(compressed));
   http::Headers headers = entry.headers;
   headers.set("Content-Encoding", std::string(codingToken(coding)));
   if (const std::string* etag = entry.headers.find("etag")) {
@@ -23,6 +26,12 @@ std::shared_ptr<const cache::CachedEntry::Encoded> encodeEntry(const cache::Cach
   headers.appendToList("Via", "1.1 edge-proxy");
   encoded->wire_headers = cache::wireHeaderBlock(headers);
   return encoded;
+}
+
+std::shared_ptr<const cache::CachedEntry::Encoded> encodeEntry(const cache::CachedEntry& entry,
+                                                               Coding coding,
+                                                               const EncodingLevels& levels) {
+  return encodedForm(entry, coding, compressBody(*entry.body, coding, levels));
 }
 
 }  // namespace edge::filters

@@ -88,6 +88,8 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   void serveEntry(const cache::EntryPtr& entry, Outcome outcome, int64_t age_ms);
   bool clientHasCurrentCopy(const http::Headers& response_headers, filters::Coding coding) const;
   void answerNotModified(const http::Headers& response_headers, filters::Coding coding);
+  bool compressible(const cache::CachedEntry& entry) const;
+  bool wantsBrotliLater(const cache::CachedEntry& entry) const;
   filters::Coding chooseEncoding(const cache::CachedEntry& entry) const;
   std::shared_ptr<const cache::CachedEntry::Encoded> encodedForm(const cache::EntryPtr& entry,
                                                                  filters::Coding coding);

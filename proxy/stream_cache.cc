@@ -1,6 +1,7 @@
 // The cache half of Stream: look up, answer from an entry, lead or follow a fetch, serve
 // stale while one refresh runs, and fall back to a fetch of its own when sharing is unsafe.
 #include "filters/encoded_entry.h"
+#include "proxy/background_encoder.h"
 #include "filters/etag.h"
 #include "proxy/cache/key.h"
 #include "proxy/cache/shared_cache.h"
@@ -100,6 +101,9 @@ void Stream::serveEntry(const cache::EntryPtr& entry, Outcome outcome, int64_t a
   outcome_ = outcome;
   entry_age_ms_ = age_ms;
   filters::Coding coding = chooseEncoding(*entry);
+  if (wantsBrotliLater(*entry)) {
+    worker_.encoder().requestBrotli(entry);
+  }
   if (entry->status == 200 && clientHasCurrentCopy(entry->headers, coding)) {
     answerNotModified(entry->headers, coding);
     return;
@@ -117,15 +121,30 @@ void Stream::serveEntry(const cache::EntryPtr& entry, Outcome outcome, int64_t a
   endResponse();
 }
 
-filters::Coding Stream::chooseEncoding(const cache::CachedEntry& entry) const {
+bool Stream::compressible(const cache::CachedEntry& entry) const {
   filters::CompressFacts facts{req_.method, entry.status, entry.headers, entry.body->size(),
                                !down_->requestHttp11()};
-  if (!runtime_->config->compression.enabled ||
-      filters::decideCompression(facts, runtime_->compress) != filters::CompressVerdict::Compress) {
+  return runtime_->config->compression.enabled &&
+         filters::decideCompression(facts, runtime_->compress) == filters::CompressVerdict::Compress;
+}
+
+bool Stream::wantsBrotliLater(const cache::CachedEntry& entry) const {
+  return !entry.encoded[filters::encodedSlot(filters::Coding::Brotli)] && compressible(entry) &&
+         filters::chooseCoding(accept_, true, true) == filters::Coding::Brotli;
+}
+
+filters::Coding Stream::chooseEncoding(const cache::CachedEntry& entry) const {
+  if (!compressible(entry)) {
     return filters::Coding::Identity;
   }
   // Nothing acceptable: identity anyway (as nginx does) rather than a 406.
-  return filters::chooseCoding(accept_, true, true).value_or(filters::Coding::Identity);
+  filters::Coding coding =
+      filters::chooseCoding(accept_, true, true).value_or(filters::Coding::Identity);
+  if (coding == filters::Coding::Brotli && !entry.encoded[filters::encodedSlot(coding)]) {
+    // Brotli is made off the request path; this answer falls back to gzip or identity.
+    coding = filters::chooseCoding(accept_, true, false).value_or(filters::Coding::Identity);
+  }
+  return coding;
 }
 
 // The entry's body in `coding`: made on first demand, then kept by storing a copy of the

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "proxy/background_encoder.h"
 #include "proxy/downstream_conn.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
@@ -36,6 +37,7 @@ void Worker::start() {
   uv_timer_init(&loop_, &drain_timer_);
   drain_timer_.data = this;
   upstreams_ = std::make_unique<upstream::UpstreamSet>(*this);
+  encoder_ = std::make_unique<BackgroundEncoder>(*this);
   for (int fd : listen_fds_) {
     if (Listener* listener = Listener::open(*this, fd)) {
       listeners_.push_back(listener);
@@ -54,6 +56,7 @@ void Worker::join() {
 void Worker::run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
   graveyard_.clear();
+  encoder_.reset();
   upstreams_.reset();
   int rc = uv_loop_close(&loop_);
   if (rc != 0) {

@@ -16,6 +16,7 @@
 
 namespace edge {
 
+class BackgroundEncoder;
 class DownstreamConn;
 class Listener;
 namespace upstream {
@@ -54,6 +55,7 @@ class Worker {
   const RuntimePtr& runtimePtr() const { return runtime_; }
   upstream::UpstreamSet& upstreams() { return *upstreams_; }
   cache::SharedCache& cache() { return *cache_; }
+  BackgroundEncoder& encoder() { return *encoder_; }
   bool draining() const { return draining_; }
   char* readBuffer() { return read_buffer_.get(); }
   uint64_t nowMs() const { return uv_now(&loop_); }
@@ -95,6 +97,7 @@ class Worker {
 
   std::unique_ptr<char[]> read_buffer_;
   std::unique_ptr<upstream::UpstreamSet> upstreams_;
+  std::unique_ptr<BackgroundEncoder> encoder_;
   std::vector<Listener*> listeners_;  // each frees itself in its close callback
   std::unordered_set<DownstreamConn*> conns_;
   std::vector<DownstreamConn*> to_continue_;

@@ -10,6 +10,7 @@ import { startOrigin } from './lib/origin.mjs';
 import { startProxy } from './lib/proxy.mjs';
 import { proxyConfig } from './lib/config.mjs';
 import { request } from './lib/http.mjs';
+import { waitFor } from './lib/wait.mjs';
 import { createHash } from 'node:crypto';
 
 const run = promisify(execFile);
@@ -19,6 +20,7 @@ describe('compression of cached responses', { timeout: 60000 }, () => {
   let origin;
   let proxy;
   let identity;  // the origin's own bytes
+  let firstBrEncoding;  // what the first br request got while the Brotli form was being made
   before(async () => {
     origin = await startOrigin();
     proxy = await startProxy({ yaml: proxyConfig({ servers: [origin.address],
@@ -30,6 +32,12 @@ describe('compression of cached responses', { timeout: 60000 }, () => {
       ] }) });
     identity = (await request(origin.port, { path: LIST })).body;
     await request(proxy.port, { path: LIST });  // store it
+    // The stored Brotli form is made on a background thread after the first br request.
+    const first = await request(proxy.port, { path: LIST, headers: { 'accept-encoding': 'br' } });
+    firstBrEncoding = first.headers['content-encoding'];
+    await waitFor(async () => (await request(proxy.port, { path: LIST,
+      headers: { 'accept-encoding': 'br' } })).headers['content-encoding'] === 'br',
+    { what: 'the stored Brotli form' });
   });
   after(async () => {
     await proxy?.stop();
@@ -51,6 +59,10 @@ describe('compression of cached responses', { timeout: 60000 }, () => {
         assert.match(r.headers.vary ?? '', /accept-encoding/i);
       });
   }
+
+  it('answers the first Brotli request without waiting for the Brotli form', async () => {
+    assert.equal(firstBrEncoding, undefined, 'a br-only client gets identity meanwhile');
+  });
 
   it('decodes byte for byte with curl --compressed for gzip and br', async () => {
     for (const coding of ['gzip', 'br']) {
@@ -99,7 +111,7 @@ describe('compression of cached responses', { timeout: 60000 }, () => {
     const stats = await origin.stats();
     assert.equal(stats.byPath['/api/v1/work-orders'], 2, 'one direct fetch, one through the proxy');
   });
-  for (const [coding, decode] of [['gzip', gunzipSync], ['br', brotliDecompressSync]]) {
+  for (const [coding, decode] of [['gzip', gunzipSync]]) {
     it(`answers a cold miss with ${coding} already`, async () => {
         const path = `/api/v1/work-orders?per_page=40&miss=${coding}`;
         const direct = (await request(origin.port, { path })).body;

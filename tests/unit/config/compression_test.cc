@@ -48,7 +48,7 @@ void expectDefaults(const CompressionConfig& compression) {
                                       "application/javascript", "text/javascript",
                                       "image/svg+xml", "application/xml", "application/*+xml"}));
   EXPECT_EQ(compression.gzip_level, 6);
-  EXPECT_EQ(compression.brotli_quality, 5);
+  EXPECT_EQ(compression.brotli_quality, 11);
   EXPECT_EQ(compression.stream_gzip_level, 5);
   EXPECT_EQ(compression.stream_brotli_quality, 4);
   EXPECT_EQ(compression.stream_brotli_window, 18);
