@@ -262,7 +262,7 @@ origin_total=$(($(origin_requests origin) - origin_at_start))
 during_report=()
 for t in "${TARGETS[@]}"; do during_report+=("${TARGET_LABEL[$t]} ${ORIGIN_DURING[$t]:-0}"); done
 during=$(IFS=,; echo "${during_report[*]}")
-SIZES_LINE="gzip $BODY_BYTES -> ${SIZE_BYTES[edge-gz]} bytes ($GZ_FRAC %) from edge-proxy, ${SIZE_BYTES[nginx]} from nginx, ${SIZE_BYTES[varnish]} from Varnish; br (edge-proxy, quality 5) ${SIZE_BYTES[edge-br]} bytes ($BR_FRAC %); br/gzip size ratio $BR_GZ"
+SIZES_LINE="gzip $BODY_BYTES -> ${SIZE_BYTES[edge-gz]} bytes ($GZ_FRAC %) from edge-proxy, ${SIZE_BYTES[nginx]} from nginx, ${SIZE_BYTES[varnish]} from Varnish; br (edge-proxy, stored form at compression.brotli_quality) ${SIZE_BYTES[edge-br]} bytes ($BR_FRAC %); br/gzip size ratio $BR_GZ"
 
 # write_meta SCENARIO TARGET_LIST: the META file of one scenario's table (same results TSV).
 write_meta() {

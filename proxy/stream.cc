@@ -20,10 +20,12 @@ void splitAbsoluteForm(std::string_view target, std::string& authority, std::str
   std::string_view rest = target.substr(target.find("://") + 3);
   size_t path_start = rest.find_first_of("/?");
   authority.assign(rest.substr(0, path_start));
-  origin = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
-  if (origin[0] == '?') {
-    origin.insert(0, "/");
+  std::string_view path = path_start == std::string_view::npos ? "" : rest.substr(path_start);
+  origin.clear();
+  if (path.empty() || path[0] == '?') {
+    origin.push_back('/');  // "http://h" and "http://h?q" have the root path
   }
+  origin.append(path);
 }
 
 bool isUnsafeMethod(std::string_view method) {
