@@ -101,36 +101,7 @@ need_tool curl curl >/dev/null
 need_tool python3 python3 >/dev/null
 need_tool setsid util-linux >/dev/null
 
-EDGE_BIN=${EDGE_PROXY_BIN:-$REPO_ROOT/build/edge-proxy}
-[[ $EDGE_BIN == /* ]] || EDGE_BIN=$REPO_ROOT/$EDGE_BIN
-if [[ ! -x $EDGE_BIN ]]; then
-  die "edge-proxy binary not found at $EDGE_BIN; build it with
-    cmake -S $REPO_ROOT -B $REPO_ROOT/build -DCMAKE_BUILD_TYPE=Release && cmake --build $REPO_ROOT/build --target edge-proxy -j\$(nproc)
-  or point EDGE_PROXY_BIN at an existing binary"
-fi
-
-# The exact command, reproducible from the repository root.
-COMMAND_LINE=""
-[[ -n ${EDGE_PROXY_BIN:-} ]] && COMMAND_LINE+="EDGE_PROXY_BIN=$(printf '%q' "$EDGE_PROXY_BIN") "
-COMMAND_LINE+="bench/passthrough.sh"
-((${#ORIG_ARGS[@]})) && COMMAND_LINE+=" $(printf '%q ' "${ORIG_ARGS[@]}")"
-COMMAND_LINE=${COMMAND_LINE% }
-
-# ---- run directory and cleanup ----------------------------------------------------------------
-BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/edge-bench.XXXXXX")
-on_exit() {
-  local rc=$?
-  cleanup_children
-  if ((KEEP)) || ((rc != 0)); then
-    log "run directory kept: $BENCH_TMP"
-  else
-    rm -rf "$BENCH_TMP"
-  fi
-  exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_start passthrough
 
 # ---- servers ---------------------------------------------------------------------------------
 # Targets in display order; the first non-baseline entries are compared against BASELINE.

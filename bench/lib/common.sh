@@ -251,3 +251,41 @@ $(tr -d '\r' <"$headers")"
   fi
   rm -f "$raw" "$decoded" "$headers"
 }
+
+# bench_start SCRIPT: sets EDGE_BIN (from EDGE_PROXY_BIN, default build/edge-proxy), the exact
+# command reproducible from the repository root (COMMAND_LINE, from ORIG_ARGS), and a run
+# directory BENCH_TMP that is removed on exit unless KEEP=1 or the run failed. A script that
+# starts children of its own defines bench_on_exit to stop them first.
+bench_start() {
+  local script=$1
+  EDGE_BIN=${EDGE_PROXY_BIN:-$REPO_ROOT/build/edge-proxy}
+  [[ $EDGE_BIN == /* ]] || EDGE_BIN=$REPO_ROOT/$EDGE_BIN
+  if [[ ! -x $EDGE_BIN ]]; then
+    die "edge-proxy binary not found at $EDGE_BIN; build it with
+    cmake -S $REPO_ROOT -B $REPO_ROOT/build -DCMAKE_BUILD_TYPE=Release && cmake --build $REPO_ROOT/build --target edge-proxy -j\$(nproc)
+  or point EDGE_PROXY_BIN at an existing binary"
+  fi
+  COMMAND_LINE=""
+  [[ -n ${EDGE_PROXY_BIN:-} ]] && COMMAND_LINE+="EDGE_PROXY_BIN=$(printf '%q' "$EDGE_PROXY_BIN") "
+  COMMAND_LINE+="bench/$script.sh"
+  ((${#ORIG_ARGS[@]})) && COMMAND_LINE+=" $(printf '%q ' "${ORIG_ARGS[@]}")"
+  COMMAND_LINE=${COMMAND_LINE% }
+  BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/edge-bench.XXXXXX")
+  trap _bench_exit EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+_bench_exit() {
+  local rc=$?
+  if declare -F bench_on_exit >/dev/null; then
+    bench_on_exit
+  fi
+  cleanup_children
+  if ((KEEP)) || ((rc != 0)); then
+    log "run directory kept: $BENCH_TMP"
+  else
+    rm -rf "$BENCH_TMP"
+  fi
+  exit "$rc"
+}
