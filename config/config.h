@@ -69,6 +69,15 @@ struct CacheKeyConfig {
   std::string tenant_header;
 };
 
+// Sparse fieldsets: `?fields=id,site.name` (or JSON:API `fields[TYPE]=`) cuts JSON responses
+// down to the selected fields. The parameter never reaches the origin: the full response is
+// fetched and cached once, and every selection is cut from it.
+struct FieldsConfig {
+  bool enabled = true;
+  std::string envelope = "data";  // the member holding the resources; "" for none
+  bool memoize = true;            // keep hot projections of cached entries in the cache
+};
+
 // A route class is the caching policy of the routes that name it.
 struct RouteClass {
   std::string name;
@@ -89,6 +98,12 @@ struct RouteClass {
   bool store_set_cookie = false;          // responses with Set-Cookie are stored only if true
   // Tag templates: "org:{header.x-org-id}:wo:{path.3}", "{query.site}", "sites" (literal).
   std::vector<std::string> tags;
+  // Give uncached JSON 200 responses without an ETag a strong one too: they are held back until
+  // complete (up to max_object_size) so If-None-Match can get a 304 where nothing is stored.
+  bool generate_etag = false;
+  // Make the gzip and Brotli forms when an entry is stored rather than on first demand.
+  bool compress_on_store = false;
+  FieldsConfig fields;
 };
 
 // The shared response cache.

@@ -183,6 +183,26 @@ void readTags(Diagnostics& diag, const Field& field, RouteClass& route_class) {
   }
 }
 
+// `fields: false` switches projection off; a map sets enabled, envelope and memoize.
+void readFields(Diagnostics& diag, const Field& field, FieldsConfig& fields) {
+  if (field.node.IsScalar()) {
+    fields.enabled = yaml::readBool(diag, field).value_or(fields.enabled);
+    return;
+  }
+  const MapFields map(diag, field, {"enabled", "envelope", "memoize"});
+  if (const auto value = map.get("enabled")) {
+    fields.enabled = yaml::readBool(diag, *value).value_or(fields.enabled);
+  }
+  if (const auto value = map.get("memoize")) {
+    fields.memoize = yaml::readBool(diag, *value).value_or(fields.memoize);
+  }
+  if (const auto value = map.get("envelope")) {
+    // `envelope: null` (or ~): bodies have no envelope; the selection applies at the top.
+    fields.envelope = value->node.IsNull() ? std::string()
+                                           : yaml::readString(diag, *value).value_or(fields.envelope);
+  }
+}
+
 void readClassScalars(Diagnostics& diag, const MapFields& map, RouteClass& route_class) {
   constexpr ClassDurationKey kDurations[] = {
       {"ttl", &RouteClass::ttl},
@@ -191,7 +211,9 @@ void readClassScalars(Diagnostics& diag, const MapFields& map, RouteClass& route
   constexpr ClassFlagKey kFlags[] = {{"cache", &RouteClass::cache},
                                      {"override_origin", &RouteClass::override_origin},
                                      {"heuristic_freshness", &RouteClass::heuristic_freshness},
-                                     {"store_set_cookie", &RouteClass::store_set_cookie}};
+                                     {"store_set_cookie", &RouteClass::store_set_cookie},
+                                     {"generate_etag", &RouteClass::generate_etag},
+                                     {"compress_on_store", &RouteClass::compress_on_store}};
   for (const auto& key : kDurations) {
     if (const auto value = map.get(key.name)) {
       const auto duration = yaml::readDuration(diag, *value, true);
@@ -216,7 +238,8 @@ RouteClass readRouteClass(Diagnostics& diag, const yaml::NamedField& entry) {
   const MapFields map(diag, entry.field,
                       {"cache", "ttl", "override_origin", "stale_while_revalidate",
                        "stale_if_error", "heuristic_freshness", "key", "vary", "statuses",
-                       "max_object_size", "store_set_cookie", "tags"});
+                       "max_object_size", "store_set_cookie", "tags", "generate_etag",
+                       "compress_on_store", "fields"});
   readClassScalars(diag, map, route_class);
   if (const auto value = map.get("key")) {
     readCacheKey(diag, *value, route_class.key);
@@ -229,6 +252,9 @@ RouteClass readRouteClass(Diagnostics& diag, const yaml::NamedField& entry) {
   }
   if (const auto value = map.get("tags")) {
     readTags(diag, *value, route_class);
+  }
+  if (const auto value = map.get("fields")) {
+    readFields(diag, *value, route_class.fields);
   }
   return route_class;
 }

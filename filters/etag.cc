@@ -205,6 +205,19 @@ std::string generateEtag(std::string_view body) {
   return formatEntityTag(EntityTag{.weak = false, .opaque = base64Url(digest.data(), 16)});
 }
 
+std::string projectionTag(std::string_view base_etag, std::string_view canonical_fields) {
+  std::optional<EntityTag> base = parseEntityTag(base_etag);
+  if (!base) {
+    return "";
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  EVP_Digest(canonical_fields.data(), canonical_fields.size(), digest.data(), &length,
+             EVP_sha256(), nullptr);
+  base->opaque.append("-f").append(base64Url(digest.data(), 9));
+  return formatEntityTag(*base);
+}
+
 bool notModifiedSince(std::string_view if_modified_since, std::string_view last_modified) {
   const std::optional<int64_t> since = cache::parseHttpDate(if_modified_since);
   const std::optional<int64_t> modified = cache::parseHttpDate(last_modified);

@@ -75,6 +75,12 @@ std::string stripVariantSuffixes(std::string_view if_none_match);
 // (22 characters), quoted.
 std::string generateEtag(std::string_view body);
 
+// The tag of one projection of a representation (sparse fieldsets): the base tag with "-f" and
+// 12 base64url characters of a SHA-256 of the canonical field set inside the quotes ("abc"
+// becomes "abc-fXXXXXXXXXXXX"), strength kept. The same selection of the same base always gives
+// the same tag, distinct selections distinct ones. An unparseable base gives "".
+std::string projectionTag(std::string_view base_etag, std::string_view canonical_fields);
+
 // If-Modified-Since: true when Last-Modified is at or before the given date (not modified);
 // false when either date is invalid. The caller ignores If-Modified-Since when the request has
 // If-None-Match or is not GET/HEAD (RFC 9110 13.1.3).

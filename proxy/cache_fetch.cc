@@ -1,8 +1,9 @@
 #include "proxy/cache_fetch.h"
 
 #include "filters/accept_encoding.h"
+#include "filters/encoded_entry.h"
 #include "filters/etag.h"
-
+#include "proxy/background_encoder.h"
 #include "proxy/cache/cache_control.h"
 #include "proxy/cache/policy.h"
 #include "proxy/cache/shared_cache.h"
@@ -161,13 +162,20 @@ cache::EntryPtr CacheFetch::buildEntry() {
   }
   filters::CompressFacts facts{"GET", entry->status, entry->headers, entry->body->size(), false};
   const Runtime& runtime = *params_.runtime;
-  if (runtime.config->compression.enabled &&
-      filters::variesByAcceptEncoding(filters::decideCompression(facts, runtime.compress))) {
+  const filters::CompressVerdict verdict = filters::decideCompression(facts, runtime.compress);
+  if (runtime.config->compression.enabled && filters::variesByAcceptEncoding(verdict)) {
     filters::addVaryAcceptEncoding(entry->headers);  // hits may come compressed
   }
   http::Headers with_via = entry->headers;
   with_via.appendToList("Via", kVia);
   entry->wire_headers = cache::wireHeaderBlock(with_via);
+  if (runtime.config->compression.enabled && params_.route_class->compress_on_store &&
+      verdict == filters::CompressVerdict::Compress && !do_not_store_) {
+    // gzip now, so no hit ever waits for it; Brotli at quality 11 on the thread pool.
+    const size_t gzip = filters::encodedSlot(filters::Coding::Gzip);
+    entry->encoded[gzip] = filters::encodeEntry(*entry, filters::Coding::Gzip,
+                                                runtime.stored_levels);
+  }
   return entry;
 }
 
@@ -177,6 +185,9 @@ void CacheFetch::onExchangeEnd() {
     if (!do_not_store_) {
       worker_.cache().store.insert(entry);
       worker_.cache().coalescer.clearUncacheable(entry->key);
+      if (entry->encoded[filters::encodedSlot(filters::Coding::Gzip)]) {
+        worker_.encoder().requestBrotli(entry);  // compressed at store time (the class says so)
+      }
     }
     params_.flight->complete(std::move(entry));
   }

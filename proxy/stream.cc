@@ -61,6 +61,16 @@ void Stream::start() {
   }
   buildUpstreamRequest();
   accept_ = filters::parseAcceptEncoding(upstream_headers_);
+  // Kept apart: the upstream headers go away with a pass-through request, but a response held
+  // back until complete is still checked against them.
+  if (req_.method == "GET" || request_is_head_) {
+    if (const std::string* inm = upstream_headers_.find("if-none-match")) {
+      if_none_match_ = *inm;
+    }
+    if (const std::string* ims = upstream_headers_.find("if-modified-since")) {
+      if_modified_since_ = *ims;
+    }
+  }
   const config::RouteClass& cls = runtime_->config->classOf(*route_);
   policy_ = cache::classifyRequest(req_.method, upstream_headers_, cls);
   if (policy_.disposition == cache::RequestDisposition::Lookup && !req_.hasBody()) {
@@ -210,6 +220,9 @@ void Stream::onExchangeFailed(int status, const std::string& reason, bool after_
   if (down_ == nullptr || done_) {
     return;
   }
+  if (after_head && failBuffered(status, reason)) {
+    return;
+  }
   if (after_head) {
     done_ = true;
     down_->abortResponse();
@@ -307,22 +320,24 @@ void Stream::beginResponse(int status, std::string_view reason, std::string_view
 
 void Stream::beginResponse(int status, std::string_view reason, const http::Headers& origin_headers,
                            std::optional<uint64_t> content_length) {
+  if (startBuffering(status, reason, origin_headers, content_length)) {
+    return;
+  }
   http::Headers encoded_headers;
   const http::Headers& headers =
       startStreamingEncoding(status, origin_headers, content_length, encoded_headers)
           ? encoded_headers
           : origin_headers;
-  std::string lines;
-  for (const http::Header& h : headers) {
-    if (!http::iequals(h.name, "content-length") && !http::iequals(h.name, "transfer-encoding")) {
-      lines.append(h.name).append(": ").append(h.value).append("\r\n");
-    }
-  }
-  beginResponse(status, reason, std::string_view(lines), content_length);
+  beginResponse(status, reason, std::string_view(http::headerLines(headers)),
+                content_length);
 }
 
 void Stream::sendBodyPiece(cache::Body chunk) {
   if (!body_allowed_ || chunk->empty()) {
+    return;
+  }
+  if (buffered_) {
+    bufferBody(chunk->data(), chunk->size());
     return;
   }
   if (encoder_) {
@@ -346,6 +361,10 @@ void Stream::sendBodyBytes(const char* data, size_t len) {
   if (!body_allowed_) {
     return;
   }
+  if (buffered_) {
+    bufferBody(data, len);
+    return;
+  }
   if (encoder_) {
     sendEncoded(std::string_view(data, len));
     return;
@@ -354,6 +373,10 @@ void Stream::sendBodyBytes(const char* data, size_t len) {
 }
 
 void Stream::endResponse() {
+  if (buffered_) {
+    finishBuffered();
+    return;
+  }
   if (encoder_ && body_allowed_) {
     finishEncoder();
     if (done_) {

@@ -82,6 +82,23 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   void finishEncoder();
   void failEncoding();
 
+  // ---- stream_buffered.cc: responses held back until complete (generated ETags, fields) ----
+  struct Buffered {
+    int status = 0;
+    std::string reason;
+    http::Headers headers;
+    std::optional<uint64_t> content_length;
+    std::string body;
+    uint64_t limit = 0;
+  };
+  bool startBuffering(int status, std::string_view reason, const http::Headers& headers,
+                      std::optional<uint64_t> content_length);
+  void bufferBody(const char* data, size_t len);
+  void releaseBuffered();
+  void finishBuffered();
+  bool failBuffered(int status, const std::string& reason);
+  void sendComplete(int status, std::string_view reason, http::Headers headers, std::string body);
+
   // ---- stream_cache.cc ----
   void lookupCache();
   bool answerFromEntry(const cache::EntryPtr& entry, const cache::Evaluation& evaluation);
@@ -135,7 +152,12 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   bool revalidating_ = false;
 
   filters::AcceptEncoding accept_;            // the client's, parsed once
+  std::optional<std::string> if_none_match_;  // the client's conditionals (GET and HEAD only)
+  std::optional<std::string> if_modified_since_;
   filters::codec::TransformerPtr encoder_;     // compressing this streamed response, or null
+
+  std::unique_ptr<Buffered> buffered_;  // holding the response back (stream_buffered.cc)
+  bool buffering_considered_ = false;
 
   // Response state.
   bool response_started_ = false;

@@ -72,13 +72,14 @@ bool Stream::answerFromEntry(const cache::EntryPtr& entry, const cache::Evaluati
 // encoding about to be sent: a client holding another encoding's tag has another copy.
 bool Stream::clientHasCurrentCopy(const http::Headers& response_headers,
                                   filters::Coding coding) const {
-  if (const std::string* inm = upstream_headers_.find("if-none-match")) {
+  if (if_none_match_) {
     const std::string* etag = response_headers.find("etag");
-    return etag != nullptr && filters::conditionMatchesVariant(*inm, *etag, coding);
+    return etag != nullptr && filters::conditionMatchesVariant(*if_none_match_, *etag, coding);
   }
-  if (const std::string* ims = upstream_headers_.find("if-modified-since")) {
+  if (if_modified_since_) {
     const std::string* last_modified = response_headers.find("last-modified");
-    return last_modified != nullptr && filters::notModifiedSince(*ims, *last_modified);
+    return last_modified != nullptr && filters::notModifiedSince(*if_modified_since_,
+                                                                 *last_modified);
   }
   return false;
 }
@@ -323,6 +324,9 @@ void Stream::onFlightUpdate() {
       }
       return;  // the leader was handed the response itself (adoptExchange)
     case State::Failed:
+      if (response_started_ && failBuffered(view.status, view.reason)) {
+        return;
+      }
       if (response_started_) {
         done_ = true;
         stopFollowing();

@@ -6,6 +6,7 @@
 //     chunks=<N lines, chunked>  interval=<ms between lines>  size=<bytes>
 //     abort_after=<N: with chunks, drop the connection after N lines>
 //     surrogate=<Surrogate-Key>  cache_tag=<Cache-Tag>  location=<path>  content_location=<path>
+//     pad=noise (pad with letters that compress poorly, the same for the same path)
 //
 // Every request for a path counts (n, also sent as X-Origin-Count), so a test can tell an
 // answer the origin made from one a cache kept. GET/HEAD 200s with a matching If-None-Match
@@ -52,11 +53,28 @@ function quoteEtag(tag) {
   return /^(W\/)?".*"$/.test(tag) ? tag : `"${tag}"`;
 }
 
+const NOISE_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+// `length` letters from a generator seeded by `seed`: about 6 bits of entropy per byte, so
+// gzip and Brotli shrink them to roughly three quarters, and the same seed gives the same text.
+function noise(seed, length) {
+  let state = 2166136261;
+  for (const c of seed) state = Math.imul(state ^ c.charCodeAt(0), 16777619) >>> 0;
+  let out = '';
+  for (let i = 0; i < length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out += NOISE_ALPHABET[(state >>> 24) % NOISE_ALPHABET.length];
+  }
+  return out;
+}
+
 // Pads a JSON object (whose last field is pad: '') so its text is `size` bytes when it can be.
-function padded(fields, size) {
+function padded(fields, size, noiseSeed) {
   const text = JSON.stringify({ ...fields, pad: '' });
   const missing = size - Buffer.byteLength(text);
-  return missing > 0 ? JSON.stringify({ ...fields, pad: 'x'.repeat(missing) }) : text;
+  if (missing <= 0) return text;
+  const pad = noiseSeed === undefined ? 'x'.repeat(missing) : noise(noiseSeed, missing);
+  return JSON.stringify({ ...fields, pad });
 }
 
 function parse(url, overrides) {
@@ -71,6 +89,7 @@ function parse(url, overrides) {
     size: intParam(params, 'size', 0, MAX_SIZE),
     abortAfter: intParam(params, 'abort_after', Infinity, 100000),
     setCookie: params.get('set_cookie') === '1',
+    noisy: params.get('pad') === 'noise',
     vary: params.get('vary'),
     headers: {
       'Cache-Control': params.get('cc') ?? undefined,
@@ -178,7 +197,7 @@ export function createCacheRoutes() {
       inm: req.headers['if-none-match'] ?? null,
       ims: req.headers['if-modified-since'] ?? null,
       varied,
-    }, options.size));
+    }, options.size, options.noisy ? url.pathname : undefined));
     res.setHeader('Content-Length', body.length);
     res.writeHead(status, STATUS_CODES[status] ?? 'Unknown');
     res.end(req.method === 'HEAD' ? undefined : body);

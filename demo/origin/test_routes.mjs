@@ -116,7 +116,8 @@ async function closeMidBody(req, res, url) {
   const half = intArg(url, 'bytes', 1024);
   if (!Number.isFinite(half)) return sendError(req, res, 400, 'bad_request', 'bad bytes');
   req.resume();
-  res.writeHead(200, { ...BINARY, 'Content-Length': 2 * half });
+  const type = url.searchParams.get('type') === 'json' ? 'application/json' : BINARY['Content-Type'];
+  res.writeHead(200, { ...BINARY, 'Content-Type': type, 'Content-Length': 2 * half });
   if (await writePattern(res, half)) res.socket?.destroy();
 }
 

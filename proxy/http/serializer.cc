@@ -108,6 +108,12 @@ void appendFramingAndEnd(std::string& out, const DownstreamResponseFraming& fram
 
 }  // namespace
 
+std::string headerLines(const Headers& headers) {
+  std::string out;
+  appendHeaders(out, headers);
+  return out;
+}
+
 std::string serializeResponseHead(int status, std::string_view reason, const Headers& headers,
                                   const DownstreamResponseFraming& framing,
                                   const ResponseConnection& connection) {

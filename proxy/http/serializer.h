@@ -31,6 +31,10 @@ std::string serializeResponseHead(int status, std::string_view reason, std::stri
                                   const ResponseConnection& connection,
                                   std::string_view more_header_lines = {});
 
+// "Name: value\r\n" lines of every header except the framing ones (Content-Length,
+// Transfer-Encoding), for the header_lines form above.
+std::string headerLines(const Headers& headers);
+
 // Appends one chunk ("1a\r\n<data>\r\n"); empty data is skipped (it would end the body).
 void appendChunk(std::string& out, std::string_view data);
 // Just the size line of a chunk ("1a\r\n"), for data sent separately and then "\r\n".

@@ -113,6 +113,44 @@ TEST(RouteClassLoaderTest, OmittedKeysKeepTheirDefaults) {
   EXPECT_TRUE(api.tags.empty());
 }
 
+TEST(RouteClassLoaderTest, ResponseOptionsDefaultOffExceptFields) {
+  const RouteClass api = onlyClass("  api: { ttl: 1m }\n");
+  EXPECT_FALSE(api.generate_etag);
+  EXPECT_FALSE(api.compress_on_store);
+  EXPECT_TRUE(api.fields.enabled);
+  EXPECT_EQ(api.fields.envelope, "data");
+  EXPECT_TRUE(api.fields.memoize);
+}
+
+TEST(RouteClassLoaderTest, ReadsResponseOptions) {
+  const RouteClass api = onlyClass(
+      "  api:\n"
+      "    generate_etag: true\n"
+      "    compress_on_store: true\n"
+      "    fields: { envelope: items, memoize: false }\n");
+  EXPECT_TRUE(api.generate_etag);
+  EXPECT_TRUE(api.compress_on_store);
+  EXPECT_TRUE(api.fields.enabled);
+  EXPECT_EQ(api.fields.envelope, "items");
+  EXPECT_FALSE(api.fields.memoize);
+  EXPECT_FALSE(onlyClass("  api: { fields: false }\n").fields.enabled);
+  EXPECT_EQ(onlyClass("  api: { fields: { envelope: null } }\n").fields.envelope, "");
+}
+
+TEST(RouteClassErrorTest, BadResponseOptions) {
+  EXPECT_EQ(errorsOf("route_classes:\n"
+                     "  api:\n"
+                     "    generate_etag: yes please\n"
+                     "    fields: { enabled: maybe, envelop: data }\n"),
+            (std::vector<std::string>{
+                "test.yaml:7:20: route_classes.api.generate_etag: expected true or false, got "
+                "\"yes please\"",
+                "test.yaml:8:24: route_classes.api.fields.enabled: expected true or false, got "
+                "\"maybe\"",
+                "test.yaml:8:31: route_classes.api.fields.envelop: unknown key \"envelop\" (did "
+                "you mean \"envelope\"?)"}));
+}
+
 TEST(RouteClassLoaderTest, KeyMapWithOneSettingKeepsTheOtherDefaults) {
   const RouteClass api = onlyClass("  api: { key: { headers: [accept] } }\n");
   EXPECT_EQ(api.key.headers, (std::vector<std::string>{"accept"}));

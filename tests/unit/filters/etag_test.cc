@@ -210,6 +210,20 @@ struct SinceCase {
   bool not_modified;
 };
 
+TEST(ProjectionTag, AddsAHashOfTheFieldSetInsideTheQuotesKeepingStrength) {
+  const std::string strong = projectionTag("\"abc\"", "id,title");
+  EXPECT_EQ(strong.size(), std::string("\"abc-f\"").size() + 12) << strong;
+  EXPECT_TRUE(strong.starts_with("\"abc-f")) << strong;
+  const std::string weak = projectionTag("W/\"abc\"", "id,title");
+  EXPECT_EQ(weak, "W/" + strong);
+  EXPECT_EQ(projectionTag("\"abc\"", "id,title"), strong);
+  EXPECT_NE(projectionTag("\"abc\"", "id,status"), strong);
+  EXPECT_NE(projectionTag("\"abd\"", "id,title"), strong);
+  EXPECT_EQ(projectionTag("abc", "id"), "");
+  // Encoded variants of a projection still strip back to the projection's tag.
+  EXPECT_EQ(baseTag(variantTag(strong, Coding::Gzip)), strong);
+}
+
 TEST(NotModifiedSince, ComparesTheDatesAndRejectsInvalidOnes) {
   const char* date = "Sun, 06 Nov 1994 08:49:37 GMT";
   const std::vector<SinceCase> cases = {

@@ -1,0 +1,31 @@
+#include "filters/json_response.h"
+
+#include <string_view>
+
+#include "proxy/cache/cache_control.h"
+
+namespace edge::filters {
+
+bool isPlainJson(const http::Headers& headers) {
+  const std::string* content_type = headers.find("content-type");
+  if (content_type == nullptr) {
+    return false;
+  }
+  std::string_view media = http::trimOws(
+      std::string_view(*content_type).substr(0, std::string_view(*content_type).find(';')));
+  const bool json = http::iequals(media, "application/json") ||
+                    (media.size() > 17 && http::iequals(media.substr(0, 12), "application/") &&
+                     http::iequals(media.substr(media.size() - 5), "+json"));
+  if (!json) {
+    return false;
+  }
+  const std::string* encoding = headers.find("content-encoding");
+  return encoding == nullptr || http::trimOws(*encoding).empty() ||
+         http::iequals(http::trimOws(*encoding), "identity");
+}
+
+bool forbidsTransform(const http::Headers& headers) {
+  return cache::parseCacheControl(headers.joined("cache-control")).no_transform;
+}
+
+}  // namespace edge::filters
