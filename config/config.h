@@ -128,6 +128,22 @@ struct CompressionConfig {
   int stream_brotli_window = 18;     // 10..24 (lgwin): Brotli's memory grows with it
 };
 
+// Batch fan-out: one POST carrying many sub-requests, each run through the whole pipeline
+// (routing, cache, coalescing, fields, conditionals) and answered together in request order.
+struct BatchConfig {
+  bool enabled = true;
+  std::string path = "/api/v1/batch";  // POST here is a batch, on every host
+  size_t max_items = 20;
+  uint64_t max_request_size = 1ull << 20;    // the batch body -> 413 above this
+  uint64_t max_response_size = 8ull << 20;   // all embedded bodies together
+  Millis item_timeout{10'000};              // an item still running then answers 504
+  size_t concurrency = 10;                   // items of one batch running at once
+  // Request headers every item gets from the batch request (lower case); an item may not set
+  // them itself, so credentials and tenant scoping hold for every item.
+  std::vector<std::string> inherit_headers = {"authorization", "cookie", "accept-language",
+                                              "x-org-id"};
+};
+
 enum class PathMatchKind {
   Any,       // no path condition
   Exact,     // "/health"
@@ -158,6 +174,7 @@ struct Config {
   std::vector<UpstreamConfig> upstreams;
   CacheConfig cache;
   CompressionConfig compression;
+  BatchConfig batch;
   std::vector<RouteClass> route_classes;
   std::vector<Route> routes;           // first match wins
 

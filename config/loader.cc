@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/loader_classes.h"
+#include "config/loader_batch.h"
 #include "config/loader_compression.h"
 #include "config/loader_routes.h"
 #include "config/yaml_reader.h"
@@ -220,7 +221,7 @@ void readTopLevel(Diagnostics& diag, const YAML::Node& root, Config& config) {
   const Field field{root, "", YAML::Mark::null_mark()};
   const MapFields map(diag, field,
                       {"listen", "workers", "limits", "client_timeouts", "upstreams", "cache",
-                       "compression", "route_classes", "routes"});
+                       "compression", "batch", "route_classes", "routes"});
   if (!map.isMap()) {
     return;
   }
@@ -244,6 +245,9 @@ void readTopLevel(Diagnostics& diag, const YAML::Node& root, Config& config) {
   }
   if (const auto value = map.get("compression")) {
     yaml::readCompression(diag, *value, config.compression);
+  }
+  if (const auto value = map.get("batch")) {
+    yaml::readBatch(diag, *value, config.batch);
   }
   if (const auto value = map.get("route_classes")) {
     yaml::readRouteClasses(diag, *value, config);

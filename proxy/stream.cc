@@ -2,9 +2,10 @@
 
 #include "config/route_rules.h"
 #include "filters/etag.h"
+#include "proxy/batch_run.h"
 #include "proxy/cache/key.h"
 #include "proxy/cache/shared_cache.h"
-#include "proxy/downstream_conn.h"
+#include "proxy/client_side.h"
 #include "proxy/http/serializer.h"
 #include "proxy/log.h"
 #include "proxy/timer.h"
@@ -40,7 +41,7 @@ const char* outcomeLabel(int outcome) {
 
 }  // namespace
 
-Stream::Stream(DownstreamConn& down, Worker& worker, http::RequestHead&& head)
+Stream::Stream(ClientSide& down, Worker& worker, http::RequestHead&& head)
     : down_(&down),
       worker_(worker),
       runtime_(worker.runtimePtr()),
@@ -56,6 +57,10 @@ Stream::~Stream() {
 
 void Stream::start() {
   request_is_head_ = req_.method == "HEAD";
+  if (isBatchRequest()) {
+    startBatch();
+    return;
+  }
   if (!route()) {
     return;
   }
@@ -148,6 +153,10 @@ void Stream::passThrough(Outcome outcome, std::string detail) {
 }
 
 void Stream::onRequestBody(const char* data, size_t len) {
+  if (batch_mode_) {
+    onBatchBody(data, len);
+    return;
+  }
   if (done_ || !exchange_) {
     return;
   }
@@ -159,6 +168,10 @@ void Stream::onRequestBody(const char* data, size_t len) {
 
 void Stream::onRequestEnd() {
   request_complete_ = true;
+  if (batch_mode_) {
+    runBatch();
+    return;
+  }
   if (exchange_ && !done_) {
     exchange_->endBody();
   }
@@ -282,6 +295,7 @@ void Stream::replyLocally(int status, const std::string& reason) {
 void Stream::onDownstreamGone() {
   down_ = nullptr;
   done_ = true;
+  batch_.reset();  // cancels the items still running
   stopFollowing();
   if (exchange_) {
     exchange_->cancel();

@@ -24,12 +24,13 @@
 
 namespace edge {
 
-class DownstreamConn;
+class BatchRun;
+class ClientSide;
 class Timer;
 
 class Stream : public Deferred, private upstream::ExchangeSink, private ExchangeAdopter {
  public:
-  Stream(DownstreamConn& down, Worker& worker, http::RequestHead&& head);
+  Stream(ClientSide& down, Worker& worker, http::RequestHead&& head);
   ~Stream() override;
 
   // Request side, from the client connection.
@@ -99,6 +100,13 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   bool failBuffered(int status, const std::string& reason);
   void sendComplete(int status, std::string_view reason, http::Headers headers, std::string body);
 
+  // ---- stream_batch.cc: batch requests ----
+  bool isBatchRequest() const;
+  void startBatch();
+  void onBatchBody(const char* data, size_t len);
+  void runBatch();
+  void replyJson(int status, std::string_view message);
+
   // ---- stream_cache.cc ----
   void lookupCache();
   bool answerFromEntry(const cache::EntryPtr& entry, const cache::Evaluation& evaluation);
@@ -123,7 +131,7 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   bool varyMatches(const cache::CachedEntry& entry) const;
   upstream::UpstreamRequest fetchRequest(const cache::EntryPtr& stale) const;
 
-  DownstreamConn* down_;
+  ClientSide* down_;
   Worker& worker_;
   RuntimePtr runtime_;  // the config snapshot this request started with
   http::RequestHead req_;
@@ -155,6 +163,10 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   std::optional<std::string> if_none_match_;  // the client's conditionals (GET and HEAD only)
   std::optional<std::string> if_modified_since_;
   filters::codec::TransformerPtr encoder_;     // compressing this streamed response, or null
+
+  std::unique_ptr<BatchRun> batch_;  // running this batch request's items
+  std::string batch_body_;
+  bool batch_mode_ = false;
 
   std::unique_ptr<Buffered> buffered_;  // holding the response back (stream_buffered.cc)
   bool buffering_considered_ = false;

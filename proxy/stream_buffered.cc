@@ -6,7 +6,7 @@
 #include "filters/encoded_entry.h"
 #include "filters/etag.h"
 #include "filters/json_response.h"
-#include "proxy/downstream_conn.h"
+#include "proxy/client_side.h"
 #include "proxy/http/serializer.h"
 #include "proxy/stream.h"
 

@@ -5,7 +5,7 @@
 #include "filters/etag.h"
 #include "proxy/cache/key.h"
 #include "proxy/cache/shared_cache.h"
-#include "proxy/downstream_conn.h"
+#include "proxy/client_side.h"
 #include "proxy/stream.h"
 #include "proxy/timer.h"
 

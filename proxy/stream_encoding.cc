@@ -5,7 +5,7 @@
 #include "filters/codec/gzip_decoder.h"
 #include "filters/codec/gzip_encoder.h"
 #include "filters/etag.h"
-#include "proxy/downstream_conn.h"
+#include "proxy/client_side.h"
 #include "proxy/http/framing.h"
 #include "proxy/http/serializer.h"
 #include "proxy/stream.h"

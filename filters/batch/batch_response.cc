@@ -1,0 +1,163 @@
+#include "filters/batch/batch_response.h"
+
+#include <openssl/evp.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace edge::filters::batch {
+namespace {
+
+constexpr std::string_view kDropped[] = {"connection", "keep-alive", "transfer-encoding",
+                                         "content-length", "proxy-connection", "upgrade",
+                                         "trailer", "te"};
+
+std::string lowerAscii(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  });
+  return out;
+}
+
+std::string_view mediaType(const ItemResponse& item) {
+  for (const auto& [name, value] : item.headers) {
+    if (lowerAscii(name) == "content-type") {
+      std::string_view type = value;
+      type = type.substr(0, type.find(';'));
+      while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
+        type.remove_suffix(1);
+      }
+      return type;
+    }
+  }
+  return {};
+}
+
+bool isJsonType(std::string_view type) {
+  const std::string lower = lowerAscii(type);
+  return lower == "application/json" ||
+         (lower.starts_with("application/") && lower.ends_with("+json"));
+}
+
+bool isTextType(std::string_view type) {
+  const std::string lower = lowerAscii(type);
+  return lower.starts_with("text/") || lower == "application/xml" || lower.ends_with("+xml") ||
+         lower == "application/javascript" || lower == "application/x-www-form-urlencoded" ||
+         lower == "image/svg+xml";
+}
+
+bool isValidJson(std::string_view body) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::element root;
+  return parser.parse(padded).get(root) == simdjson::SUCCESS;
+}
+
+void appendHeaders(std::string& out, const ItemResponse& item) {
+  std::vector<std::pair<std::string, std::string>> merged;
+  for (const auto& [name, value] : item.headers) {
+    std::string lower = lowerAscii(name);
+    if (std::find(std::begin(kDropped), std::end(kDropped), lower) != std::end(kDropped)) {
+      continue;
+    }
+    auto same = std::find_if(merged.begin(), merged.end(),
+                             [&](const auto& header) { return header.first == lower; });
+    if (same == merged.end()) {
+      merged.emplace_back(std::move(lower), value);
+    } else {
+      same->second.append(", ").append(value);
+    }
+  }
+  out.push_back('{');
+  for (size_t i = 0; i < merged.size(); ++i) {
+    if (i > 0) {
+      out.push_back(',');
+    }
+    appendJsonString(out, merged[i].first);
+    out.push_back(':');
+    appendJsonString(out, merged[i].second);
+  }
+  out.push_back('}');
+}
+
+void appendBase64(std::string& out, std::string_view bytes) {
+  std::string encoded(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                      reinterpret_cast<const unsigned char*>(bytes.data()),
+                                      static_cast<int>(bytes.size()));
+  encoded.resize(static_cast<size_t>(written));
+  out.push_back('"');
+  out.append(encoded);
+  out.push_back('"');
+}
+
+}  // namespace
+
+// simdjson 3.0 escapes strings only inside its internal formatter, so this small one. Text
+// that is not UTF-8 (obs-text in a header) has its high bytes escaped as Latin-1.
+void appendJsonString(std::string& out, std::string_view text) {
+  const bool utf8 = simdjson::validate_utf8(text);
+  out.push_back('"');
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      default:
+        if (byte < 0x20 || (byte >= 0x80 && !utf8)) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
+          out.append(escaped);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void appendItemResponse(std::string& out, const ItemResponse& item) {
+  out.append("{\"id\":");
+  appendJsonString(out, item.id);
+  out.append(",\"status\":").append(std::to_string(item.status));
+  out.append(",\"headers\":");
+  appendHeaders(out, item);
+  if (!item.body.empty()) {
+    const std::string_view type = mediaType(item);
+    out.append(",\"body\":");
+    if (isJsonType(type) && isValidJson(item.body)) {
+      out.append(item.body);
+    } else if ((isTextType(type) || isJsonType(type)) && simdjson::validate_utf8(item.body)) {
+      appendJsonString(out, item.body);
+    } else {
+      appendBase64(out, item.body);
+      out.append(",\"bodyEncoding\":\"base64\"");
+    }
+  }
+  out.push_back('}');
+}
+
+ItemResponse errorResponse(std::string id, int status, std::string_view message) {
+  ItemResponse item{std::move(id), status, {{"content-type", "application/json"}}, {}};
+  item.body = "{\"error\":";
+  appendJsonString(item.body, message);
+  item.body.push_back('}');
+  return item;
+}
+
+}  // namespace edge::filters::batch
