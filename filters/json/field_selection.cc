@@ -1,6 +1,7 @@
 #include "filters/json/field_selection.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace edge::filters::json {
 namespace {
@@ -26,6 +27,12 @@ FieldNode& childOf(FieldNode& node, std::string_view name) {
   return it->node;
 }
 
+uint64_t prefixOf(std::string_view name) {
+  uint64_t prefix = 0;
+  std::memcpy(&prefix, name.data(), std::min<size_t>(name.size(), sizeof prefix));
+  return prefix;
+}
+
 // Folds redundant paths so that equal selections have equal trees: a whole node has no children,
 // whole children under a wildcard add nothing, and a wildcard with nothing else is whole.
 void normalize(FieldNode& node) {
@@ -35,6 +42,7 @@ void normalize(FieldNode& node) {
     return;
   }
   for (FieldChild& child : node.children) {
+    child.prefix = prefixOf(child.name);
     normalize(child.node);
   }
   if (node.wildcard) {
@@ -221,8 +229,12 @@ void appendEscapedName(std::string& out, std::string_view name) {
 }  // namespace
 
 const FieldNode* FieldNode::find(std::string_view name) const {
+  if (name.empty()) {
+    return nullptr;  // names are never empty
+  }
   for (const FieldChild& child : children) {
-    if (child.name.size() == name.size() && child.name == name) {
+    if (child.name.size() == name.size() && child.name[0] == name[0] &&
+        std::memcmp(child.name.data(), name.data(), name.size()) == 0) {
       return &child.node;
     }
   }
@@ -282,8 +294,8 @@ std::variant<FieldSelection, SelectionError> parseTypedFields(
     if (!validType(type)) {
       return SelectionError{0, "invalid resource type in fields[" + type + "]"};
     }
-    auto it = std::lower_bound(types.begin(), types.end(), type,
-                               [](const TypedFields& t, const std::string& n) { return t.type < n; });
+    const auto before = [](const TypedFields& t, const std::string& n) { return t.type < n; };
+    auto it = std::lower_bound(types.begin(), types.end(), type, before);
     if (it == types.end() || it->type != type) {
       it = types.insert(it, TypedFields{type, FieldNode{}});
     }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,7 @@ struct FieldNode {
 struct FieldChild {
   std::string name;
   FieldNode node;
+  uint64_t prefix = 0;  // the name's first 8 bytes, zero-padded (little-endian): a quick filter
 };
 
 // JSON:API sparse fieldset for one resource type: the member names kept inside `attributes` and
@@ -50,7 +52,9 @@ class FieldSelection {
  public:
   FieldSelection() = default;  // empty: selects nothing in particular, the projector keeps all
 
-  bool empty() const { return !typed_ && !root_.whole && !root_.wildcard && root_.children.empty(); }
+  bool empty() const {
+    return !typed_ && !root_.whole && !root_.wildcard && root_.children.empty();
+  }
   bool typed() const { return typed_; }
 
   // Canonical text: paths sorted bytewise and deduplicated, redundant ones folded (`a.b` is

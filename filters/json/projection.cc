@@ -2,6 +2,11 @@
 
 #include <simdjson.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include <cstring>
 #include <memory>
 #include <utility>
 
@@ -34,9 +39,21 @@ const FieldNode& wholeNode() {
 }
 
 // The key's text between its quotes, as written. The input passed simdjson's string scan, so
-// the closing quote is there.
+// the closing quote is there, and the padding makes 16 bytes readable from any offset.
 std::string_view rawKey(const od::raw_json_string& key, bool& escaped) {
   const char* start = key.raw();
+#ifdef __SSE2__
+  // Most keys are short and plain: one 16-byte look finds the quote and proves no backslash.
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(start));
+  const auto quotes =
+      static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('"'))));
+  const auto slashes =
+      static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('\\'))));
+  if (quotes != 0 && (slashes & ((quotes & -quotes) - 1)) == 0) {
+    escaped = false;
+    return {start, static_cast<size_t>(__builtin_ctz(quotes))};
+  }
+#endif
   const char* end = start;
   escaped = false;
   while (*end != '"') {
@@ -134,6 +151,23 @@ class Projector {
   std::string& out_;
 };
 
+// FieldNode::find for a plain key inside the padded input (8 bytes readable past it).
+const FieldNode* findPlain(const FieldNode& node, std::string_view key) {
+  uint64_t prefix = 0;
+  std::memcpy(&prefix, key.data(), sizeof prefix);
+  if (key.size() < sizeof prefix) {
+    prefix &= (uint64_t{1} << (8 * key.size())) - 1;
+  }
+  for (const FieldChild& child : node.children) {
+    if (child.prefix == prefix && child.name.size() == key.size() &&
+        (key.size() <= sizeof prefix ||
+         std::memcmp(child.name.data() + 8, key.data() + 8, key.size() - 8) == 0)) {
+      return &child.node;
+    }
+  }
+  return nullptr;
+}
+
 error_code Projector::key(od::field& field, std::string_view& raw, std::string_view& name) {
   bool escaped = false;
   raw = rawKey(field.key(), escaped);
@@ -195,7 +229,7 @@ error_code Projector::object(od::object obj, const FieldNode& node, size_t depth
     std::string_view raw;
     std::string_view name;
     SIMDJSON_TRY(key(field, raw, name));
-    const FieldNode* child = node.find(name);
+    const FieldNode* child = name.data() == raw.data() ? findPlain(node, raw) : node.find(name);
     if (child == nullptr) {
       if (!node.wildcard) {
         continue;  // the iterator skips the value
@@ -397,8 +431,18 @@ error_code Projector::document(od::document& doc, std::string_view json,
   return object(obj, root, 1);
 }
 
-struct ThreadState {
+// simdjson's development checks (debug builds) hold On-Demand to the parser's max depth; give
+// it room for every level the projector may enter.
+od::parser makeParser() {
   od::parser parser;
+  if (parser.allocate(64 * 1024, kMaxProjectionDepth + 8) != SUCCESS) {
+    return od::parser{};  // iterate() allocates what it needs; only debug checks differ
+  }
+  return parser;
+}
+
+struct ThreadState {
+  od::parser parser = makeParser();
   std::unique_ptr<char[]> buffer;
   size_t capacity = 0;
 };
@@ -425,7 +469,7 @@ ProjectStatus projectReadable(std::string_view json, const FieldSelection& selec
     error = simdjson::TRAILING_CONTENT;
   }
   if (json.size() > kKeepBytes) {
-    state.parser = od::parser{};
+    state.parser = makeParser();
   }
   if (error) {
     out.resize(start);

@@ -99,7 +99,8 @@ QuerySelection fromPlain(const std::vector<Param>& params) {
 QuerySelection fromTyped(const std::vector<Param>& params) {
   std::vector<std::pair<std::string, std::string>> by_type;
   for (const Param& param : params) {
-    std::string type = param.name.substr(kTypedPrefix.size(), param.name.size() - kTypedPrefix.size() - 1);
+    const size_t length = param.name.size() - kTypedPrefix.size() - 1;  // without the ']'
+    std::string type = param.name.substr(kTypedPrefix.size(), length);
     auto parsed = parseTypedFields({{type, param.value.text}});
     if (auto* error = std::get_if<SelectionError>(&parsed)) {
       return failure(param, error->position, std::move(error->message));
@@ -126,9 +127,8 @@ QuerySelection selectionFromQuery(std::string_view query) {
     Param& param = params.emplace_back(Param{name.text, Decoded{}, name.text != kPlainName});
     const std::string_view raw_value = piece.substr(std::min(equals + 1, piece.size()));
     if (auto bad = percentDecode(raw_value, param.value)) {
-      QuerySelection result{true, FieldSelection{}, SelectionError{*bad, "invalid percent-encoding"},
-                            param.name};
-      return result;
+      return QuerySelection{true, FieldSelection{},
+                            SelectionError{*bad, "invalid percent-encoding"}, param.name};
     }
   }
   if (params.empty()) {

@@ -49,7 +49,8 @@ TEST(ParseFields, IgnoresSpacesAroundNamesButKeepsThemInside) {
 }
 
 TEST(ParseFields, AcceptsAnyNonSeparatorBytesInNames) {
-  EXPECT_EQ(canonicalOf("caf\xc3\xa9,\xe5\x90\x8d\xe5\x89\x8d"), "caf\xc3\xa9,\xe5\x90\x8d\xe5\x89\x8d");
+  EXPECT_EQ(canonicalOf("caf\xc3\xa9,\xe5\x90\x8d\xe5\x89\x8d"),
+            "caf\xc3\xa9,\xe5\x90\x8d\xe5\x89\x8d");
   EXPECT_EQ(canonicalOf("$ref,@type,a-b_c,x+y,\"q\",a=b&c"), "\"q\",$ref,@type,a-b_c,a=b&c,x+y");
 }
 

@@ -104,7 +104,8 @@ TEST(Project, AppliesTheSelectionInsideTheEnvelopeAndPassesSiblings) {
   EXPECT_EQ(projected(R"({"meta": {"page": 1}, "data": [{"id":1,"x":2}], "links" : {"n":"/x"}})",
                       "id"),
             R"({"meta":{"page": 1},"data":[{"id":1}],"links":{"n":"/x"}})");
-  EXPECT_EQ(projected(R"({"data":{"id":1,"x":2},"meta":{}})", "id"), R"({"data":{"id":1},"meta":{}})");
+  EXPECT_EQ(projected(R"({"data":{"id":1,"x":2},"meta":{}})", "id"),
+            R"({"data":{"id":1},"meta":{}})");
   EXPECT_EQ(projected(R"({"data":null,"meta":1})", "id"), R"({"data":null,"meta":1})");
 }
 
@@ -245,7 +246,8 @@ TEST(Project, SkipsOrCopiesDeeplyNestedValuesWhole) {
   EXPECT_EQ(projected(R"({"id":1,"deep":)" + deep + "}", "id"), R"({"id":1})");
   EXPECT_EQ(projected(R"({"id":1,"deep":)" + deep + "}", "deep"), R"({"deep":)" + deep + "}");
   const std::string objects = nested(10000, R"({"a":)", "1", "}");
-  EXPECT_EQ(projected(objects, "a.a.a"), nested(3, R"({"a":)", nested(9997, R"({"a":)", "1", "}"), "}"));
+  EXPECT_EQ(projected(objects, "a.a.a"),
+            nested(3, R"({"a":)", nested(9997, R"({"a":)", "1", "}"), "}"));
 }
 
 TEST(Project, TreatsInputTooDeepToProjectAsInvalid) {
@@ -283,7 +285,8 @@ TEST(Project, KeepsNamedAttributesAndRelationshipsOfJsonApiResources) {
   const std::string json =
       R"({"data":[{"type":"articles","id":"1","attributes":{"title":"T","body":"B","at":"x"},)"
       R"("relationships":{"author":{"data":{"type":"people","id":"9"}},"comments":{"data":[]}},)"
-      R"("links":{"self":"/a/1"},"extra":1},{"type":"photos","id":"2","attributes":{"title":"P"}}],)"
+      R"("links":{"self":"/a/1"},"extra":1},)"
+      R"({"type":"photos","id":"2","attributes":{"title":"P"}}],)"
       R"("included":[{"type":"people","id":"9","attributes":{"name":"N","age":3},"meta":{"m":1}}],)"
       R"("meta":{"total":2},"jsonapi":{"version":"1.1"}})";
   EXPECT_EQ(projected(json, typedOf({{"articles", "title,author"}, {"people", "name"}})),
