@@ -1,10 +1,9 @@
 #include "filters/json/projection.h"
 
+#include "filters/json/raw_json.h"
+
 #include <simdjson.h>
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include <cstring>
 #include <memory>
@@ -23,82 +22,9 @@ static_assert(kJsonPadding == simdjson::SIMDJSON_PADDING);
 // not pin its memory in every worker thread.
 constexpr size_t kKeepBytes = 1 << 20;
 
-bool isJsonSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
-// simdjson's raw spans run up to the next token, trailing whitespace included.
-std::string_view trimEnd(std::string_view text) {
-  while (!text.empty() && isJsonSpace(text.back())) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 const FieldNode& wholeNode() {
   static const FieldNode node{true, false, {}};
   return node;
-}
-
-// The key's text between its quotes, as written. The input passed simdjson's string scan, so
-// the closing quote is there, and the padding makes 16 bytes readable from any offset.
-std::string_view rawKey(const od::raw_json_string& key, bool& escaped) {
-  const char* start = key.raw();
-#ifdef __SSE2__
-  // Most keys are short and plain: one 16-byte look finds the quote and proves no backslash.
-  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(start));
-  const auto quotes =
-      static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('"'))));
-  const auto slashes =
-      static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('\\'))));
-  if (quotes != 0 && (slashes & ((quotes & -quotes) - 1)) == 0) {
-    escaped = false;
-    return {start, static_cast<size_t>(__builtin_ctz(quotes))};
-  }
-#endif
-  const char* end = start;
-  escaped = false;
-  while (*end != '"') {
-    if (*end == '\\') {
-      escaped = true;
-      ++end;
-    }
-    ++end;
-  }
-  return {start, static_cast<size_t>(end - start)};
-}
-
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-
-// RFC 8259 number: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
-bool isJsonNumber(std::string_view text) {
-  size_t i = 0;
-  const auto digits = [&] {
-    const size_t from = i;
-    while (i < text.size() && isDigit(text[i])) {
-      ++i;
-    }
-    return i > from;
-  };
-  if (i < text.size() && text[i] == '-') {
-    ++i;
-  }
-  if (i < text.size() && text[i] == '0') {
-    ++i;
-  } else if (!digits()) {
-    return false;
-  }
-  if (i < text.size() && text[i] == '.' && !(++i, digits())) {
-    return false;
-  }
-  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
-    ++i;
-    if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-      ++i;
-    }
-    if (!digits()) {
-      return false;
-    }
-  }
-  return i == text.size();
 }
 
 // A kept scalar token (trimmed) is checked by its text: simdjson's scan has already checked
@@ -129,8 +55,8 @@ class Projector {
   error_code object(od::object obj, const FieldNode& node, size_t depth);
   error_code array(od::array arr, const FieldNode& node, size_t depth);
   error_code copy(od::value v);
-  error_code envelope(od::document& doc, const FieldNode& root, std::string_view name);
-  error_code jsonApi(od::document& doc, const FieldSelection& selection);
+  template <typename Transform>
+  error_code topLevel(od::document& doc, Transform&& transform);
   error_code resources(od::value v, const FieldSelection& selection);
   error_code resource(od::object obj, const FieldSelection& selection);
 
@@ -170,7 +96,7 @@ const FieldNode* findPlain(const FieldNode& node, std::string_view key) {
 
 error_code Projector::key(od::field& field, std::string_view& raw, std::string_view& name) {
   bool escaped = false;
-  raw = rawKey(field.key(), escaped);
+  raw = rawKey(field.key().raw(), escaped);
   if (!escaped) {
     name = raw;
     return SUCCESS;
@@ -191,10 +117,10 @@ error_code Projector::copy(od::value v) {
     SIMDJSON_TRY(v.get_array().get(arr));
     SIMDJSON_TRY(arr.raw_json().get(raw));
   } else {
-    raw = trimEnd(v.raw_json_token());
+    raw = trimJsonSpace(v.raw_json_token());
     SIMDJSON_TRY(checkScalar(raw, type));
   }
-  out_ += trimEnd(raw);
+  out_ += trimJsonSpace(raw);
   return SUCCESS;
 }
 
@@ -257,8 +183,9 @@ error_code Projector::array(od::array arr, const FieldNode& node, size_t depth) 
   return SUCCESS;
 }
 
-// Top-level members pass unchanged except the envelope's, which gets the selection.
-error_code Projector::envelope(od::document& doc, const FieldNode& root, std::string_view name) {
+// Writes every top-level member, its value through `transform(name, value)`.
+template <typename Transform>
+error_code Projector::topLevel(od::document& doc, Transform&& transform) {
   od::object obj;
   SIMDJSON_TRY(doc.get_object().get(obj));
   out_ += '{';
@@ -267,11 +194,11 @@ error_code Projector::envelope(od::document& doc, const FieldNode& root, std::st
     od::field field;
     SIMDJSON_TRY(std::move(member).get(field));
     std::string_view raw;
-    std::string_view key_text;
-    SIMDJSON_TRY(key(field, raw, key_text));
+    std::string_view name;
+    SIMDJSON_TRY(key(field, raw, name));
     separate(first);
     appendKey(raw);
-    SIMDJSON_TRY(key_text == name ? value(field.value(), root, 1) : copy(field.value()));
+    SIMDJSON_TRY(transform(name, field.value()));
   }
   out_ += '}';
   return SUCCESS;
@@ -292,26 +219,6 @@ error_code hasMember(od::document& doc, std::string_view name, bool& found) {
       return SUCCESS;
     }
   }
-  return SUCCESS;
-}
-
-error_code Projector::jsonApi(od::document& doc, const FieldSelection& selection) {
-  od::object obj;
-  SIMDJSON_TRY(doc.get_object().get(obj));
-  out_ += '{';
-  bool first = true;
-  for (auto member : obj) {
-    od::field field;
-    SIMDJSON_TRY(std::move(member).get(field));
-    std::string_view raw;
-    std::string_view name;
-    SIMDJSON_TRY(key(field, raw, name));
-    separate(first);
-    appendKey(raw);
-    const bool holds_resources = name == "data" || name == "included";
-    SIMDJSON_TRY(holds_resources ? resources(field.value(), selection) : copy(field.value()));
-  }
-  out_ += '}';
   return SUCCESS;
 }
 
@@ -362,7 +269,7 @@ error_code Projector::resource(od::object obj, const FieldSelection& selection) 
   std::string_view raw;
   if (fields == nullptr) {
     SIMDJSON_TRY(obj.raw_json().get(raw));
-    out_ += trimEnd(raw);
+    out_ += trimJsonSpace(raw);
     return SUCCESS;
   }
   out_ += '{';
@@ -398,8 +305,8 @@ error_code Projector::document(od::document& doc, std::string_view json,
   if (scalar) {
     // Checked by hand: simdjson 3.0.1's root getters disagree on trailing whitespace.
     SIMDJSON_TRY(doc.raw_json_token().get(raw));
-    raw = trimEnd(raw);
-    if (raw.data() + raw.size() != json.data() + trimEnd(json).size()) {
+    raw = trimJsonSpace(raw);
+    if (raw.data() + raw.size() != json.data() + trimJsonSpace(json).size()) {
       return simdjson::TRAILING_CONTENT;
     }
     out_ += raw;
@@ -407,7 +314,7 @@ error_code Projector::document(od::document& doc, std::string_view json,
   }
   if (keep_all || (selection.typed() && !typed_object)) {
     SIMDJSON_TRY(doc.raw_json().get(raw));
-    out_ += trimEnd(raw);
+    out_ += trimJsonSpace(raw);
     return SUCCESS;
   }
   if (type == od::json_type::array) {
@@ -416,15 +323,19 @@ error_code Projector::document(od::document& doc, std::string_view json,
     return array(arr, root, 1);
   }
   if (typed_object) {
-    return jsonApi(doc, selection);
+    return topLevel(doc, [&](std::string_view name, od::value v) {
+      return name == "data" || name == "included" ? resources(v, selection) : copy(v);
+    });
   }
   bool enveloped = false;
   if (!options.envelope.empty()) {
     SIMDJSON_TRY(hasMember(doc, options.envelope, enveloped));
     doc.rewind();
   }
-  if (enveloped) {
-    return envelope(doc, root, options.envelope);
+  if (enveloped) {  // the envelope gets the selection, its siblings pass unchanged
+    return topLevel(doc, [&](std::string_view name, od::value v) {
+      return name == options.envelope ? value(v, root, 1) : copy(v);
+    });
   }
   od::object obj;
   SIMDJSON_TRY(doc.get_object().get(obj));

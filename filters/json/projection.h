@@ -49,9 +49,10 @@ inline constexpr size_t kJsonPadding = 64;
 //
 // Validation follows simdjson On-Demand: invalid UTF-8, unclosed strings, control characters in
 // strings, unbalanced or truncated containers, trailing content after the document, and
-// malformed structure or keys on the path walked give InvalidJson. Inside values that are
-// skipped or copied whole only the bracket structure is checked (a bad literal such as `tru`
-// there is not seen; it is then copied as it was, so invalid input can give invalid output).
+// malformed structure, keys, literals or numbers where the projector walks (a kept scalar
+// member included) give InvalidJson. Inside objects and arrays that are skipped or copied whole
+// only the bracket and string structure is checked, and string escapes are never decoded: a bad
+// literal such as `tru` in there is copied as it was, so invalid input can give invalid output.
 // On InvalidJson, `out` is left as it was.
 //
 // Nesting: values that are skipped or copied whole may nest to any depth. The projector
