@@ -1,0 +1,421 @@
+#include "filters/json/projection.h"
+
+#include "filters/json/raw_json.h"
+
+#include <simdjson.h>
+
+
+#include <cstring>
+#include <memory>
+#include <utility>
+
+namespace edge::filters::json {
+namespace {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+using simdjson::SUCCESS;
+
+static_assert(kJsonPadding == simdjson::SIMDJSON_PADDING);
+
+// Above this size a document's buffers are released after use, so that one huge response does
+// not pin its memory in every worker thread.
+constexpr size_t kKeepBytes = 1 << 20;
+
+const FieldNode& wholeNode() {
+  static const FieldNode node{true, false, {}};
+  return node;
+}
+
+// A kept scalar token (trimmed) is checked by its text: simdjson's scan has already checked
+// strings except for their escapes, which are copied unread.
+error_code checkScalar(std::string_view token, od::json_type type) {
+  bool valid = true;
+  if (type == od::json_type::number) {
+    valid = isJsonNumber(token);
+  } else if (type == od::json_type::boolean) {
+    valid = token == "true" || token == "false";
+  } else if (type == od::json_type::null) {
+    valid = token == "null";
+  }
+  return valid ? SUCCESS : simdjson::TAPE_ERROR;
+}
+
+// Walks one document, appending to `out`; any simdjson error aborts the walk.
+class Projector {
+ public:
+  explicit Projector(std::string& out) : out_(out) {}
+
+  // `json` is the whole input; `scalar` tells whether the document was a lone scalar.
+  error_code document(od::document& doc, std::string_view json, const FieldSelection& selection,
+                      const ProjectionOptions& options, bool& scalar);
+
+ private:
+  error_code value(od::value v, const FieldNode& node, size_t depth);
+  error_code object(od::object obj, const FieldNode& node, size_t depth);
+  error_code array(od::array arr, const FieldNode& node, size_t depth);
+  error_code copy(od::value v);
+  template <typename Transform>
+  error_code topLevel(od::document& doc, Transform&& transform);
+  error_code resources(od::value v, const FieldSelection& selection);
+  error_code resource(od::object obj, const FieldSelection& selection);
+
+  // Reads the key of `field`; `name` gets its unescaped text (which may live in the parser).
+  error_code key(od::field& field, std::string_view& raw, std::string_view& name);
+  void appendKey(std::string_view raw) {
+    out_ += '"';
+    out_ += raw;
+    out_ += "\":";
+  }
+  void separate(bool& first) {
+    if (!first) {
+      out_ += ',';
+    }
+    first = false;
+  }
+
+  std::string& out_;
+};
+
+// FieldNode::find for a plain key inside the padded input (8 bytes readable past it).
+const FieldNode* findPlain(const FieldNode& node, std::string_view key) {
+  uint64_t prefix = 0;
+  std::memcpy(&prefix, key.data(), sizeof prefix);
+  if (key.size() < sizeof prefix) {
+    prefix &= (uint64_t{1} << (8 * key.size())) - 1;
+  }
+  for (const FieldChild& child : node.children) {
+    if (child.prefix == prefix && child.name.size() == key.size() &&
+        (key.size() <= sizeof prefix ||
+         std::memcmp(child.name.data() + 8, key.data() + 8, key.size() - 8) == 0)) {
+      return &child.node;
+    }
+  }
+  return nullptr;
+}
+
+error_code Projector::key(od::field& field, std::string_view& raw, std::string_view& name) {
+  bool escaped = false;
+  raw = rawKey(field.key().raw(), escaped);
+  if (!escaped) {
+    name = raw;
+    return SUCCESS;
+  }
+  return field.unescaped_key().get(name);
+}
+
+error_code Projector::copy(od::value v) {
+  od::json_type type;
+  SIMDJSON_TRY(v.type().get(type));
+  std::string_view raw;
+  if (type == od::json_type::object) {
+    od::object obj;
+    SIMDJSON_TRY(v.get_object().get(obj));
+    SIMDJSON_TRY(obj.raw_json().get(raw));
+  } else if (type == od::json_type::array) {
+    od::array arr;
+    SIMDJSON_TRY(v.get_array().get(arr));
+    SIMDJSON_TRY(arr.raw_json().get(raw));
+  } else {
+    raw = trimJsonSpace(v.raw_json_token());
+    SIMDJSON_TRY(checkScalar(raw, type));
+  }
+  out_ += trimJsonSpace(raw);
+  return SUCCESS;
+}
+
+error_code Projector::value(od::value v, const FieldNode& node, size_t depth) {
+  if (node.whole) {
+    return copy(v);
+  }
+  od::json_type type;
+  SIMDJSON_TRY(v.type().get(type));
+  if (type != od::json_type::object && type != od::json_type::array) {
+    return copy(v);
+  }
+  if (depth >= kMaxProjectionDepth) {
+    return simdjson::DEPTH_ERROR;
+  }
+  if (type == od::json_type::object) {
+    od::object obj;
+    SIMDJSON_TRY(v.get_object().get(obj));
+    return object(obj, node, depth + 1);
+  }
+  od::array arr;
+  SIMDJSON_TRY(v.get_array().get(arr));
+  return array(arr, node, depth + 1);
+}
+
+error_code Projector::object(od::object obj, const FieldNode& node, size_t depth) {
+  out_ += '{';
+  bool first = true;
+  for (auto member : obj) {
+    od::field field;
+    SIMDJSON_TRY(std::move(member).get(field));
+    std::string_view raw;
+    std::string_view name;
+    SIMDJSON_TRY(key(field, raw, name));
+    const FieldNode* child = name.data() == raw.data() ? findPlain(node, raw) : node.find(name);
+    if (child == nullptr) {
+      if (!node.wildcard) {
+        continue;  // the iterator skips the value
+      }
+      child = &wholeNode();
+    }
+    separate(first);
+    appendKey(raw);
+    SIMDJSON_TRY(value(field.value(), *child, depth));
+  }
+  out_ += '}';
+  return SUCCESS;
+}
+
+error_code Projector::array(od::array arr, const FieldNode& node, size_t depth) {
+  out_ += '[';
+  bool first = true;
+  for (auto element : arr) {
+    od::value v;
+    SIMDJSON_TRY(element.get(v));
+    separate(first);
+    SIMDJSON_TRY(value(v, node, depth));
+  }
+  out_ += ']';
+  return SUCCESS;
+}
+
+// Writes every top-level member, its value through `transform(name, value)`.
+template <typename Transform>
+error_code Projector::topLevel(od::document& doc, Transform&& transform) {
+  od::object obj;
+  SIMDJSON_TRY(doc.get_object().get(obj));
+  out_ += '{';
+  bool first = true;
+  for (auto member : obj) {
+    od::field field;
+    SIMDJSON_TRY(std::move(member).get(field));
+    std::string_view raw;
+    std::string_view name;
+    SIMDJSON_TRY(key(field, raw, name));
+    separate(first);
+    appendKey(raw);
+    SIMDJSON_TRY(transform(name, field.value()));
+  }
+  out_ += '}';
+  return SUCCESS;
+}
+
+// Whether the top-level object has a member `name`; the document must be rewound after.
+error_code hasMember(od::document& doc, std::string_view name, bool& found) {
+  od::object obj;
+  SIMDJSON_TRY(doc.get_object().get(obj));
+  found = false;
+  for (auto member : obj) {
+    od::field field;
+    SIMDJSON_TRY(std::move(member).get(field));
+    std::string_view key_text;
+    SIMDJSON_TRY(field.unescaped_key().get(key_text));
+    if (key_text == name) {
+      found = true;
+      return SUCCESS;
+    }
+  }
+  return SUCCESS;
+}
+
+error_code Projector::resources(od::value v, const FieldSelection& selection) {
+  od::json_type type;
+  SIMDJSON_TRY(v.type().get(type));
+  if (type == od::json_type::object) {
+    od::object obj;
+    SIMDJSON_TRY(v.get_object().get(obj));
+    return resource(obj, selection);
+  }
+  if (type != od::json_type::array) {
+    return copy(v);
+  }
+  od::array arr;
+  SIMDJSON_TRY(v.get_array().get(arr));
+  out_ += '[';
+  bool first = true;
+  for (auto element : arr) {
+    od::value item;
+    SIMDJSON_TRY(element.get(item));
+    separate(first);
+    SIMDJSON_TRY(resources(item, selection));
+  }
+  out_ += ']';
+  return SUCCESS;
+}
+
+// A resource object: one pass to find its type and id, a second to write it.
+error_code Projector::resource(od::object obj, const FieldSelection& selection) {
+  std::string_view type_name;
+  bool has_type = false;
+  bool has_id = false;
+  for (auto member : obj) {
+    od::field field;
+    SIMDJSON_TRY(std::move(member).get(field));
+    std::string_view name;
+    SIMDJSON_TRY(field.unescaped_key().get(name));
+    if (name == "id") {
+      has_id = true;
+    } else if (name == "type") {
+      has_type = field.value().get_string().get(type_name) == SUCCESS;  // a string or not
+    }
+  }
+  bool rewound = false;
+  SIMDJSON_TRY(obj.reset().get(rewound));
+  const TypedFields* fields = has_type && has_id ? selection.fieldsFor(type_name) : nullptr;
+  std::string_view raw;
+  if (fields == nullptr) {
+    SIMDJSON_TRY(obj.raw_json().get(raw));
+    out_ += trimJsonSpace(raw);
+    return SUCCESS;
+  }
+  out_ += '{';
+  bool first = true;
+  for (auto member : obj) {
+    od::field field;
+    SIMDJSON_TRY(std::move(member).get(field));
+    std::string_view name;
+    SIMDJSON_TRY(key(field, raw, name));
+    const bool filtered = name == "attributes" || name == "relationships";
+    if (!filtered && name != "type" && name != "id" && name != "lid" && name != "links" &&
+        name != "meta") {
+      continue;
+    }
+    separate(first);
+    appendKey(raw);
+    SIMDJSON_TRY(filtered ? value(field.value(), fields->members, 2) : copy(field.value()));
+  }
+  out_ += '}';
+  return SUCCESS;
+}
+
+error_code Projector::document(od::document& doc, std::string_view json,
+                               const FieldSelection& selection, const ProjectionOptions& options,
+                               bool& scalar) {
+  od::json_type type;
+  SIMDJSON_TRY(doc.type().get(type));
+  scalar = type != od::json_type::object && type != od::json_type::array;
+  const FieldNode& root = selection.root();
+  const bool keep_all = selection.empty() || root.whole;
+  const bool typed_object = selection.typed() && type == od::json_type::object;
+  std::string_view raw;
+  if (scalar) {
+    // Checked by hand: simdjson 3.0.1's root getters disagree on trailing whitespace.
+    SIMDJSON_TRY(doc.raw_json_token().get(raw));
+    raw = trimJsonSpace(raw);
+    if (raw.data() + raw.size() != json.data() + trimJsonSpace(json).size()) {
+      return simdjson::TRAILING_CONTENT;
+    }
+    out_ += raw;
+    return checkScalar(raw, type);
+  }
+  if (keep_all || (selection.typed() && !typed_object)) {
+    SIMDJSON_TRY(doc.raw_json().get(raw));
+    out_ += trimJsonSpace(raw);
+    return SUCCESS;
+  }
+  if (type == od::json_type::array) {
+    od::array arr;
+    SIMDJSON_TRY(doc.get_array().get(arr));
+    return array(arr, root, 1);
+  }
+  if (typed_object) {
+    return topLevel(doc, [&](std::string_view name, od::value v) {
+      return name == "data" || name == "included" ? resources(v, selection) : copy(v);
+    });
+  }
+  bool enveloped = false;
+  if (!options.envelope.empty()) {
+    SIMDJSON_TRY(hasMember(doc, options.envelope, enveloped));
+    doc.rewind();
+  }
+  if (enveloped) {  // the envelope gets the selection, its siblings pass unchanged
+    return topLevel(doc, [&](std::string_view name, od::value v) {
+      return name == options.envelope ? value(v, root, 1) : copy(v);
+    });
+  }
+  od::object obj;
+  SIMDJSON_TRY(doc.get_object().get(obj));
+  return object(obj, root, 1);
+}
+
+// simdjson's development checks (debug builds) hold On-Demand to the parser's max depth; give
+// it room for every level the projector may enter.
+od::parser makeParser() {
+  od::parser parser;
+  if (parser.allocate(64 * 1024, kMaxProjectionDepth + 8) != SUCCESS) {
+    return od::parser{};  // iterate() allocates what it needs; only debug checks differ
+  }
+  return parser;
+}
+
+struct ThreadState {
+  od::parser parser = makeParser();
+  std::unique_ptr<char[]> buffer;
+  size_t capacity = 0;
+};
+
+ThreadState& threadState() {
+  thread_local ThreadState state;
+  return state;
+}
+
+// `json` has at least kJsonPadding readable bytes after its end.
+ProjectStatus projectReadable(std::string_view json, const FieldSelection& selection,
+                              const ProjectionOptions& options, std::string& out) {
+  ThreadState& state = threadState();
+  const size_t start = out.size();
+  out.reserve(start + json.size());
+  od::document doc;
+  bool scalar = false;
+  error_code error =
+      state.parser.iterate(json.data(), json.size(), json.size() + kJsonPadding).get(doc);
+  if (!error) {
+    error = Projector(out).document(doc, json, selection, options, scalar);
+  }
+  if (!error && !scalar && doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
+    error = simdjson::TRAILING_CONTENT;
+  }
+  if (json.size() > kKeepBytes) {
+    state.parser = makeParser();
+  }
+  if (error) {
+    out.resize(start);
+    return ProjectStatus::InvalidJson;
+  }
+  return ProjectStatus::Projected;
+}
+
+}  // namespace
+
+ProjectStatus project(std::string_view json, const FieldSelection& selection,
+                      const ProjectionOptions& options, std::string& out) {
+  ThreadState& state = threadState();
+  const size_t needed = json.size() + kJsonPadding;
+  if (state.capacity < needed) {
+    state.buffer = std::make_unique_for_overwrite<char[]>(needed);
+    state.capacity = needed;
+  }
+  std::copy(json.begin(), json.end(), state.buffer.get());
+  std::fill_n(state.buffer.get() + json.size(), kJsonPadding, ' ');
+  const ProjectStatus status =
+      projectReadable({state.buffer.get(), json.size()}, selection, options, out);
+  if (state.capacity > kKeepBytes + kJsonPadding) {
+    state.buffer.reset();
+    state.capacity = 0;
+  }
+  return status;
+}
+
+ProjectStatus projectPadded(const std::string& json, const FieldSelection& selection,
+                            const ProjectionOptions& options, std::string& out) {
+  if (json.capacity() - json.size() < kJsonPadding) {
+    return project(json, selection, options, out);
+  }
+  return projectReadable(json, selection, options, out);
+}
+
+}  // namespace edge::filters::json
