@@ -76,6 +76,9 @@ void Stream::start() {
       if_modified_since_ = *ims;
     }
   }
+  if (!readFieldSelection()) {
+    return;
+  }
   const config::RouteClass& cls = runtime_->config->classOf(*route_);
   policy_ = cache::classifyRequest(req_.method, upstream_headers_, cls);
   if (policy_.disposition == cache::RequestDisposition::Lookup && !req_.hasBody()) {
@@ -131,6 +134,11 @@ void Stream::buildUpstreamRequest() {
 void Stream::passThrough(Outcome outcome, std::string detail) {
   outcome_ = outcome;
   cache_detail_ = std::move(detail);
+  if (fields_) {
+    // The client holds a projection's validators: answered here once the whole body is in.
+    upstream_headers_.remove("if-none-match");
+    upstream_headers_.remove("if-modified-since");
+  }
   // Our per-encoding tags mean nothing to the origin: it gets its own tags back.
   if (const std::string* inm = upstream_headers_.find("if-none-match")) {
     upstream_headers_.set("If-None-Match", filters::stripVariantSuffixes(*inm));

@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "filters/accept_encoding.h"
 #include "filters/codec/encoder.h"
+#include "filters/json/field_selection.h"
 #include "proxy/cache/entry.h"
 #include "proxy/cache/inflight.h"
 #include "proxy/cache/policy.h"
@@ -107,6 +108,13 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   void runBatch();
   void replyJson(int status, std::string_view message);
 
+  // ---- stream_fields.cc: sparse fieldsets ----
+  bool readFieldSelection();
+  bool projectable(const http::Headers& headers) const;
+  cache::EntryPtr projectionOf(const cache::EntryPtr& entry);
+  void projectHeld(http::Headers& headers, std::string& body);
+  void countInvalidJson();
+
   // ---- stream_cache.cc ----
   void lookupCache();
   bool answerFromEntry(const cache::EntryPtr& entry, const cache::Evaluation& evaluation);
@@ -163,6 +171,9 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   std::optional<std::string> if_none_match_;  // the client's conditionals (GET and HEAD only)
   std::optional<std::string> if_modified_since_;
   filters::codec::TransformerPtr encoder_;     // compressing this streamed response, or null
+
+  // The client's field selection (?fields=...), or null.
+  std::shared_ptr<const filters::json::FieldSelection> fields_;
 
   std::unique_ptr<BatchRun> batch_;  // running this batch request's items
   std::string batch_body_;

@@ -20,7 +20,7 @@ bool Stream::startBuffering(int status, std::string_view reason, const http::Hea
   buffering_considered_ = true;
   const config::RouteClass& cls = runtime_->config->classOf(*route_);
   const bool wants_tag = cls.generate_etag && headers.find("etag") == nullptr;
-  if (!wants_tag || status != 200 || request_is_head_ ||
+  if (!(wants_tag || projectable(headers)) || status != 200 || request_is_head_ ||
       !filters::isPlainJson(headers) ||
       (content_length && *content_length > cls.max_object_size)) {
     return false;
@@ -51,6 +51,9 @@ void Stream::releaseBuffered() {
 
 void Stream::finishBuffered() {
   std::unique_ptr<Buffered> held = std::move(buffered_);
+  if (projectable(held->headers)) {
+    projectHeld(held->headers, held->body);
+  }
   if (runtime_->config->classOf(*route_).generate_etag && held->headers.find("etag") == nullptr) {
     held->headers.set("ETag", filters::generateEtag(held->body));
   }

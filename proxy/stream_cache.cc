@@ -97,10 +97,23 @@ void Stream::answerNotModified(const http::Headers& response_headers, filters::C
   endResponse();
 }
 
-void Stream::serveEntry(const cache::EntryPtr& entry, Outcome outcome, int64_t age_ms) {
+void Stream::serveEntry(const cache::EntryPtr& stored, Outcome outcome, int64_t age_ms) {
   stopFollowing();
   outcome_ = outcome;
   entry_age_ms_ = age_ms;
+  cache::EntryPtr entry = stored;
+  if (entry->status == 200 && projectable(entry->headers)) {
+    if (cache::EntryPtr projected = projectionOf(entry)) {
+      if (!runtime_->config->classOf(*route_).fields.memoize) {
+        http::Headers headers = projected->headers;
+        headers.appendToList("Via", "1.1 edge-proxy");
+        sendComplete(projected->status, projected->reason, std::move(headers),
+                     std::string(*projected->body));
+        return;
+      }
+      entry = std::move(projected);
+    }
+  }
   filters::Coding coding = chooseEncoding(*entry);
   if (wantsBrotliLater(*entry)) {
     worker_.encoder().requestBrotli(entry);
@@ -359,7 +372,8 @@ void Stream::onFlightHead(const cache::FlightHead& head) {
     outcome_ = Outcome::Coalesced;
     cache_detail_ = "fwd=uri-miss; collapsed";
   }
-  if (head.status == 200 && clientHasCurrentCopy(head.headers, filters::Coding::Identity)) {
+  if (head.status == 200 && !fields_ &&
+      clientHasCurrentCopy(head.headers, filters::Coding::Identity)) {
     // The body still streams into the cache for the others.
     answerNotModified(head.headers, filters::Coding::Identity);
     return;

@@ -57,6 +57,12 @@ struct CachedEntry {
   std::string last_modified;
   std::vector<std::string> tags;
 
+  // A projection (sparse fieldset) of another entry is stored under its own key and used only
+  // with the representation it was cut from: that entry's body (compared by identity; a weak
+  // reference does not keep it alive) and response time (a revalidation changes it).
+  std::weak_ptr<const std::string> projected_from;
+  int64_t projected_from_time_ms = 0;
+
   // Set by a soft purge (or a gap in the invalidation stream): the entry must be treated as
   // stale from now on. The only mutable part; readers load it relaxed.
   mutable std::atomic<bool> invalidated{false};

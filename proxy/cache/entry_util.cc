@@ -35,6 +35,8 @@ std::shared_ptr<CachedEntry> cloneEntry(const CachedEntry& from) {
   to->etag = from.etag;
   to->last_modified = from.last_modified;
   to->tags = from.tags;
+  to->projected_from = from.projected_from;
+  to->projected_from_time_ms = from.projected_from_time_ms;
   to->invalidated.store(from.invalidated.load(std::memory_order_relaxed),
                         std::memory_order_relaxed);
   return to;

@@ -2,6 +2,7 @@
 // outlives config reloads, so it is not part of the Runtime snapshot.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -18,6 +19,9 @@ struct SharedCache {
 
   MemoryStore store;
   Coalescer coalescer;
+  // JSON responses that could not be projected to a field selection because the origin's
+  // JSON is invalid; they are passed on unchanged.
+  std::atomic<uint64_t> invalid_json{0};
 };
 
 using SharedCachePtr = std::shared_ptr<SharedCache>;
