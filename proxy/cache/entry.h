@@ -57,6 +57,11 @@ struct CachedEntry {
   std::string last_modified;
   std::vector<std::string> tags;
 
+  // The store's purge generation when the request that fetched it went upstream
+  // (MemoryStore::generation()); purges numbered after it are checked when it is stored.
+  // 0: unknown, taken as "now" by the store.
+  uint64_t generation = 0;
+
   // Set by a soft purge (or a gap in the invalidation stream): the entry must be treated as
   // stale from now on. The only mutable part; readers load it relaxed.
   mutable std::atomic<bool> invalidated{false};

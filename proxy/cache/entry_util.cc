@@ -35,6 +35,7 @@ std::shared_ptr<CachedEntry> cloneEntry(const CachedEntry& from) {
   to->etag = from.etag;
   to->last_modified = from.last_modified;
   to->tags = from.tags;
+  to->generation = from.generation;
   to->invalidated.store(from.invalidated.load(std::memory_order_relaxed),
                         std::memory_order_relaxed);
   return to;
