@@ -165,6 +165,15 @@ TEST(InvalidationSectionTest, UnknownKeysGetSuggestions) {
             "\"channels\"?)");
 }
 
+TEST(InvalidationSectionTest, TheExampleConfigHasBothSections) {
+  const LoadResult result = loadConfigFile(EDGE_SOURCE_DIR "/config/examples/edge.yaml");
+  ASSERT_TRUE(result.ok()) << formatted(result)[0];
+  ASSERT_TRUE(result.config->invalidation.has_value());
+  EXPECT_EQ(result.config->invalidation->redis.str(), "127.0.0.1:6379");
+  ASSERT_TRUE(result.config->admin.has_value());
+  EXPECT_EQ(result.config->admin->port, 9091);
+}
+
 TEST(AdminSectionTest, ReadsEveryKey) {
   const LoadResult result = load(
       "admin: {listen: \"[::1]:9000\", token_env: TOKEN, max_body: 4k}\n");
