@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startOrigin } from './lib/origin.mjs';
 import { startProxy, runProxy, writeTempFile } from './lib/proxy.mjs';
 import { fetchCached, originCount, describeResponse as show } from './lib/cache.mjs';
-import { invalidationConfig, adminOf, ADMIN_TOKEN } from './lib/redis.mjs';
+import { invalidationConfig, adminOf, ADMIN_TOKEN, storeHit } from './lib/redis.mjs';
 
 const CLASSES = {
   plain: { ttl: '60s', tags: ['site:{query.site}'] },
@@ -30,12 +30,7 @@ describe('admin API', { timeout: 60000 }, () => {
   });
 
   const get = (path) => fetchCached(proxy.port, path);
-  async function store(path) {
-    await get(path);
-    const hit = await get(path);
-    assert.equal(hit.xCache, 'HIT', show(hit));
-    return hit.json.n;
-  }
+  const store = (path) => storeHit(proxy.port, path);
   const keyOf = (path, cls = 'plain') => `127.0.0.1:${proxy.port}|${path}|${cls}`;
 
   it('answers 401 without the token or with another, on every path', async () => {

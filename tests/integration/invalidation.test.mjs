@@ -7,7 +7,7 @@ import { startOrigin } from './lib/origin.mjs';
 import { startProxy } from './lib/proxy.mjs';
 import { fetchCached, describeResponse as show } from './lib/cache.mjs';
 import { waitFor } from './lib/wait.mjs';
-import { startRedis, invalidationConfig, adminOf, waitForMessages, waitForSubscribed }
+import { startRedis, invalidationConfig, adminOf, waitForMessages, waitForSubscribed, storeHit }
   from './lib/redis.mjs';
 
 const CLASSES = {
@@ -42,13 +42,7 @@ describe('purge on Redis invalidation messages', { timeout: 60000 }, () => {
 
   const get = (proxy, path, headers = {}) => fetchCached(proxy.port, path, { headers });
 
-  // Fetches `path` through `proxy` until it is stored; returns the origin's count for it.
-  async function store(proxy, path, headers = {}) {
-    await get(proxy, path, headers);
-    const hit = await get(proxy, path, headers);
-    assert.equal(hit.xCache, 'HIT', `${path}: ${show(hit)}`);
-    return hit.json.n;
-  }
+  const store = (proxy, path, headers) => storeHit(proxy.port, path, headers);
 
   // Publishes and waits until every proxy has handled the message.
   async function publish(message) {

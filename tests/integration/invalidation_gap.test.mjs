@@ -8,7 +8,8 @@ import { startProxy } from './lib/proxy.mjs';
 import { fetchCached, describeResponse as show } from './lib/cache.mjs';
 import { waitFor } from './lib/wait.mjs';
 import { closedPort } from './lib/ports.mjs';
-import { startRedis, invalidationConfig, adminOf, waitForSubscribed } from './lib/redis.mjs';
+import { startRedis, invalidationConfig, adminOf, waitForSubscribed, storeHit }
+  from './lib/redis.mjs';
 
 const CLASSES = { plain: { ttl: '60s' } };
 const RECONNECT = { min_delay: '50ms', max_delay: '200ms' };
@@ -37,12 +38,7 @@ describe('gaps in the invalidation feed', { timeout: 90000 }, () => {
 
   const get = (proxy, path) => fetchCached(proxy.port, path);
 
-  async function store(proxy, path) {
-    await get(proxy, path);
-    const hit = await get(proxy, path);
-    assert.equal(hit.xCache, 'HIT', show(hit));
-    return hit.json.n;
-  }
+  const store = (proxy, path) => storeHit(proxy.port, path);
 
   // Drops every pub/sub connection and publishes in the same breath: nobody receives it.
   async function publishDuringGap(message) {

@@ -7,7 +7,7 @@ import { startOrigin } from './lib/origin.mjs';
 import { startProxy } from './lib/proxy.mjs';
 import { fetchCached, describeResponse as show } from './lib/cache.mjs';
 import { waitFor } from './lib/wait.mjs';
-import { startRedis, invalidationConfig, adminOf, waitForMessages, waitForSubscribed }
+import { startRedis, invalidationConfig, adminOf, waitForMessages, waitForSubscribed, storeHit }
   from './lib/redis.mjs';
 
 const CLASSES = { plain: { ttl: '60s' } };
@@ -38,11 +38,7 @@ describe('invalidation from a Redis stream', { timeout: 60000 }, () => {
   });
 
   const get = (path) => fetchCached(proxy.port, path);
-  async function store(path) {
-    await get(path);
-    const hit = await get(path);
-    assert.equal(hit.xCache, 'HIT', show(hit));
-  }
+  const store = (path) => storeHit(proxy.port, path);
   const entry = (message, field = 'msg') => ['XADD', STREAM, '*', field, message];
 
   it('applies entries as they are added, and counts entries without the field', async () => {

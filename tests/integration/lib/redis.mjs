@@ -2,11 +2,13 @@
 // disk), a tiny RESP client over net.Socket, and the proxy config and admin API helpers that
 // go with them.
 import net from 'node:net';
+import assert from 'node:assert/strict';
 import { spawnTracked, collectText, stopChild } from './processes.mjs';
 import { closedPort } from './ports.mjs';
 import { withTimeout, waitFor } from './wait.mjs';
 import { request } from './http.mjs';
 import { toYaml } from './config.mjs';
+import { fetchCached, describeResponse } from './cache.mjs';
 
 // Starts redis-server on `port` (a free one when omitted). kill() ends it at once (SIGKILL),
 // restart() starts it again on the same port, empty.
@@ -156,4 +158,13 @@ export async function waitForSubscribed(admin, what = 'the subscription') {
     const stats = await admin.stats();
     return stats.invalidation.subscribed && stats;
   }, { timeoutMs: 15000, what });
+}
+
+// Requests `path` until the proxy answers it from the cache; returns the origin's count in
+// that answer (the demo origin's `n`).
+export async function storeHit(port, path, headers = {}) {
+  await fetchCached(port, path, { headers });
+  const hit = await fetchCached(port, path, { headers });
+  assert.equal(hit.xCache, 'HIT', `${path}: ${describeResponse(hit)}`);
+  return hit.json.n;
 }
