@@ -5,7 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOrigin } from './lib/origin.mjs';
 import { startProxy } from './lib/proxy.mjs';
-import { fetchCached, describeResponse as show } from './lib/cache.mjs';
+import { fetchCached } from './lib/cache.mjs';
 import { waitFor } from './lib/wait.mjs';
 import { startRedis, invalidationConfig, adminOf, waitForMessages, waitForSubscribed, storeHit }
   from './lib/redis.mjs';
