@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "config/invalidation_config.h"
+
 namespace edge::config {
 
 using Millis = std::chrono::milliseconds;
@@ -177,6 +179,8 @@ struct Config {
   BatchConfig batch;
   std::vector<RouteClass> route_classes;
   std::vector<Route> routes;           // first match wins
+  std::optional<InvalidationConfig> invalidation;  // unset: no Redis subscriber
+  std::optional<AdminConfig> admin;                // unset: no admin listener
 
   const UpstreamConfig& upstreamOf(const Route& r) const { return upstreams[r.upstream_index]; }
   const RouteClass& classOf(const Route& r) const { return route_classes[r.class_index]; }

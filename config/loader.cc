@@ -18,6 +18,7 @@
 #include "config/loader_classes.h"
 #include "config/loader_batch.h"
 #include "config/loader_compression.h"
+#include "config/loader_invalidation.h"
 #include "config/loader_routes.h"
 #include "config/yaml_reader.h"
 
@@ -221,7 +222,8 @@ void readTopLevel(Diagnostics& diag, const YAML::Node& root, Config& config) {
   const Field field{root, "", YAML::Mark::null_mark()};
   const MapFields map(diag, field,
                       {"listen", "workers", "limits", "client_timeouts", "upstreams", "cache",
-                       "compression", "batch", "route_classes", "routes"});
+                       "compression", "batch", "route_classes", "routes", "invalidation",
+                       "admin"});
   if (!map.isMap()) {
     return;
   }
@@ -254,6 +256,12 @@ void readTopLevel(Diagnostics& diag, const YAML::Node& root, Config& config) {
   }
   if (const auto value = map.require("routes")) {
     yaml::readRoutes(diag, *value, config);
+  }
+  if (const auto value = map.get("invalidation")) {
+    yaml::readInvalidation(diag, *value, config.invalidation.emplace());
+  }
+  if (const auto value = map.get("admin")) {
+    yaml::readAdmin(diag, *value, config.admin.emplace());
   }
 }
 

@@ -25,6 +25,8 @@ void CacheFetch::start(Worker& worker, CacheFetchParams&& params) {
 CacheFetch::CacheFetch(Worker& worker, CacheFetchParams&& params)
     : worker_(worker), params_(std::move(params)) {
   request_time_ms_ = cache::wallClockMs();
+  // Before the request leaves: purges from now on are checked against what it brings back.
+  generation_ = worker_.cache().store.generation();
   // A copy: the request headers are needed again for Vary values and tags.
   upstream::UpstreamRequest request = params_.request;
   upstream::ExchangeSink& sink = *this;
@@ -93,6 +95,7 @@ void CacheFetch::onNotModified(const http::ResponseHead& head) {
                                                  response_time_ms_);
   // The refreshed copy needs its own serving form; entries are immutable once shared.
   std::shared_ptr<cache::CachedEntry> entry = cache::cloneEntry(*refreshed);
+  entry->generation = generation_;
   http::Headers with_via = entry->headers;
   with_via.appendToList("Via", kVia);
   entry->wire_headers = cache::wireHeaderBlock(with_via);
@@ -142,6 +145,7 @@ void CacheFetch::onExchangeBody(const char* data, size_t len) {
 cache::EntryPtr CacheFetch::buildEntry() {
   auto entry = std::make_shared<cache::CachedEntry>();
   entry->key = params_.flight->key();
+  entry->generation = generation_;
   entry->status = status_;
   entry->reason = reason_;
   entry->headers = std::move(headers_);

@@ -68,6 +68,7 @@ class CacheFetch : public Deferred, private upstream::ExchangeSink {
   CacheFetchParams params_;
   std::unique_ptr<upstream::UpstreamExchange> exchange_;
   int64_t request_time_ms_ = 0;
+  uint64_t generation_ = 0;  // the store's purge generation when the request was sent
   int64_t response_time_ms_ = 0;
   int status_ = 0;
   std::string reason_;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "proxy/log.h"
+#include "proxy/main_services.h"
 #include "proxy/net_util.h"
 #include "proxy/worker.h"
 
@@ -21,6 +22,7 @@ struct MainLoop {
   uv_async_t workers_done;
   std::atomic<unsigned> running{0};
   std::vector<std::unique_ptr<Worker>>* workers = nullptr;
+  MainServices* services = nullptr;
   bool draining = false;
 };
 
@@ -75,6 +77,11 @@ int Server::run() {
   if (workers == 0) {
     workers = std::max(1u, std::thread::hardware_concurrency());
   }
+  std::string error;
+  if (!MainServices::check(*runtime_->config, error)) {
+    EDGE_LOG_ERROR("%s", error.c_str());
+    return 1;
+  }
   std::vector<std::vector<int>> fds;
   if (!openListeners(workers, fds)) {
     return 1;
@@ -82,6 +89,15 @@ int Server::run() {
 
   MainLoop main;
   uv_loop_init(&main.loop);
+  auto shared_cache = std::make_shared<cache::SharedCache>(runtime_->config->cache);
+  MainServices services;
+  if (!services.start(&main.loop, *runtime_->config, *shared_cache, error)) {
+    EDGE_LOG_ERROR("%s", error.c_str());
+    uv_run(&main.loop, UV_RUN_DEFAULT);  // lets the failed listener close
+    uv_loop_close(&main.loop);
+    return 1;
+  }
+  main.services = &services;
   main.workers = &workers_;
   uv_signal_init(&main.loop, &main.sigterm);
   uv_signal_init(&main.loop, &main.sigint);
@@ -91,6 +107,7 @@ int Server::run() {
   uv_async_init(&main.loop, &main.workers_done, [](uv_async_t* h) {
     auto* m = static_cast<MainLoop*>(h->data);
     if (m->running.load() == 0) {
+      m->services->stop();
       uv_close(reinterpret_cast<uv_handle_t*>(&m->sigterm), nullptr);
       uv_close(reinterpret_cast<uv_handle_t*>(&m->sigint), nullptr);
       uv_close(reinterpret_cast<uv_handle_t*>(&m->workers_done), nullptr);
@@ -98,7 +115,6 @@ int Server::run() {
   });
   main.workers_done.data = &main;
 
-  auto shared_cache = std::make_shared<cache::SharedCache>(runtime_->config->cache);
   main.running = workers;
   for (unsigned w = 0; w < workers; ++w) {
     workers_.push_back(std::make_unique<Worker>(w, runtime_, shared_cache, std::move(fds[w])));

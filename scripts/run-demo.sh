@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Sets up (see setup.sh), then runs the bundled demo origin on 127.0.0.1:3000 and the proxy
-# with the reference config (config/examples/edge.yaml) on 127.0.0.1:8080. Ctrl-C stops both.
+# Sets up (see setup.sh), then runs the bundled demo origin on 127.0.0.1:3000, a redis-server on
+# 127.0.0.1:6379 (when the reference config has an invalidation section and no Redis answers
+# there yet; nothing saved to disk) and the proxy with the reference config
+# (config/examples/edge.yaml) on 127.0.0.1:8080, admin API on 127.0.0.1:9091. Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -22,14 +24,22 @@ wait_for() {  # url
   exit 1
 }
 
+config=config/examples/edge.yaml
+if grep -q '^invalidation:' "$config" && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no --loglevel warning &
+  pids+=($!)
+fi
+# The admin API needs a bearer token from the environment: one for this session if none is set.
+export EDGE_ADMIN_TOKEN=${EDGE_ADMIN_TOKEN:-$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')}
+
 node demo/origin.mjs --host 127.0.0.1 --port 3000 &
 pids+=($!)
 wait_for http://127.0.0.1:3000/health
-build/edge-proxy --config config/examples/edge.yaml &
+build/edge-proxy --config "$config" &
 pids+=($!)
 wait_for http://127.0.0.1:8080/health
 
-cat <<'TRY'
+cat <<TRY
 
 edge-proxy is running on http://127.0.0.1:8080 in front of the demo origin (127.0.0.1:3000).
 Try:
@@ -38,8 +48,13 @@ Try:
   curl -i http://127.0.0.1:8080/api/v1/sites/3
   curl -i http://127.0.0.1:8080/api/v1/dashboard
   curl -I http://127.0.0.1:8080/static/app.js
-  curl -i -X POST -H 'Content-Type: application/json' -d '{"title":"Fix pump"}' \
+  curl -i -X POST -H 'Content-Type: application/json' -d '{"title":"Fix pump"}' \\
        http://127.0.0.1:8080/api/v1/work-orders
+Purge (Redis, then the admin API):
+  redis-cli -p 6379 PUBLISH cache_invalidation 'org:*:list'
+  curl -s -X POST -H "Authorization: Bearer $EDGE_ADMIN_TOKEN" \\
+       'http://127.0.0.1:9091/purge?pattern=*%7C/api/v1/work-orders*'
+  curl -s -H "Authorization: Bearer $EDGE_ADMIN_TOKEN" http://127.0.0.1:9091/stats
 Press Ctrl-C to stop.
 TRY
 wait -n

@@ -62,6 +62,10 @@ struct CachedEntry {
   // reference does not keep it alive) and response time (a revalidation changes it).
   std::weak_ptr<const std::string> projected_from;
   int64_t projected_from_time_ms = 0;
+  // The store's purge generation when the request that fetched it went upstream
+  // (MemoryStore::generation()); purges numbered after it are checked when it is stored.
+  // 0: unknown, taken as "now" by the store.
+  uint64_t generation = 0;
 
   // Set by a soft purge (or a gap in the invalidation stream): the entry must be treated as
   // stale from now on. The only mutable part; readers load it relaxed.

@@ -37,6 +37,7 @@ std::shared_ptr<CachedEntry> cloneEntry(const CachedEntry& from) {
   to->tags = from.tags;
   to->projected_from = from.projected_from;
   to->projected_from_time_ms = from.projected_from_time_ms;
+  to->generation = from.generation;
   to->invalidated.store(from.invalidated.load(std::memory_order_relaxed),
                         std::memory_order_relaxed);
   return to;

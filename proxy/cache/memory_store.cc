@@ -1,7 +1,5 @@
 #include "proxy/cache/memory_store.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -16,7 +14,8 @@ namespace {
 
 struct Variant {
   EntryPtr entry;
-  uint64_t charge = 0;  // as counted on insert, so the accounting can never drift
+  uint64_t charge = 0;      // as counted on insert, so the accounting can never drift
+  uint64_t generation = 0;  // the purge generation its request started in (see purge_log.h)
 };
 
 // One key: its variants (usually one) and its place in the shard's SIEVE queue.
@@ -33,23 +32,10 @@ struct Node {
 // Keys are views of Node::key: a node owns its key and outlives its index entries.
 using NodeMap = std::unordered_map<std::string_view, std::unique_ptr<Node>>;
 
-bool globMatches(const std::string& pattern, const std::string& candidate) {
-  return fnmatch(pattern.c_str(), candidate.c_str(), 0) == 0;
-}
-
 // Everything a glob can match starts with the characters before its first metacharacter.
 // A backslash ends the prefix too: keeping it simple costs a slightly wider scan, not a miss.
 std::string_view literalPrefix(std::string_view pattern) {
   return pattern.substr(0, std::min(pattern.find_first_of("*?[\\"), pattern.size()));
-}
-
-bool anyTagMatches(const CachedEntry& entry, const std::string& pattern) {
-  return std::any_of(entry.tags.begin(), entry.tags.end(),
-                     [&](const std::string& tag) { return globMatches(pattern, tag); });
-}
-
-bool hasTag(const CachedEntry& entry, std::string_view tag) {
-  return std::find(entry.tags.begin(), entry.tags.end(), tag) != entry.tags.end();
 }
 
 bool anyEntry(const CachedEntry& /*entry*/) { return true; }
@@ -81,7 +67,8 @@ struct MemoryStore::Shard {
     return it == nodes.end() ? nullptr : it->second.get();
   }
 
-  void store(EntryPtr entry, uint64_t charge);
+  void store(EntryPtr entry, uint64_t charge, uint64_t generation);
+  const Variant* storedCopyOf(const CachedEntry& entry, uint64_t generation) const;
   Node& nodeFor(const std::string& key);
   void keepOnly(Node& node, size_t index);
   void evictUntilFits(const Node& keep);
@@ -95,7 +82,7 @@ struct MemoryStore::Shard {
   size_t purgeAll(PurgeMode mode, NodeMap& out);
 };
 
-void MemoryStore::Shard::store(EntryPtr entry, uint64_t charge) {
+void MemoryStore::Shard::store(EntryPtr entry, uint64_t charge, uint64_t generation) {
   Node& node = nodeFor(entry->key);
   unindexTags(node);
   auto same = std::find_if(node.variants.begin(), node.variants.end(), [&](const Variant& v) {
@@ -110,6 +97,7 @@ void MemoryStore::Shard::store(EntryPtr entry, uint64_t charge) {
   node.bytes = node.bytes - same->charge + charge;
   bytes = bytes - same->charge + charge;
   same->charge = charge;
+  same->generation = generation;
   ++inserts;
   // The other variants of a key never push out the newest one: they go first.
   if (node.bytes > budget) {
@@ -117,6 +105,23 @@ void MemoryStore::Shard::store(EntryPtr entry, uint64_t charge) {
   }
   indexTags(node);
   evictUntilFits(node);
+}
+
+// The stored variant that `entry` is a copy of (the same response from the same fetch, e.g.
+// with an encoded form added), or null.
+const Variant* MemoryStore::Shard::storedCopyOf(const CachedEntry& entry,
+                                                uint64_t generation) const {
+  const Node* node = find(entry.key);
+  if (node == nullptr) {
+    return nullptr;
+  }
+  for (const Variant& v : node->variants) {
+    if (v.generation == generation && v.entry->body == entry.body &&
+        v.entry->vary_values == entry.vary_values) {
+      return &v;
+    }
+  }
+  return nullptr;
 }
 
 // The node of `key`, created at the head of the queue (unvisited) when absent.
@@ -279,12 +284,7 @@ size_t MemoryStore::Shard::purgeAll(PurgeMode mode, NodeMap& out) {
   const size_t count = entries;
   purged += count;
   if (mode == PurgeMode::Soft) {
-    for (Node* node = head; node != nullptr; node = node->older) {
-      for (const Variant& v : node->variants) {
-        v.entry->invalidated.store(true, std::memory_order_relaxed);
-      }
-    }
-    return count;
+    return count;  // the store's epoch did it
   }
   ordered_keys.clear();
   tags.clear();
@@ -309,6 +309,13 @@ MemoryStore::Shard& MemoryStore::shardFor(std::string_view key) {
   return *shards_[std::hash<std::string_view>{}(key) % shards_.size()];
 }
 
+// A soft purge of everything invalidates lazily: each entry as it is next seen.
+void MemoryStore::markIfBeforeEpoch(const EntryPtr& entry, uint64_t stamp) const {
+  if (stamp < soft_epoch_.load(std::memory_order_relaxed)) {
+    entry->invalidated.store(true, std::memory_order_relaxed);
+  }
+}
+
 EntryPtr MemoryStore::lookup(std::string_view key,
                              const std::function<bool(const CachedEntry&)>& matches) {
   Shard& shard = shardFor(key);
@@ -318,6 +325,7 @@ EntryPtr MemoryStore::lookup(std::string_view key,
     return nullptr;
   }
   for (const Variant& v : node->variants) {
+    markIfBeforeEpoch(v.entry, v.generation);
     if (!matches || matches(*v.entry)) {
       // Check first: a hit on a popular key then only reads the shared cache line.
       if (!node->visited.load(std::memory_order_relaxed)) {
@@ -327,6 +335,19 @@ EntryPtr MemoryStore::lookup(std::string_view key,
     }
   }
   return nullptr;
+}
+
+std::vector<EntryPtr> MemoryStore::peek(std::string_view key) {
+  Shard& shard = shardFor(key);
+  std::shared_lock lock(shard.mutex);
+  std::vector<EntryPtr> out;
+  if (const Node* node = shard.find(key)) {
+    for (const Variant& v : node->variants) {
+      markIfBeforeEpoch(v.entry, v.generation);
+      out.push_back(v.entry);
+    }
+  }
+  return out;
 }
 
 bool MemoryStore::insert(EntryPtr entry) {
@@ -340,11 +361,31 @@ bool MemoryStore::insert(EntryPtr entry) {
     ++shard.rejected;
     return false;
   }
-  shard.store(std::move(entry), charge);
+  // Under the shard lock: a purge recorded after this check finds the entry in the shard.
+  const uint64_t stamp = entry->generation != 0 ? entry->generation : log_.generation();
+  if (const Variant* original = shard.storedCopyOf(*entry, stamp)) {
+    // A copy keeps what purges did to the original, which was checked when it was stored.
+    if (original->entry->invalidated.load(std::memory_order_relaxed)) {
+      entry->invalidated.store(true, std::memory_order_relaxed);
+    }
+  } else {
+    switch (log_.check(*entry, stamp)) {
+      case PurgeLog::Verdict::Keep:
+        break;
+      case PurgeLog::Verdict::Invalidate:
+        entry->invalidated.store(true, std::memory_order_relaxed);
+        break;
+      case PurgeLog::Verdict::Drop:
+        ++shard.purged;
+        return false;
+    }
+  }
+  shard.store(std::move(entry), charge, stamp);
   return true;
 }
 
 size_t MemoryStore::purgeKey(std::string_view key, PurgeMode mode) {
+  log_.record(PurgeTarget::Key, key, mode);
   Shard& shard = shardFor(key);
   std::unique_lock lock(shard.mutex);
   Node* node = shard.find(key);
@@ -352,6 +393,7 @@ size_t MemoryStore::purgeKey(std::string_view key, PurgeMode mode) {
 }
 
 size_t MemoryStore::purgeTag(std::string_view tag, PurgeMode mode) {
+  log_.record(PurgeTarget::Tag, tag, mode);
   size_t count = 0;
   for (const std::unique_ptr<Shard>& shard : shards_) {
     std::unique_lock lock(shard->mutex);
@@ -370,6 +412,7 @@ size_t MemoryStore::purgeTag(std::string_view tag, PurgeMode mode) {
 
 size_t MemoryStore::purgeGlob(std::string_view pattern, PurgeMode mode) {
   const std::string terminated(pattern);  // fnmatch wants NUL-terminated strings
+  log_.record(PurgeTarget::Glob, pattern, mode);
   size_t count = 0;
   for (const std::unique_ptr<Shard>& shard : shards_) {
     std::unique_lock lock(shard->mutex);
@@ -379,6 +422,10 @@ size_t MemoryStore::purgeGlob(std::string_view pattern, PurgeMode mode) {
 }
 
 size_t MemoryStore::purgeAll(PurgeMode mode) {
+  const uint64_t generation = log_.record(PurgeTarget::All, "", mode);
+  if (mode == PurgeMode::Soft) {
+    soft_epoch_.store(generation, std::memory_order_relaxed);  // published by the shard locks
+  }
   size_t count = 0;
   for (const std::unique_ptr<Shard>& shard : shards_) {
     NodeMap dropped;  // declared first: its entries are freed after the lock is released

@@ -1,0 +1,273 @@
+#include "proxy/admin/admin_api.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <array>
+#include <string_view>
+
+#include "proxy/admin/json_writer.h"
+#include "proxy/cache/policy.h"
+#include "proxy/cache/shared_cache.h"
+
+namespace edge::admin {
+namespace {
+
+constexpr std::string_view kBearer = "Bearer ";
+
+AdminResponse error(int status, std::string_view message) {
+  return {status, JsonWriter().beginObject().field("error", message).endObject().take(), {}};
+}
+
+std::array<unsigned char, EVP_MAX_MD_SIZE> digest(std::string_view text) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+    return (c | 0x20) - 'a' + 10;
+  }
+  return -1;
+}
+
+bool truthy(const std::string& value) { return value == "1" || value == "true"; }
+
+void writeEntry(JsonWriter& json, const cache::CachedEntry& entry, int64_t now) {
+  const cache::Evaluation evaluation = cache::evaluate(entry, {}, now);
+  json.beginObject()
+      .field("status", entry.status)
+      .field("stored_at_ms", entry.response_time_ms)
+      .field("age_s", cache::ageSeconds(evaluation.age_ms))
+      .field("ttl_s", (entry.freshness_lifetime_ms - evaluation.age_ms) / 1000)
+      .field("fresh", evaluation.verdict == cache::Verdict::Fresh)
+      .field("invalidated", entry.invalidated.load(std::memory_order_relaxed))
+      .field("size", static_cast<uint64_t>(entry.body ? entry.body->size() : 0))
+      .field("charge", static_cast<uint64_t>(entry.charge()))
+      .field("etag", entry.etag)
+      .field("last_modified", entry.last_modified)
+      .field("stale_while_revalidate_s", entry.stale_while_revalidate_ms / 1000)
+      .field("stale_if_error_s", entry.stale_if_error_ms / 1000)
+      .key("tags")
+      .beginArray();
+  for (const std::string& tag : entry.tags) {
+    json.value(tag);
+  }
+  json.endArray().key("vary").beginObject();
+  for (const auto& [name, value] : entry.vary_values) {
+    json.field(name, value);
+  }
+  json.endObject()
+      .key("encodings")
+      .beginArray();
+  if (entry.encoded[0]) {
+    json.value("gzip");
+  }
+  if (entry.encoded[1]) {
+    json.value("br");
+  }
+  json.endArray().endObject();
+}
+
+}  // namespace
+
+bool percentDecode(std::string_view text, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size()) {
+      return false;
+    }
+    const int high = hexValue(text[i + 1]);
+    const int low = hexValue(text[i + 2]);
+    if (high < 0 || low < 0) {
+      return false;
+    }
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  return true;
+}
+
+std::vector<std::string> queryValues(std::string_view query, std::string_view name, bool& valid) {
+  std::vector<std::string> values;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) {
+      continue;
+    }
+    std::string value;
+    if (!percentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), value)) {
+      valid = false;
+    }
+    values.push_back(std::move(value));
+  }
+  return values;
+}
+
+bool AdminApi::authorized(const std::string& authorization) const {
+  if (!authorization.starts_with(kBearer)) {
+    return false;
+  }
+  // Digests compared in constant time: neither the token's bytes nor its length leak.
+  const auto given = digest(std::string_view(authorization).substr(kBearer.size()));
+  const auto expected = digest(token_);
+  return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
+}
+
+AdminResponse AdminApi::handle(const AdminRequest& request) {
+  if (!authorized(request.authorization)) {
+    AdminResponse response = error(401, "a valid bearer token is required");
+    response.headers.emplace_back(
+        "WWW-Authenticate", request.authorization.empty()
+                                ? "Bearer realm=\"edge-proxy admin\""
+                                : "Bearer realm=\"edge-proxy admin\", error=\"invalid_token\"");
+    return response;
+  }
+  const std::string_view target = request.target;
+  const size_t question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  struct Route {
+    std::string_view path;
+    std::string_view method;
+  };
+  constexpr std::array<Route, 3> kRoutes = {
+      Route{"/purge", "POST"}, Route{"/stats", "GET"}, Route{"/entry", "GET"}};
+  for (const Route& route : kRoutes) {
+    if (path != route.path) {
+      continue;
+    }
+    if (request.method != route.method) {
+      AdminResponse response = error(405, "use " + std::string(route.method) + " for " +
+                                              std::string(route.path));
+      response.headers.emplace_back("Allow", std::string(route.method));
+      return response;
+    }
+    if (path == "/purge") {
+      return purge(request, query);
+    }
+    return path == "/stats" ? stats() : entry(query);
+  }
+  return error(404, "unknown path; the admin API has POST /purge, GET /stats, GET /entry");
+}
+
+AdminResponse AdminApi::purge(const AdminRequest& request, std::string_view query) {
+  invalidation::PurgeCommand command;
+  if (!request.body.empty()) {
+    invalidation::ParsedMessage parsed = invalidation::parseJsonMessage(request.body, max_body_);
+    if (!parsed.command) {
+      return error(400, parsed.error);
+    }
+    command = std::move(*parsed.command);
+  } else {
+    bool valid = true;
+    command.keys = queryValues(query, "key", valid);
+    command.tags = queryValues(query, "tag", valid);
+    command.patterns = queryValues(query, "pattern", valid);
+    const std::vector<std::string> soft = queryValues(query, "soft", valid);
+    command.soft = !soft.empty() && truthy(soft.back());
+    if (!valid) {
+      return error(400, "broken percent-encoding in the query");
+    }
+    for (const auto* names : {&command.keys, &command.tags, &command.patterns}) {
+      for (const std::string& name : *names) {
+        if (name.empty()) {
+          return error(400, "empty key, tag or pattern");
+        }
+      }
+    }
+    if (command.keys.empty() && command.tags.empty() && command.patterns.empty()) {
+      return error(400, "nothing to purge: give a JSON body or key=, tag= or pattern=");
+    }
+  }
+  const size_t count = purger_.apply(command);
+  ++stats_.admin_purges;
+  JsonWriter json;
+  json.beginObject()
+      .field("purged", static_cast<uint64_t>(count))
+      .field("soft", command.soft)
+      .field("keys", static_cast<uint64_t>(command.keys.size()))
+      .field("tags", static_cast<uint64_t>(command.tags.size()))
+      .field("patterns", static_cast<uint64_t>(command.patterns.size()))
+      .endObject();
+  return {200, json.take(), {}};
+}
+
+AdminResponse AdminApi::stats() const {
+  const cache::StoreStats store = purger_.store().stats();
+  const invalidation::InvalidationStats& inv = stats_;
+  JsonWriter json;
+  json.beginObject().key("store").beginObject()
+      .field("entries", store.entries)
+      .field("bytes", store.bytes)
+      .field("budget", store.budget)
+      .field("inserts", store.inserts)
+      .field("evictions", store.evictions)
+      .field("purged", store.purged)
+      .field("rejected", store.rejected)
+      .field("purge_generation", purger_.store().generation())
+      .endObject();
+  json.key("invalidation").beginObject()
+      .field("configured", inv.configured)
+      .field("mode", inv.mode)
+      .field("redis", inv.address)
+      .field("connected", inv.connected)
+      .field("subscribed", inv.subscribed)
+      .field("connects", inv.connects)
+      .field("reconnects", inv.reconnects)
+      .field("connect_failures", inv.connect_failures)
+      .field("disconnects", inv.disconnects)
+      .field("messages", inv.messages)
+      .field("malformed", inv.malformed)
+      .field("last_malformed_reason", inv.last_malformed_reason)
+      .field("purges", inv.purges)
+      .field("admin_purges", inv.admin_purges)
+      .field("purged_entries", inv.purged_entries)
+      .field("last_message_ms", inv.last_message_ms)
+      .field("stream_last_id", inv.stream_last_id)
+      .key("last_gap").beginObject()
+      .field("count", inv.gaps)
+      .field("at_ms", inv.last_gap_ms)
+      .field("down_ms", inv.last_gap_down_ms)
+      .field("action", inv.last_gap_action)
+      .field("entries", inv.last_gap_entries)
+      .endObject()
+      .endObject()
+      .endObject();
+  return {200, json.take(), {}};
+}
+
+AdminResponse AdminApi::entry(std::string_view query) const {
+  bool valid = true;
+  const std::vector<std::string> keys = queryValues(query, "key", valid);
+  if (!valid || keys.size() != 1 || keys.front().empty()) {
+    return error(400, "give exactly one key=<cache key>, percent-encoded");
+  }
+  const std::vector<cache::EntryPtr> variants = purger_.store().peek(keys.front());
+  if (variants.empty()) {
+    return error(404, "no entry is stored under this key");
+  }
+  const int64_t now = cache::wallClockMs();
+  JsonWriter json;
+  json.beginObject().field("key", keys.front()).key("variants").beginArray();
+  for (const cache::EntryPtr& variant : variants) {
+    writeEntry(json, *variant, now);
+  }
+  json.endArray().endObject();
+  return {200, json.take(), {}};
+}
+
+}  // namespace edge::admin

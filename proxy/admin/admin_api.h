@@ -1,0 +1,59 @@
+// The admin API's requests and answers, without the sockets (admin_listener.* carries them):
+//   POST /purge    JSON body {"keys":[...], "tags":[...], "patterns":[...], "soft":true},
+//                  or query parameters key=, tag=, pattern= (each repeatable) and soft=1
+//   GET  /stats    store and invalidation counters
+//   GET  /entry?key=<cache key>   the stored variants of one key, or 404
+// Every request needs "Authorization: Bearer <token>"; without it (or with another token) the
+// answer is 401 whatever the path. All answers are JSON.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "proxy/invalidation/purger.h"
+#include "proxy/invalidation/stats.h"
+
+namespace edge::admin {
+
+struct AdminRequest {
+  std::string method;
+  std::string target;         // origin-form: path and query
+  std::string authorization;  // the Authorization header, empty when absent
+  std::string body;
+};
+
+struct AdminResponse {
+  int status = 200;
+  std::string body;  // JSON
+  std::vector<std::pair<std::string, std::string>> headers;  // beyond the framing ones
+};
+
+class AdminApi {
+ public:
+  AdminApi(std::string token, invalidation::Purger& purger,
+           invalidation::InvalidationStats& stats, size_t max_body)
+      : token_(std::move(token)), purger_(purger), stats_(stats), max_body_(max_body) {}
+
+  AdminResponse handle(const AdminRequest& request);
+
+ private:
+  bool authorized(const std::string& authorization) const;
+  AdminResponse purge(const AdminRequest& request, std::string_view query);
+  AdminResponse stats() const;
+  AdminResponse entry(std::string_view query) const;
+
+  const std::string token_;
+  invalidation::Purger& purger_;
+  invalidation::InvalidationStats& stats_;
+  const size_t max_body_;
+};
+
+// "a%7Cb" -> "a|b"; false on a broken escape. '+' stays '+' (keys may contain it).
+bool percentDecode(std::string_view text, std::string& out);
+
+// Every value of parameter `name` in a query string ("a=1&b=2&a=3"), decoded.
+std::vector<std::string> queryValues(std::string_view query, std::string_view name, bool& valid);
+
+}  // namespace edge::admin

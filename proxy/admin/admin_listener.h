@@ -1,0 +1,46 @@
+// The admin API's own listener on the main thread's loop: one uv_tcp_t, short-lived
+// connections (one request each, then closed), answers from AdminApi. It never sees proxied
+// traffic and proxied listeners never see it.
+//
+// Ownership: open() returns the listener; close() stops it and closes every connection. The
+// listener is deleted in its handle's close callback; each connection deletes itself once its
+// socket and its timer are closed.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "config/invalidation_config.h"
+#include "proxy/admin/admin_api.h"
+
+namespace edge::admin {
+
+class AdminConn;
+
+class AdminListener {
+ public:
+  // Binds and listens; null with `error` set on failure.
+  static AdminListener* open(uv_loop_t* loop, const config::AdminConfig& config, AdminApi& api,
+                             std::string& error);
+  void close();
+  uint16_t port() const { return port_; }
+
+ private:
+  friend class AdminConn;
+  AdminListener(uv_loop_t* loop, const config::AdminConfig& config, AdminApi& api)
+      : loop_(loop), config_(config), api_(api) {}
+  ~AdminListener() = default;
+  static void onConnection(uv_stream_t* server, int status);
+
+  uv_loop_t* loop_;
+  const config::AdminConfig config_;
+  AdminApi& api_;
+  uv_tcp_t tcp_{};
+  uint16_t port_ = 0;
+  std::set<AdminConn*> conns_;
+};
+
+}  // namespace edge::admin

@@ -1,0 +1,50 @@
+// What the main thread runs beside the workers: the Redis subscriber that applies
+// invalidation messages, and the admin API listener. Both are optional (config sections
+// `invalidation` and `admin`) and both live on the main loop.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "proxy/admin/admin_api.h"
+#include "proxy/cache/shared_cache.h"
+#include "proxy/invalidation/purger.h"
+#include "proxy/invalidation/stats.h"
+
+namespace edge {
+
+namespace admin {
+class AdminListener;
+}
+namespace redis {
+class Subscriber;
+}
+
+class MainServices {
+ public:
+  MainServices() = default;
+  MainServices(const MainServices&) = delete;
+  MainServices& operator=(const MainServices&) = delete;
+
+  // Checks what must be right before anything starts (the admin token); false with `error`.
+  static bool check(const config::Config& config, std::string& error);
+
+  // Starts what the config asks for on `loop`; false with `error` when the admin listener
+  // cannot listen. Nothing is left running then.
+  bool start(uv_loop_t* loop, const config::Config& config, cache::SharedCache& cache,
+             std::string& error);
+  // Closes the subscriber and the listener; their handles close on the next loop turns.
+  void stop();
+
+ private:
+  invalidation::InvalidationStats stats_;
+  std::unique_ptr<invalidation::Purger> purger_;
+  std::unique_ptr<admin::AdminApi> api_;
+  redis::Subscriber* subscriber_ = nullptr;
+  admin::AdminListener* listener_ = nullptr;
+};
+
+}  // namespace edge
