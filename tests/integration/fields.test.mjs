@@ -200,4 +200,23 @@ describe('sparse fieldsets', { timeout: 90000 }, () => {
     assert.ok(r1.headers.etag);
     assert.equal(r2.headers.etag, r1.headers.etag.replace(/"$/, '-ep-gz"'));
   });
+
+  it('projects batch items like single requests, from the same cache entry', async () => {
+    const path = `${LIST}?per_page=4`;
+    const single = await get(`${path}&fields=id,status`);
+    const batch = await request(proxy.port, { method: 'POST', path: '/api/v1/batch',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requests: [
+        { id: 'a', path: `${path}&fields=id,status` },
+        { id: 'b', path: `${path}&fields=id,,status` },
+      ] }) });
+    assert.equal(batch.status, 200);
+    const [a, b] = JSON.parse(batch.body).responses;
+    assert.equal(a.status, 200);
+    assert.deepEqual(a.body, single.json);
+    assert.equal(a.headers.etag, single.headers.etag);
+    assert.equal(a.headers['x-cache'], 'HIT');
+    assert.equal(b.status, 400, 'a malformed selection in one item');
+    assert.equal(b.body.position, 3);
+  });
 });
