@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <utility>
+#include <vector>
 
 namespace edge::filters::json {
 namespace {
@@ -77,8 +78,17 @@ class Projector {
   std::string& out_;
 };
 
-// FieldNode::find for a plain key inside the padded input (8 bytes readable past it).
-const FieldNode* findPlain(const FieldNode& node, std::string_view key) {
+// The child named by `key` (unescaped text; `plain` when that is the raw key inside the padded
+// input, with 8 bytes readable past it), or nullptr.
+const FieldChild* findChild(const FieldNode& node, std::string_view key, bool plain) {
+  if (!plain) {
+    for (const FieldChild& child : node.children) {
+      if (child.name == key) {
+        return &child;
+      }
+    }
+    return nullptr;
+  }
   uint64_t prefix = 0;
   std::memcpy(&prefix, key.data(), sizeof prefix);
   if (key.size() < sizeof prefix) {
@@ -88,11 +98,37 @@ const FieldNode* findPlain(const FieldNode& node, std::string_view key) {
     if (child.prefix == prefix && child.name.size() == key.size() &&
         (key.size() <= sizeof prefix ||
          std::memcmp(child.name.data() + 8, key.data() + 8, key.size() - 8) == 0)) {
-      return &child.node;
+      return &child;
     }
   }
   return nullptr;
 }
+
+// Which of a node's children an object has shown so far.
+class SeenChildren {
+ public:
+  explicit SeenChildren(size_t count) {
+    if (count > 64) {
+      large_.resize(count);
+    }
+  }
+  // False when `index` was seen before.
+  bool insert(size_t index) {
+    if (large_.empty()) {
+      const uint64_t bit = uint64_t{1} << index;
+      const bool fresh = (small_ & bit) == 0;
+      small_ |= bit;
+      return fresh;
+    }
+    const bool fresh = !large_[index];
+    large_[index] = true;
+    return fresh;
+  }
+
+ private:
+  uint64_t small_ = 0;
+  std::vector<bool> large_;
+};
 
 error_code Projector::key(od::field& field, std::string_view& raw, std::string_view& name) {
   bool escaped = false;
@@ -149,22 +185,47 @@ error_code Projector::value(od::value v, const FieldNode& node, size_t depth) {
 error_code Projector::object(od::object obj, const FieldNode& node, size_t depth) {
   out_ += '{';
   bool first = true;
-  for (auto member : obj) {
-    od::field field;
-    SIMDJSON_TRY(std::move(member).get(field));
-    std::string_view raw;
-    std::string_view name;
-    SIMDJSON_TRY(key(field, raw, name));
-    const FieldNode* child = name.data() == raw.data() ? findPlain(node, raw) : node.find(name);
-    if (child == nullptr) {
-      if (!node.wildcard) {
+  if (node.wildcard) {  // every member is kept, each occurrence of a duplicated key too
+    for (auto member : obj) {
+      od::field field;
+      SIMDJSON_TRY(std::move(member).get(field));
+      std::string_view raw;
+      std::string_view name;
+      SIMDJSON_TRY(key(field, raw, name));
+      const FieldChild* child = findChild(node, name, name.data() == raw.data());
+      separate(first);
+      appendKey(raw);
+      SIMDJSON_TRY(value(field.value(), child != nullptr ? child->node : wholeNode(), depth));
+    }
+    out_ += '}';
+    return SUCCESS;
+  }
+  // Named members only: the first occurrence of each is kept, and once all are found the rest
+  // of the object is skipped unread.
+  size_t missing = node.children.size();
+  SeenChildren seen(missing);
+  if (missing != 0) {
+    for (auto member : obj) {
+      od::field field;
+      SIMDJSON_TRY(std::move(member).get(field));
+      std::string_view raw;
+      std::string_view name;
+      SIMDJSON_TRY(key(field, raw, name));
+      const FieldChild* child = findChild(node, name, name.data() == raw.data());
+      if (child == nullptr || !seen.insert(static_cast<size_t>(child - node.children.data()))) {
         continue;  // the iterator skips the value
       }
-      child = &wholeNode();
+      separate(first);
+      appendKey(raw);
+      SIMDJSON_TRY(value(field.value(), child->node, depth));
+      if (--missing == 0) {
+        break;
+      }
     }
-    separate(first);
-    appendKey(raw);
-    SIMDJSON_TRY(value(field.value(), *child, depth));
+  }
+  if (missing == 0) {
+    std::string_view rest;
+    SIMDJSON_TRY(obj.raw_json().get(rest));  // skips to the object's end
   }
   out_ += '}';
   return SUCCESS;
