@@ -5,6 +5,8 @@
 #include <simdjson.h>
 
 
+#include <array>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -40,6 +42,41 @@ error_code checkScalar(std::string_view token, od::json_type type) {
     valid = token == "null";
   }
   return valid ? SUCCESS : simdjson::TAPE_ERROR;
+}
+
+// simdjson 3.0's own skip (json_iterator::skip_child) takes a switch per structural token, which
+// mispredicts on mixed content; skipping the rest of an object after its last selected member
+// counts brackets through a table instead. It needs the object's iterator, which simdjson keeps
+// protected: reached through a derived class, as the standard allows.
+static_assert(simdjson::SIMDJSON_VERSION_MAJOR == 3,
+              "skipRest() uses simdjson 3 On-Demand internals: recheck it");
+
+struct ObjectIterator : od::object {
+  static od::value_iterator& of(od::object& obj) { return obj.*(&ObjectIterator::iter); }
+};
+
+constexpr auto kBracketDelta = [] {
+  std::array<int8_t, 256> delta{};
+  delta['{'] = delta['['] = 1;
+  delta['}'] = delta[']'] = -1;
+  return delta;
+}();
+
+// Skips the rest of `obj`, its closing brace included. `obj` must be past its first key.
+error_code skipRest(od::object& obj) {
+  od::value_iterator& members = ObjectIterator::of(obj);
+  od::json_iterator& iter = members.json_iter();
+  const auto depth = members.depth();
+  SIMDJSON_TRY(iter.skip_child(depth));  // the rest of the current member's value
+  int level = 0;
+  while (!iter.at_end()) {
+    level += kBracketDelta[*iter.return_current_and_advance()];
+    if (level < 0) {
+      iter.ascend_to(depth - 1);
+      return SUCCESS;
+    }
+  }
+  return iter.report_error(simdjson::TAPE_ERROR, "not enough close braces");
 }
 
 // Walks one document, appending to `out`; any simdjson error aborts the walk.
@@ -224,8 +261,12 @@ error_code Projector::object(od::object obj, const FieldNode& node, size_t depth
     }
   }
   if (missing == 0) {
-    std::string_view rest;
-    SIMDJSON_TRY(obj.raw_json().get(rest));  // skips to the object's end
+    if (node.children.empty()) {  // still at the first key, if any
+      std::string_view whole;
+      SIMDJSON_TRY(obj.raw_json().get(whole));
+    } else {
+      SIMDJSON_TRY(skipRest(obj));
+    }
   }
   out_ += '}';
   return SUCCESS;
