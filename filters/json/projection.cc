@@ -224,8 +224,8 @@ error_code Projector::object(od::object obj, const FieldNode& node, size_t depth
   bool first = true;
   if (node.wildcard) {  // every member is kept, each occurrence of a duplicated key too
     for (auto member : obj) {
-      od::field field;
-      SIMDJSON_TRY(std::move(member).get(field));
+      SIMDJSON_TRY(member.error());
+      od::field& field = member.value_unsafe();
       std::string_view raw;
       std::string_view name;
       SIMDJSON_TRY(key(field, raw, name));
@@ -243,8 +243,8 @@ error_code Projector::object(od::object obj, const FieldNode& node, size_t depth
   SeenChildren seen(missing);
   if (missing != 0) {
     for (auto member : obj) {
-      od::field field;
-      SIMDJSON_TRY(std::move(member).get(field));
+      SIMDJSON_TRY(member.error());
+      od::field& field = member.value_unsafe();
       std::string_view raw;
       std::string_view name;
       SIMDJSON_TRY(key(field, raw, name));
@@ -293,8 +293,8 @@ error_code Projector::topLevel(od::document& doc, Transform&& transform) {
   out_ += '{';
   bool first = true;
   for (auto member : obj) {
-    od::field field;
-    SIMDJSON_TRY(std::move(member).get(field));
+    SIMDJSON_TRY(member.error());
+    od::field& field = member.value_unsafe();
     std::string_view raw;
     std::string_view name;
     SIMDJSON_TRY(key(field, raw, name));
