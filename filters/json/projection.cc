@@ -54,6 +54,14 @@ static_assert(simdjson::SIMDJSON_VERSION_MAJOR == 3,
 struct ObjectIterator : od::object {
   static od::value_iterator& of(od::object& obj) { return obj.*(&ObjectIterator::iter); }
 };
+struct TokenIterator : od::json_iterator {
+  static od::token_iterator& of(od::json_iterator& iter) {
+    return iter.*(&TokenIterator::token);
+  }
+  static od::token_position end(const od::json_iterator& iter) {
+    return (iter.*(&TokenIterator::end_position))();
+  }
+};
 
 constexpr auto kBracketDelta = [] {
   std::array<int8_t, 256> delta{};
@@ -68,13 +76,20 @@ error_code skipRest(od::object& obj) {
   od::json_iterator& iter = members.json_iter();
   const auto depth = members.depth();
   SIMDJSON_TRY(iter.skip_child(depth));  // the rest of the current member's value
-  int level = 0;
-  while (!iter.at_end()) {
-    level += kBracketDelta[*iter.return_current_and_advance()];
-    if (level < 0) {
-      iter.ascend_to(depth - 1);
-      return SUCCESS;
+  od::token_position position = iter.position();
+  const od::token_position end = TokenIterator::end(iter);
+  if (position < end) {
+    const uint8_t* const buf = iter.peek() - *position;
+    int level = 0;
+    for (; position < end; ++position) {
+      level += kBracketDelta[buf[*position]];
+      if (level < 0) {
+        TokenIterator::of(iter).set_position(position + 1);
+        iter.ascend_to(depth - 1);
+        return SUCCESS;
+      }
     }
+    TokenIterator::of(iter).set_position(end);
   }
   return iter.report_error(simdjson::TAPE_ERROR, "not enough close braces");
 }
