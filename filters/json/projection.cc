@@ -5,9 +5,12 @@
 #include <simdjson.h>
 
 
+#include <array>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <utility>
+#include <vector>
 
 namespace edge::filters::json {
 namespace {
@@ -39,6 +42,56 @@ error_code checkScalar(std::string_view token, od::json_type type) {
     valid = token == "null";
   }
   return valid ? SUCCESS : simdjson::TAPE_ERROR;
+}
+
+// simdjson 3.0's own skip (json_iterator::skip_child) takes a switch per structural token, which
+// mispredicts on mixed content; skipping the rest of an object after its last selected member
+// counts brackets through a table instead. It needs the object's iterator, which simdjson keeps
+// protected: reached through a derived class, as the standard allows.
+static_assert(simdjson::SIMDJSON_VERSION_MAJOR == 3,
+              "skipRest() uses simdjson 3 On-Demand internals: recheck it");
+
+struct ObjectIterator : od::object {
+  static od::value_iterator& of(od::object& obj) { return obj.*(&ObjectIterator::iter); }
+};
+struct TokenIterator : od::json_iterator {
+  static od::token_iterator& of(od::json_iterator& iter) {
+    return iter.*(&TokenIterator::token);
+  }
+  static od::token_position end(const od::json_iterator& iter) {
+    return (iter.*(&TokenIterator::end_position))();
+  }
+};
+
+constexpr auto kBracketDelta = [] {
+  std::array<int8_t, 256> delta{};
+  delta['{'] = delta['['] = 1;
+  delta['}'] = delta[']'] = -1;
+  return delta;
+}();
+
+// Skips the rest of `obj`, its closing brace included. `obj` must be past its first key.
+error_code skipRest(od::object& obj) {
+  od::value_iterator& members = ObjectIterator::of(obj);
+  od::json_iterator& iter = members.json_iter();
+  const auto depth = members.depth();
+  SIMDJSON_TRY(iter.skip_child(depth));  // the rest of the current member's value
+  od::token_position position = iter.position();
+  const od::token_position end = TokenIterator::end(iter);
+  if (position < end) {
+    const uint8_t* const buf = iter.peek() - *position;
+    int level = 0;
+    for (; position < end; ++position) {
+      level += kBracketDelta[buf[*position]];
+      if (level < 0) {
+        TokenIterator::of(iter).set_position(position + 1);
+        iter.ascend_to(depth - 1);
+        return SUCCESS;
+      }
+    }
+    TokenIterator::of(iter).set_position(end);
+  }
+  return iter.report_error(simdjson::TAPE_ERROR, "not enough close braces");
 }
 
 // Walks one document, appending to `out`; any simdjson error aborts the walk.
@@ -77,8 +130,17 @@ class Projector {
   std::string& out_;
 };
 
-// FieldNode::find for a plain key inside the padded input (8 bytes readable past it).
-const FieldNode* findPlain(const FieldNode& node, std::string_view key) {
+// The child named by `key` (unescaped text; `plain` when that is the raw key inside the padded
+// input, with 8 bytes readable past it), or nullptr.
+const FieldChild* findChild(const FieldNode& node, std::string_view key, bool plain) {
+  if (!plain) {
+    for (const FieldChild& child : node.children) {
+      if (child.name == key) {
+        return &child;
+      }
+    }
+    return nullptr;
+  }
   uint64_t prefix = 0;
   std::memcpy(&prefix, key.data(), sizeof prefix);
   if (key.size() < sizeof prefix) {
@@ -88,11 +150,37 @@ const FieldNode* findPlain(const FieldNode& node, std::string_view key) {
     if (child.prefix == prefix && child.name.size() == key.size() &&
         (key.size() <= sizeof prefix ||
          std::memcmp(child.name.data() + 8, key.data() + 8, key.size() - 8) == 0)) {
-      return &child.node;
+      return &child;
     }
   }
   return nullptr;
 }
+
+// Which of a node's children an object has shown so far.
+class SeenChildren {
+ public:
+  explicit SeenChildren(size_t count) {
+    if (count > 64) {
+      large_.resize(count);
+    }
+  }
+  // False when `index` was seen before.
+  bool insert(size_t index) {
+    if (large_.empty()) {
+      const uint64_t bit = uint64_t{1} << index;
+      const bool fresh = (small_ & bit) == 0;
+      small_ |= bit;
+      return fresh;
+    }
+    const bool fresh = !large_[index];
+    large_[index] = true;
+    return fresh;
+  }
+
+ private:
+  uint64_t small_ = 0;
+  std::vector<bool> large_;
+};
 
 error_code Projector::key(od::field& field, std::string_view& raw, std::string_view& name) {
   bool escaped = false;
@@ -149,22 +237,51 @@ error_code Projector::value(od::value v, const FieldNode& node, size_t depth) {
 error_code Projector::object(od::object obj, const FieldNode& node, size_t depth) {
   out_ += '{';
   bool first = true;
-  for (auto member : obj) {
-    od::field field;
-    SIMDJSON_TRY(std::move(member).get(field));
-    std::string_view raw;
-    std::string_view name;
-    SIMDJSON_TRY(key(field, raw, name));
-    const FieldNode* child = name.data() == raw.data() ? findPlain(node, raw) : node.find(name);
-    if (child == nullptr) {
-      if (!node.wildcard) {
+  if (node.wildcard) {  // every member is kept, each occurrence of a duplicated key too
+    for (auto member : obj) {
+      SIMDJSON_TRY(member.error());
+      od::field& field = member.value_unsafe();
+      std::string_view raw;
+      std::string_view name;
+      SIMDJSON_TRY(key(field, raw, name));
+      const FieldChild* child = findChild(node, name, name.data() == raw.data());
+      separate(first);
+      appendKey(raw);
+      SIMDJSON_TRY(value(field.value(), child != nullptr ? child->node : wholeNode(), depth));
+    }
+    out_ += '}';
+    return SUCCESS;
+  }
+  // Named members only: the first occurrence of each is kept, and once all are found the rest
+  // of the object is skipped unread.
+  size_t missing = node.children.size();
+  SeenChildren seen(missing);
+  if (missing != 0) {
+    for (auto member : obj) {
+      SIMDJSON_TRY(member.error());
+      od::field& field = member.value_unsafe();
+      std::string_view raw;
+      std::string_view name;
+      SIMDJSON_TRY(key(field, raw, name));
+      const FieldChild* child = findChild(node, name, name.data() == raw.data());
+      if (child == nullptr || !seen.insert(static_cast<size_t>(child - node.children.data()))) {
         continue;  // the iterator skips the value
       }
-      child = &wholeNode();
+      separate(first);
+      appendKey(raw);
+      SIMDJSON_TRY(value(field.value(), child->node, depth));
+      if (--missing == 0) {
+        break;
+      }
     }
-    separate(first);
-    appendKey(raw);
-    SIMDJSON_TRY(value(field.value(), *child, depth));
+  }
+  if (missing == 0) {
+    if (node.children.empty()) {  // still at the first key, if any
+      std::string_view whole;
+      SIMDJSON_TRY(obj.raw_json().get(whole));
+    } else {
+      SIMDJSON_TRY(skipRest(obj));
+    }
   }
   out_ += '}';
   return SUCCESS;
@@ -191,8 +308,8 @@ error_code Projector::topLevel(od::document& doc, Transform&& transform) {
   out_ += '{';
   bool first = true;
   for (auto member : obj) {
-    od::field field;
-    SIMDJSON_TRY(std::move(member).get(field));
+    SIMDJSON_TRY(member.error());
+    od::field& field = member.value_unsafe();
     std::string_view raw;
     std::string_view name;
     SIMDJSON_TRY(key(field, raw, name));

@@ -30,11 +30,13 @@ inline constexpr size_t kJsonPadding = 64;
 // - a top-level object without it: to the object;
 // - a top-level scalar: unchanged.
 // Applying a selection:
-// - to an object: the selected members are kept in their original order (duplicate keys: each
-//   selected occurrence), with their key as written (escapes included) and their value as raw
-//   input bytes unless the selection goes deeper; a key matches by its unescaped text
-//   ("na\u006de" matches `name`); a missing member is left out. `*` keeps every member, and named
-//   members with a deeper selection are still projected;
+// - to an object: the selected members are kept in their original order, with their key as
+//   written (escapes included) and their value as raw input bytes unless the selection goes
+//   deeper; a key matches by its unescaped text ("na\u006de" matches `name`); a missing member is
+//   left out. Once every member the selection names at that level has been found, the rest of
+//   the object is skipped unread. Duplicate keys (undefined by RFC 8259): the first occurrence
+//   of a selected key wins, later ones are dropped. `*` keeps every member (each occurrence of
+//   a duplicated key too), and named members with a deeper selection are still projected;
 // - to an array: to each element (so `items.id` works through arrays, and arrays of arrays);
 // - to a string, number, boolean or null: the value is kept as written (`site.name` on
 //   {"site":null} gives {"site":null}), so a shape mismatch shows instead of hiding data.
@@ -50,9 +52,10 @@ inline constexpr size_t kJsonPadding = 64;
 // Validation follows simdjson On-Demand: invalid UTF-8, unclosed strings, control characters in
 // strings, unbalanced or truncated containers, trailing content after the document, and
 // malformed structure, keys, literals or numbers where the projector walks (a kept scalar
-// member included) give InvalidJson. Inside objects and arrays that are skipped or copied whole
-// only the bracket and string structure is checked, and string escapes are never decoded: a bad
-// literal such as `tru` in there is copied as it was, so invalid input can give invalid output.
+// member included) give InvalidJson. Inside objects and arrays that are skipped or copied whole,
+// and in the rest of an object after its last selected member, only the bracket and string
+// structure is checked, and string escapes are never decoded: a bad literal such as `tru` in
+// there is copied as it was, so invalid input can give invalid output.
 // On InvalidJson, `out` is left as it was.
 //
 // Nesting: values that are skipped or copied whole may nest to any depth. The projector

@@ -76,9 +76,35 @@ TEST(Project, WildcardKeepsEveryMemberAndStillProjectsNamedOnes) {
   EXPECT_EQ(projected(json, "*"), json);
 }
 
-TEST(Project, KeepsEveryOccurrenceOfADuplicatedKey) {
-  EXPECT_EQ(projected(R"({"id":1,"x":0,"id":{"a":1,"b":2}})", "id.a"),
-            R"({"id":1,"id":{"a":1}})");
+TEST(Project, KeepsTheFirstOccurrenceOfADuplicatedSelectedKey) {
+  EXPECT_EQ(projected(R"({"id":1,"x":0,"id":{"a":1,"b":2}})", "id.a"), R"({"id":1})");
+  EXPECT_EQ(projected(R"({"id":{"b":2},"id":{"a":1}})", "id.a"), R"({"id":{}})");
+  // Also while another selected member is still missing.
+  EXPECT_EQ(projected(R"({"id":1,"x":0,"id":2,"name":"n","id":3})", "id,name,nope"),
+            R"({"id":1,"name":"n"})");
+  EXPECT_EQ(projected(R"([{"a":{"b":1,"b":2},"a":3}])", "a.b"), R"([{"a":{"b":1}}])");
+}
+
+TEST(Project, KeepsEveryOccurrenceOfADuplicatedKeyUnderAWildcard) {
+  EXPECT_EQ(projected(R"({"x":1,"x":2,"s":{"n":1,"c":2},"s":{"n":3}})", "*,s.n"),
+            R"({"x":1,"x":2,"s":{"n":1},"s":{"n":3}})");
+}
+
+TEST(Project, SkipsTheRestOfAnObjectOnceEverySelectedMemberIsFound) {
+  // The rest is skipped like an unselected value: brackets and strings are still checked.
+  EXPECT_EQ(projected(R"([{"id":1,"x":tru,"y":{"z":[1,]}},{"x":nul,"id":2}])", "id"),
+            R"([{"id":1},{"id":2}])");
+  EXPECT_EQ(projected(R"({"a":{"b":1,"c":2,}})", "a.b"), R"({"a":{"b":1}})");
+  EXPECT_EQ(projected(R"({"id":1,"x":{"y":[1,{"z":2}]},"w":3})", "id", ProjectionOptions{""}),
+            R"({"id":1})");
+  std::string out;
+  for (const char* json : {R"([{"id":1,"x":[}])", R"([{"id":1,"x":"y}])",
+                           R"({"id":1,"x":{}} x)", R"({"id":1,"x":2}})"}) {
+    SCOPED_TRACE(json);
+    EXPECT_EQ(project(json, selectionOf("id"), ProjectionOptions{""}, out),
+              ProjectStatus::InvalidJson);
+  }
+  EXPECT_EQ(out, "");
 }
 
 // ---- arrays ------------------------------------------------------------------------------------
