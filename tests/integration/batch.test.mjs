@@ -568,6 +568,19 @@ describe('batch', { timeout: 150000 }, () => {
       assert.deepEqual(statuses.filter((s) => s === 502).length, 1, JSON.stringify(statuses));
     });
 
+    it('keeps the batch answer within max_response_size, base64 and escapes included',
+      async () => {
+        // 60000 bytes of binary fit the limit raw but take 80000 as base64.
+        const requests = [{ id: 'a', path: '/_test/bytes/40000' },
+          { id: 'b', path: '/_test/bytes/20000' }];
+        const res = await postBatch(proxy.port, requests);
+        const by = responsesOf(res, requests);
+        assert.deepEqual([by.a.status, by.b.status].sort(), [200, 502],
+          `${by.a.status} ${by.b.status}`);
+        assert.ok(res.body.length <= MAX_RESPONSE + 1024,
+          `a ${res.body.length}-byte answer for a limit of ${MAX_RESPONSE}`);
+      });
+
     it('runs at most `concurrency` items at once', async () => {
       const requests = Array.from({ length: 6 }, (_, i) =>
         ({ id: `c${i}`, path: `/_test/cache/cap/c${i}?delay=300` }));
