@@ -14,7 +14,7 @@ import { RawClient, requestHead, chunked } from './lib/raw.mjs';
 import { fetchCached, originCount, concurrently, describeResponse as show }
   from './lib/cache.mjs';
 import { patternBytes } from './lib/pattern.mjs';
-import { delay } from './lib/wait.mjs';
+import { delay, waitFor } from './lib/wait.mjs';
 
 const BATCH = '/api/v1/batch';
 const ITEM_TIMEOUT_MS = 2000;
@@ -246,6 +246,23 @@ describe('batch', { timeout: 150000 }, () => {
         assert.equal(await originCount(origin, path), 1);
       });
 
+    it('leaves waiting clients their answer when an item leading the fetch times out',
+      async () => {
+        const path = '/_test/cache/co/lead';
+        const target = `${path}?delay=${ITEM_TIMEOUT_MS + 1000}`;
+        const requests = [{ id: 'leader', path: target }];
+        const batch = postBatch(proxy.port, requests);
+        await waitFor(async () => (await originCount(origin, path)) === 1,
+          { what: 'the item reaching the origin' });
+        const plain = concurrently(proxy.port, 3, target);
+        const by = responsesOf(await batch, requests);
+        assert.equal(by.leader.status, 504, itemError(by.leader));
+        for (const r of (await plain).responses) {
+          assert.equal(r.status, 200, show(r));
+          assert.equal(r.json?.path, path, show(r));
+        }
+      });
+
     it('answers an item with If-None-Match matching the cached entry with 304', async () => {
       const path = '/_test/cache/co/cond?etag=v1';
       const first = await fetchCached(proxy.port, path);
@@ -469,6 +486,25 @@ describe('batch', { timeout: 150000 }, () => {
       const raw = JSON.stringify({ requests }).padEnd(MAX_REQUEST, ' ');
       assert.equal(raw.length, MAX_REQUEST);
       responsesOf(await postBatch(proxy.port, null, { raw }), requests);
+    });
+
+    it('answers a batch and the request pipelined behind it in order', async () => {
+      const client = await RawClient.open(proxy.port);
+      try {
+        const body = JSON.stringify({ requests: [
+          { id: 'a', path: '/_test/cache/pipe/a?delay=200' }] });
+        client.send(requestHead('POST', BATCH, [['Host', 'x'],
+          ['Content-Length', String(body.length)]]) + body +
+          requestHead('GET', '/_test/echo', [['Host', 'x']]), { requests: 2 });
+        const first = await client.next();
+        assert.equal(first.statusCode, 200);
+        assert.equal(JSON.parse(first.body).responses[0].body.path, '/_test/cache/pipe/a');
+        const second = await client.next();
+        assert.equal(second.statusCode, 200);
+        assert.equal(JSON.parse(second.body).url, '/_test/echo');
+      } finally {
+        client.close();
+      }
     });
 
     it('keeps the connection open after a batch answered at once', async () => {
