@@ -183,6 +183,9 @@ struct ItemReader {
   }
 
   bool readBody(dom::element value, ItemRequest& item) {
+    if (value.is_null()) {
+      return true;  // how serialisers often write an absent body
+    }
     std::string_view text;
     if (value.get_string().get(text) == simdjson::SUCCESS) {
       item.body = std::string(text);
@@ -365,6 +368,10 @@ std::string targetProblem(std::string_view target, std::string_view batch_path) 
   if (target.find('#') != std::string_view::npos) {
     return "must not contain a fragment";
   }
+  // Some servers read a backslash as "/": there "/a/..\b" climbs and "/\host" names a host.
+  if (path.find('\\') != std::string_view::npos) {
+    return "must not contain backslashes";
+  }
   std::string decoded = lowerAscii(path);
   for (const char* dot : {"%2e", "%2f", "%5c"}) {
     if (decoded.find(dot) != std::string::npos) {
@@ -376,6 +383,8 @@ std::string targetProblem(std::string_view target, std::string_view batch_path) 
     size_t end = path.find('/', start);
     std::string_view segment = path.substr(start, end == std::string_view::npos ? path.npos
                                                                                 : end - start);
+    // Servlet containers drop ";params" from a segment: "..;x" is ".." to them.
+    segment = segment.substr(0, segment.find(';'));
     if (segment == "." || segment == "..") {
       return "must not contain \".\" or \"..\" segments";
     }

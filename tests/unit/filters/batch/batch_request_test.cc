@@ -118,6 +118,14 @@ TEST(ParseBatch, JsonBodyIsMinified) {
   EXPECT_TRUE(items[0].body_is_json);
 }
 
+// Serialisers often write absent optional members as null: that is no body, not "null".
+TEST(ParseBatch, NullBodyIsNoBody) {
+  const auto items = itemsOf(R"({"requests":[{"id":"a","path":"/x","body":null}]})");
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_FALSE(items[0].body.has_value());
+  EXPECT_FALSE(items[0].body_is_json);
+}
+
 TEST(ParseBatch, JsonScalarsAndArraysAreJsonBodies) {
   const auto items = itemsOf(R"({"requests":[
       {"id":"n","method":"PUT","path":"/x","body":42},
@@ -320,6 +328,24 @@ TEST(TargetProblem, RefusesDotSegments) {
                              "/a/..?q"}) {
     SCOPED_TRACE(target);
     EXPECT_EQ(targetProblem(target, kBatchPath), "must not contain \".\" or \"..\" segments");
+  }
+}
+
+// Servlet containers read ";" as the start of path parameters and drop them, so "..;" and
+// ".;x" climb or stay like the dot segments they become.
+TEST(TargetProblem, RefusesDotSegmentsWithPathParameters) {
+  for (const char* target : {"/api/..;/admin", "/a/..;x=1/b", "/a/.;/b", "/..;"}) {
+    SCOPED_TRACE(target);
+    EXPECT_EQ(targetProblem(target, kBatchPath), "must not contain \".\" or \"..\" segments");
+  }
+  EXPECT_EQ(targetProblem("/a;v=1/b;x", kBatchPath), "");
+}
+
+// Some servers take a backslash for a slash: "/a/..\\b" climbs there.
+TEST(TargetProblem, RefusesBackslashes) {
+  for (const char* target : {"/a/..\\b", "/a\\b", "/\\evil.example/x"}) {
+    SCOPED_TRACE(target);
+    EXPECT_EQ(targetProblem(target, kBatchPath), "must not contain backslashes");
   }
 }
 
