@@ -211,11 +211,13 @@ describe('batch', { timeout: 150000 }, () => {
       const path = '/_test/cache/co/warm';
       const first = await fetchCached(proxy.port, path);
       assert.equal(first.xCache, 'MISS', show(first));
-      const requests = [{ id: 'a', path }, { id: 'b', path: '/api/v1/sites/4' }];
+      const requests = [{ id: 'a', path }, { id: 'b', path: '/api/v1/sites/4' },
+        { id: 'null-body', path, body: null }];
       const by = responsesOf(await postBatch(proxy.port, requests), requests);
       assert.equal(by.a.status, 200);
       assert.equal(by.a.headers['x-cache'], 'HIT');
       assert.equal(by.a.body.n, 1, 'the body the origin made for the first request');
+      assert.equal(by['null-body'].headers['x-cache'], 'HIT', 'a null body is no body');
       assert.equal(await originCount(origin, path), 1);
     });
 
