@@ -89,8 +89,11 @@ describe('batch', { timeout: 150000 }, () => {
       max_request_size: MAX_REQUEST, max_response_size: MAX_RESPONSE }) });
   });
   after(async () => {
-    await proxy?.stop();
+    const exit = await proxy?.stop();
     await origin?.stop();
+    // Under the sanitizers a report ends the process with an error; leaks show at exit.
+    assert.deepEqual([exit?.code, exit?.forced], [0, undefined], JSON.stringify(exit));
+    assert.doesNotMatch(proxy?.stderr ?? '', /Sanitizer|runtime error/);
   });
 
   describe('answers', () => {
