@@ -137,7 +137,7 @@ struct BatchConfig {
   std::string path = "/api/v1/batch";  // POST here is a batch, on every host
   size_t max_items = 20;
   uint64_t max_request_size = 1ull << 20;    // the batch body -> 413 above this
-  uint64_t max_response_size = 8ull << 20;   // all embedded bodies together
+  uint64_t max_response_size = 8ull << 20;   // the items' responses as embedded, together
   Millis item_timeout{10'000};              // an item still running then answers 504
   size_t concurrency = 10;                   // items of one batch running at once
   // Request headers every item gets from the batch request (lower case); an item may not set

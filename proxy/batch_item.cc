@@ -164,6 +164,7 @@ void BatchItem::finish(filters::batch::ItemResponse&& response) {
   }
   finished_ = true;
   stopStream(false);
+  captured_ = std::string();  // read back already; the item lives until the batch ends
   if (Done done = std::move(done_)) {
     done(std::move(response));
   }

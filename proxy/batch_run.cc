@@ -64,7 +64,7 @@ void BatchRun::pump() {
       if (i > 0) {
         body.push_back(',');
       }
-      filters::batch::appendItemResponse(body, responses_[i]);
+      body.append(responses_[i]);
     }
     body.append("]}");
     if (Done done = std::move(done_)) {
@@ -98,8 +98,9 @@ void BatchRun::startItem(size_t index) {
     onItemDone(index, filters::batch::errorResponse(item.id, 400, why));
     return;
   }
-  const uint64_t left = config_.max_response_size - std::min(body_bytes_,
-                                                             config_.max_response_size);
+  // Embedding never makes a body smaller, so a body larger than what is left cannot fit.
+  const uint64_t left =
+      config_.max_response_size - std::min(response_bytes_, config_.max_response_size);
   running_[index] = std::make_unique<BatchItem>(worker_, parent_, left);
   running_[index]->start(item, static_cast<uint64_t>(config_.item_timeout.count()),
                          [this, index](filters::batch::ItemResponse&& response) {
@@ -107,17 +108,23 @@ void BatchRun::startItem(size_t index) {
                          });
 }
 
+// The short error answers of items that do not fit are embedded all the same.
 void BatchRun::onItemDone(size_t index, filters::batch::ItemResponse&& response) {
-  if (body_bytes_ + response.body.size() > config_.max_response_size) {
+  std::string embedded;
+  filters::batch::appendItemResponse(embedded, response);
+  if (response_bytes_ + embedded.size() > config_.max_response_size) {
     response = filters::batch::errorResponse(
         items_[index].id, 502, "the response would take the batch over its max_response_size");
+    embedded.clear();
+    filters::batch::appendItemResponse(embedded, response);
   }
-  body_bytes_ += response.body.size();
-  const bool succeeded = response.status < 400;
-  responses_[index] = std::move(response);
-  for (size_t blocked : schedule_.finish(index, succeeded)) {
-    responses_[blocked] = filters::batch::errorResponse(
-        items_[blocked].id, 424, "a request this item depends on failed");
+  response_bytes_ += embedded.size();
+  responses_[index] = std::move(embedded);
+  for (size_t blocked : schedule_.finish(index, response.status < 400)) {
+    filters::batch::appendItemResponse(
+        responses_[blocked],
+        filters::batch::errorResponse(items_[blocked].id, 424,
+                                      "a request this item depends on failed"));
   }
   pump();
 }

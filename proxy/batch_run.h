@@ -41,9 +41,11 @@ class BatchRun {
   BatchParent parent_;
   std::vector<filters::batch::ItemRequest> items_;
   std::vector<std::unique_ptr<BatchItem>> running_;
-  std::vector<filters::batch::ItemResponse> responses_;
+  // Each item's element of "responses", as it will be sent: what counts against
+  // max_response_size is what the answer holds (base64 and escapes included).
+  std::vector<std::string> responses_;
   filters::batch::Schedule schedule_;
-  uint64_t body_bytes_ = 0;  // embedded so far, against max_response_size
+  uint64_t response_bytes_ = 0;  // of responses_ so far, against max_response_size
   Done done_;
   bool pumping_ = false;
   bool pump_again_ = false;

@@ -141,6 +141,7 @@ void DownstreamConn::onRequestHead(http::RequestHead&& head) {
   request_http11_ = head.http11();
   request_is_head_ = head.method == "HEAD";
   request_has_body_ = head.hasBody();
+  body_received_ = false;
   if (!head.keep_alive) {
     close_after_response_ = true;
   }
@@ -155,6 +156,9 @@ void DownstreamConn::onRequestBody(const char* data, size_t len) {
 }
 
 void DownstreamConn::onRequestEnd() {
+  // Set before the stream hears of it: a stream that answers right here (a batch refused or
+  // answered from the cache) has read the whole body, so the connection stays reusable.
+  body_received_ = true;
   if (stream_) {
     stream_->onRequestEnd();
   }
@@ -275,7 +279,7 @@ void DownstreamConn::responseDone(bool close) {
   retireStream();
   flush();
   // A request body still arriving cannot be skipped safely: close instead of reusing.
-  bool body_unread = request_has_body_ && !request_complete_;
+  bool body_unread = request_has_body_ && !body_received_;
   if (close || close_after_response_ || draining() || body_unread) {
     closeGracefully();
     return;

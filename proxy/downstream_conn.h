@@ -91,6 +91,7 @@ class DownstreamConn : public ClientSide, private http::RequestSink {
   bool request_has_body_ = false;
   bool exchange_active_ = false;   // from request head until the response is done
   bool request_complete_ = false;  // parser paused at the end of the current request
+  bool body_received_ = false;     // the parser has delivered the whole request body
   bool paused_by_stream_ = false;
   bool in_parser_ = false;         // inside llhttp_execute: never re-enter it
   bool reading_ = false;

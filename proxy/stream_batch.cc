@@ -33,6 +33,9 @@ void Stream::startBatch() {
   }
   const std::string* host = req_.headers.find("host");
   host_ = host != nullptr ? *host : std::string();
+  // Read here because start() returns before the point where ordinary requests read it: the
+  // batch response is compressed like any other answer.
+  accept_ = filters::parseAcceptEncoding(req_.headers);
   batch_mode_ = true;
   if (req_.expect_continue) {
     down_->send(std::string("HTTP/1.1 100 Continue\r\n\r\n"));

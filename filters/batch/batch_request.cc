@@ -14,8 +14,10 @@ namespace od = simdjson::ondemand;
 constexpr std::string_view kMethods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
                                          "OPTIONS"};
 
-// Walks every value so the on-demand parser reports the first error where it is.
-simdjson::error_code walk(od::value value) {
+// Walks every value so the on-demand parser reports the first error where it is. A scalar
+// that does not parse (a bad escape, a misspelt literal) is only read after the parser has
+// moved past it, so its start is kept in `scalar_at`.
+simdjson::error_code walk(od::value value, const char*& scalar_at) {
   od::json_type type;
   if (auto error = value.type().get(type)) {
     return error;
@@ -31,7 +33,7 @@ simdjson::error_code walk(od::value value) {
         if (auto error = field.value().get(member)) {
           return error;
         }
-        if (auto error = walk(member)) {
+        if (auto error = walk(member, scalar_at)) {
           return error;
         }
       }
@@ -47,35 +49,81 @@ simdjson::error_code walk(od::value value) {
         if (auto error = element.get(item)) {
           return error;
         }
-        if (auto error = walk(item)) {
+        if (auto error = walk(item, scalar_at)) {
           return error;
         }
       }
       return simdjson::SUCCESS;
     }
-    case od::json_type::string:
-      return value.get_string().error();
-    case od::json_type::number:
-      return value.get_number().error();
-    case od::json_type::boolean:
-      return value.get_bool().error();
-    case od::json_type::null:
-      return value.is_null().error();
+    default:
+      break;
   }
-  return simdjson::SUCCESS;
+  const char* start = value.raw_json_token().data();
+  simdjson::error_code error = simdjson::SUCCESS;
+  switch (type) {
+    case od::json_type::string:
+      error = value.get_string().error();
+      break;
+    case od::json_type::number:
+      error = value.get_number().error();
+      break;
+    case od::json_type::boolean:
+      error = value.get_bool().error();
+      break;
+    case od::json_type::null:
+      error = value.is_null().error();
+      break;
+    default:
+      break;
+  }
+  if (error) {
+    scalar_at = start;
+  }
+  return error;
 }
 
-// The byte offset of the first error in `text` (known to be invalid), best effort.
-size_t errorOffset(const simdjson::padded_string& text) {
+// The offset of the first byte that does not start a well-formed UTF-8 sequence, or npos.
+size_t invalidUtf8Offset(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t length = (lead >> 5) == 0x6    ? 2
+                          : (lead >> 4) == 0xe  ? 3
+                          : (lead >> 3) == 0x1e ? 4
+                                                : 0;
+    if (length == 0 || i + length > text.size() ||
+        !simdjson::validate_utf8(text.data() + i, length)) {
+      return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+// The byte offset of the first error in `text`, which the DOM parser refused with `error`.
+// Best effort: the on-demand parser walks to the error and says where it stopped.
+size_t errorOffset(const simdjson::padded_string& text, simdjson::error_code error) {
+  if (error == simdjson::UTF8_ERROR) {
+    const size_t bad = invalidUtf8Offset(text);
+    return bad == std::string_view::npos ? 0 : bad;
+  }
   od::parser parser;
   od::document doc;
-  if (parser.iterate(text).get(doc) != simdjson::SUCCESS) {
-    return 0;
+  if (error == simdjson::EMPTY || parser.iterate(text).get(doc) != simdjson::SUCCESS) {
+    return text.size();  // nothing but whitespace: the value is missing at the end
   }
   const char* begin = text.data();
+  const char* scalar_at = nullptr;
   od::value root;
   if (doc.get_value().get(root) == simdjson::SUCCESS) {
-    (void)walk(root);  // stops at the first error; the document then knows where it is
+    (void)walk(root, scalar_at);  // stops at the first error; the document then knows where
+  }
+  if (scalar_at != nullptr) {
+    return static_cast<size_t>(scalar_at - begin);
   }
   const char* where = nullptr;
   if (doc.current_location().get(where) != simdjson::SUCCESS || where == nullptr) {
@@ -135,6 +183,9 @@ struct ItemReader {
   }
 
   bool readBody(dom::element value, ItemRequest& item) {
+    if (value.is_null()) {
+      return true;  // how serialisers often write an absent body
+    }
     std::string_view text;
     if (value.get_string().get(text) == simdjson::SUCCESS) {
       item.body = std::string(text);
@@ -248,8 +299,8 @@ std::variant<std::vector<ItemRequest>, BatchError> parseBatch(std::string_view b
   thread_local dom::parser parser;
   dom::element root;
   if (auto error = parser.parse(text).get(root)) {
-    return BatchError{400, "invalid JSON at byte " + std::to_string(errorOffset(text)) + ": " +
-                               simdjson::error_message(error)};
+    return BatchError{400, "invalid JSON at byte " + std::to_string(errorOffset(text, error)) +
+                               ": " + simdjson::error_message(error)};
   }
   dom::object object;
   dom::array requests;
@@ -317,6 +368,10 @@ std::string targetProblem(std::string_view target, std::string_view batch_path) 
   if (target.find('#') != std::string_view::npos) {
     return "must not contain a fragment";
   }
+  // Some servers read a backslash as "/": there "/a/..\b" climbs and "/\host" names a host.
+  if (path.find('\\') != std::string_view::npos) {
+    return "must not contain backslashes";
+  }
   std::string decoded = lowerAscii(path);
   for (const char* dot : {"%2e", "%2f", "%5c"}) {
     if (decoded.find(dot) != std::string::npos) {
@@ -328,6 +383,8 @@ std::string targetProblem(std::string_view target, std::string_view batch_path) 
     size_t end = path.find('/', start);
     std::string_view segment = path.substr(start, end == std::string_view::npos ? path.npos
                                                                                 : end - start);
+    // Servlet containers drop ";params" from a segment: "..;x" is ".." to them.
+    segment = segment.substr(0, segment.find(';'));
     if (segment == "." || segment == "..") {
       return "must not contain \".\" or \"..\" segments";
     }

@@ -43,7 +43,8 @@ std::variant<std::vector<ItemRequest>, BatchError> parseBatch(std::string_view b
 
 // Why an item may not request `target`, or "" when it may: only origin-form paths (no scheme,
 // no host, no "//" authority), no dot segments that would climb out of the routes (also
-// percent-encoded), no control characters, and never the batch endpoint itself.
+// percent-encoded, with ";params", or through backslashes), no control characters, and never
+// the batch endpoint itself.
 std::string targetProblem(std::string_view target, std::string_view batch_path);
 
 }  // namespace edge::filters::batch

@@ -31,16 +31,17 @@ export function toYaml(value, indent = '') {
 }
 
 // servers: ["127.0.0.1:PORT", ...]; upstream: extra keys of upstreams.app (timeouts,
-// host_header, max_fails...); limits / clientTimeouts / cache: the limits, client_timeouts
-// and cache sections.
-export function proxyConfig({ servers, workers = 2, limits, clientTimeouts, cache, upstream = {},
-  upstreams, routes, routeClasses } = {}) {
+// host_header, max_fails...); limits / clientTimeouts / cache / batch: the limits,
+// client_timeouts, cache and batch sections.
+export function proxyConfig({ servers, workers = 2, limits, clientTimeouts, cache, batch,
+  upstream = {}, upstreams, routes, routeClasses } = {}) {
   return toYaml({
     listen: ['127.0.0.1:0'],
     workers,
     limits,
     client_timeouts: clientTimeouts,
     cache,
+    batch,
     upstreams: upstreams ?? { app: { servers, ...upstream } },
     route_classes: routeClasses ?? { no_cache: { cache: false } },
     routes: routes ?? [{ match: { path_prefix: '/' }, upstream: 'app', class: 'no_cache' }],
