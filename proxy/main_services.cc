@@ -34,7 +34,8 @@ bool MainServices::start(uv_loop_t* loop, const config::Config& config, cache::S
   purger_ = std::make_unique<invalidation::Purger>(cache.store, stats_, max_message);
   if (config.admin) {
     const config::AdminConfig& admin = *config.admin;
-    api_ = std::make_unique<admin::AdminApi>(adminToken(admin), *purger_, stats_, admin.max_body);
+    api_ = std::make_unique<admin::AdminApi>(adminToken(admin), *purger_, stats_, admin.max_body,
+                                             &cache.invalid_json);
     listener_ = admin::AdminListener::open(loop, admin, *api_, error);
     if (listener_ == nullptr) {
       error = "admin listen " + config::HostPort{admin.host, admin.port}.str() + ": " + error;

@@ -220,6 +220,9 @@ AdminResponse AdminApi::stats() const {
       .field("rejected", store.rejected)
       .field("purge_generation", purger_.store().generation())
       .endObject();
+  json.key("fields").beginObject()
+      .field("invalid_json", invalid_json_ != nullptr ? invalid_json_->load() : uint64_t{0})
+      .endObject();
   json.key("invalidation").beginObject()
       .field("configured", inv.configured)
       .field("mode", inv.mode)

@@ -7,7 +7,9 @@
 // answer is 401 whatever the path. All answers are JSON.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,9 +34,15 @@ struct AdminResponse {
 
 class AdminApi {
  public:
+  // `invalid_json`: JSON responses the fields filter could not project (SharedCache).
   AdminApi(std::string token, invalidation::Purger& purger,
-           invalidation::InvalidationStats& stats, size_t max_body)
-      : token_(std::move(token)), purger_(purger), stats_(stats), max_body_(max_body) {}
+           invalidation::InvalidationStats& stats, size_t max_body,
+           const std::atomic<uint64_t>* invalid_json = nullptr)
+      : token_(std::move(token)),
+        purger_(purger),
+        stats_(stats),
+        max_body_(max_body),
+        invalid_json_(invalid_json) {}
 
   AdminResponse handle(const AdminRequest& request);
 
@@ -48,6 +56,7 @@ class AdminApi {
   invalidation::Purger& purger_;
   invalidation::InvalidationStats& stats_;
   const size_t max_body_;
+  const std::atomic<uint64_t>* invalid_json_;
 };
 
 // "a%7Cb" -> "a|b"; false on a broken escape. '+' stays '+' (keys may contain it).

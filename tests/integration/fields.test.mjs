@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { startOrigin } from './lib/origin.mjs';
 import { startProxy } from './lib/proxy.mjs';
-import { proxyConfig } from './lib/config.mjs';
+import { proxyConfig, toYaml } from './lib/config.mjs';
+import { adminOf } from './lib/redis.mjs';
 import { request } from './lib/http.mjs';
 import { patternBytes } from './lib/pattern.mjs';
 import { fetchCached, originCount, describeResponse as show } from './lib/cache.mjs';
@@ -218,5 +219,22 @@ describe('sparse fieldsets', { timeout: 90000 }, () => {
     assert.equal(a.headers['x-cache'], 'HIT');
     assert.equal(b.status, 400, 'a malformed selection in one item');
     assert.equal(b.body.position, 3);
+  });
+
+  it('counts the invalid JSON it passed on unprojected, in the admin statistics', async (t) => {
+    const counted = await startProxy({ yaml: toYaml({ listen: ['127.0.0.1:0'], workers: 1,
+      upstreams: { app: { servers: [origin.address] } },
+      route_classes: { api: { ttl: '60s' } },
+      routes: [{ match: { path_prefix: '/' }, upstream: 'app', class: 'api' }],
+      admin: { listen: '127.0.0.1:0' } }) });
+    t.after(() => counted.stop());
+    const admin = await adminOf(counted);
+    const before = (await admin.stats()).fields.invalid_json;
+    for (let i = 0; i < 2; i++) {
+      const r = await request(counted.port, { path: '/_test/bytes/2000?type=json&fields=id' });
+      assert.ok(r.body.equals(patternBytes(2000)));
+    }
+    await request(counted.port, { path: `${LIST}?fields=id` });  // valid: not counted
+    assert.equal((await admin.stats()).fields.invalid_json - before, 2);
   });
 });
