@@ -55,8 +55,10 @@ bool isValidJson(std::string_view body) {
   return parser.parse(padded).get(root) == simdjson::SUCCESS;
 }
 
+// Repeated fields are joined with ", " (RFC 9110 5.3), except Set-Cookie, whose values may
+// contain commas: it becomes an array of its values.
 void appendHeaders(std::string& out, const ItemResponse& item) {
-  std::vector<std::pair<std::string, std::string>> merged;
+  std::vector<std::pair<std::string, std::vector<std::string>>> merged;
   for (const auto& [name, value] : item.headers) {
     std::string lower = lowerAscii(name);
     if (std::find(std::begin(kDropped), std::end(kDropped), lower) != std::end(kDropped)) {
@@ -65,19 +67,33 @@ void appendHeaders(std::string& out, const ItemResponse& item) {
     auto same = std::find_if(merged.begin(), merged.end(),
                              [&](const auto& header) { return header.first == lower; });
     if (same == merged.end()) {
-      merged.emplace_back(std::move(lower), value);
+      merged.push_back({std::move(lower), {value}});
+    } else if (same->first == "set-cookie") {
+      same->second.push_back(value);
     } else {
-      same->second.append(", ").append(value);
+      same->second.front().append(", ").append(value);
     }
   }
   out.push_back('{');
   for (size_t i = 0; i < merged.size(); ++i) {
+    const auto& [name, values] = merged[i];
     if (i > 0) {
       out.push_back(',');
     }
-    appendJsonString(out, merged[i].first);
+    appendJsonString(out, name);
     out.push_back(':');
-    appendJsonString(out, merged[i].second);
+    if (name != "set-cookie") {
+      appendJsonString(out, values.front());
+      continue;
+    }
+    out.push_back('[');
+    for (size_t v = 0; v < values.size(); ++v) {
+      if (v > 0) {
+        out.push_back(',');
+      }
+      appendJsonString(out, values[v]);
+    }
+    out.push_back(']');
   }
   out.push_back('}');
 }

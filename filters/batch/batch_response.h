@@ -22,7 +22,8 @@ struct ItemResponse {
 void appendJsonString(std::string& out, std::string_view text);
 
 // Appends one element of "responses". Framing and hop-by-hop headers are left out (the body
-// is re-embedded); header names are lower-cased and repeated ones joined with ", ".
+// is re-embedded); header names are lower-cased and repeated ones joined with ", ", except
+// Set-Cookie, which is always an array of its values.
 void appendItemResponse(std::string& out, const ItemResponse& item);
 
 // A response made by the proxy for an item that did not get one from the pipeline (timeout,

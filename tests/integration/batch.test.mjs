@@ -486,6 +486,22 @@ describe('batch', { timeout: 150000 }, () => {
       }
     });
 
+    it('takes a batch sent in absolute form', async () => {
+      const client = await RawClient.open(proxy.port);
+      try {
+        const body = JSON.stringify({ requests: [{ id: 'a', path: '/_test/echo' }] });
+        client.send(requestHead('POST', `http://x${BATCH}`, [['Host', 'x'],
+          ['Content-Type', 'application/json'], ['Content-Length', String(body.length)]]) + body);
+        const resp = await client.next({ timeoutMs: 5000 });
+        assert.equal(resp.statusCode, 200);
+        const [a] = JSON.parse(resp.body.toString()).responses;
+        assert.equal(a.id, 'a');
+        assert.equal(a.body.url, '/_test/echo', 'the item reached the origin, not the batch');
+      } finally {
+        client.close();
+      }
+    });
+
     it('accepts a batch just under max_request_size', async () => {
       const requests = [{ id: 'a', path: `/_test/echo?pad=${'x'.repeat(200)}` }];
       const raw = JSON.stringify({ requests }).padEnd(MAX_REQUEST, ' ');

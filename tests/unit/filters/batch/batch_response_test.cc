@@ -168,6 +168,16 @@ TEST(AppendItemResponse, LowerCasesNamesAndJoinsRepeatedHeaders) {
                             R"("Accept-Encoding, Accept-Language, x-org-id","x-one":"1"}})");
 }
 
+TEST(AppendItemResponse, SetCookieIsAnArrayOfItsValues) {
+  const ItemResponse one{"a", 200, {{"Set-Cookie", "a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT"}},
+                         ""};
+  EXPECT_EQ(embedded(one), R"({"id":"a","status":200,"headers":{"set-cookie":)"
+                           R"(["a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT"]}})");
+  const ItemResponse two{"a", 200, {{"Set-Cookie", "a=1"}, {"set-cookie", "b=2"}}, ""};
+  EXPECT_EQ(embedded(two),
+            R"({"id":"a","status":200,"headers":{"set-cookie":["a=1","b=2"]}})");
+}
+
 TEST(AppendItemResponse, EscapesIdsAndHeaderValues) {
   const ItemResponse item{"q\"\\\n", 200, {{"X-Q", "a\"b"}}, ""};
   const std::string out = embedded(item);
