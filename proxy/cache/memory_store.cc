@@ -32,6 +32,13 @@ struct Node {
 // Keys are views of Node::key: a node owns its key and outlives its index entries.
 using NodeMap = std::unordered_map<std::string_view, std::unique_ptr<Node>>;
 
+// What a purge takes out of a shard, freed only after the shard lock is released: freeing a
+// thousand entries is most of a purge's cost, and lookups need not wait for it.
+struct Graveyard {
+  std::vector<EntryPtr> entries;
+  std::vector<std::unique_ptr<Node>> nodes;
+};
+
 // Everything a glob can match starts with the characters before its first metacharacter.
 // A backslash ends the prefix too: keeping it simple costs a slightly wider scan, not a miss.
 std::string_view literalPrefix(std::string_view pattern) {
@@ -61,6 +68,7 @@ struct MemoryStore::Shard {
   Node* head = nullptr;  // newest
   Node* tail = nullptr;  // oldest
   Node* hand = nullptr;  // next eviction candidate; null means start again at the tail
+  Graveyard* graveyard = nullptr;  // set while a purge runs: removed things go there
 
   Node* find(std::string_view key) const {
     auto it = nodes.find(key);
@@ -191,7 +199,11 @@ void MemoryStore::Shard::remove(Node& node) {
   bytes -= node.bytes;
   entries -= node.variants.size();
   ordered_keys.erase(node.key);
-  nodes.erase(nodes.find(node.key));
+  auto it = nodes.find(node.key);
+  if (graveyard != nullptr) {
+    graveyard->nodes.push_back(std::move(it->second));
+  }
+  nodes.erase(it);
 }
 
 void MemoryStore::Shard::indexTags(Node& node) {
@@ -238,6 +250,9 @@ size_t MemoryStore::Shard::purge(Node& node, PurgeMode mode, const Pick& pick) {
     node.bytes -= it->charge;
     bytes -= it->charge;
     ++count;
+    if (graveyard != nullptr) {
+      graveyard->entries.push_back(std::move(it->entry));
+    }
   }
   node.variants.erase(gone, node.variants.end());
   entries -= count;
@@ -387,15 +402,20 @@ bool MemoryStore::insert(EntryPtr entry) {
 size_t MemoryStore::purgeKey(std::string_view key, PurgeMode mode) {
   log_.record(PurgeTarget::Key, key, mode);
   Shard& shard = shardFor(key);
+  Graveyard dead;  // declared first: freed after the lock is released
   std::unique_lock lock(shard.mutex);
+  shard.graveyard = &dead;
   Node* node = shard.find(key);
-  return node == nullptr ? 0 : shard.purge(*node, mode, anyEntry);
+  const size_t count = node == nullptr ? 0 : shard.purge(*node, mode, anyEntry);
+  shard.graveyard = nullptr;
+  return count;
 }
 
 size_t MemoryStore::purgeTag(std::string_view tag, PurgeMode mode) {
   log_.record(PurgeTarget::Tag, tag, mode);
   size_t count = 0;
   for (const std::unique_ptr<Shard>& shard : shards_) {
+    Graveyard dead;
     std::unique_lock lock(shard->mutex);
     auto it = shard->tags.find(tag);
     if (it == shard->tags.end()) {
@@ -403,9 +423,11 @@ size_t MemoryStore::purgeTag(std::string_view tag, PurgeMode mode) {
     }
     // Copied: a hard purge edits this very set.
     const std::vector<Node*> carriers(it->second.begin(), it->second.end());
+    shard->graveyard = &dead;
     for (Node* node : carriers) {
       count += shard->purge(*node, mode, [&](const CachedEntry& e) { return hasTag(e, tag); });
     }
+    shard->graveyard = nullptr;
   }
   return count;
 }
@@ -415,8 +437,11 @@ size_t MemoryStore::purgeGlob(std::string_view pattern, PurgeMode mode) {
   log_.record(PurgeTarget::Glob, pattern, mode);
   size_t count = 0;
   for (const std::unique_ptr<Shard>& shard : shards_) {
+    Graveyard dead;
     std::unique_lock lock(shard->mutex);
+    shard->graveyard = &dead;
     count += shard->purgeGlob(terminated, mode);
+    shard->graveyard = nullptr;
   }
   return count;
 }
