@@ -3,6 +3,9 @@
 //                 "Cache-Control: only-if-cached" until it answers 504 (not stored): the time
 //                 from sending PUBLISH to that 504. Polling adds at most one request round
 //                 trip (~0.1 ms on loopback) to each sample.
+//   edge-redis, proxy clock: the same PUBLISH, timed from just before it is written to the
+//                 moment the proxy finished applying it (last_applied_us in the admin API's
+//                 /stats, microseconds of the same wall clock on the same host).
 //   edge-admin:   POST /purge?key=... to the admin API; the entry is gone when it answers.
 //   varnish-purge / varnish-ban: PURGE (or BAN) request to Varnish; likewise gone on answer.
 // Every sample first stores a fresh entry (two GETs) and checks it is a HIT.
@@ -57,6 +60,39 @@ function redisClient(port) {
 }
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+const wallUs = () => (performance.timeOrigin + performance.now()) * 1000;
+
+async function adminStats() {
+  const res = await new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: Number(opts.admin), path: '/stats', agent,
+      headers: { authorization: `Bearer ${opts.token}` } }, (r) => {
+      const parts = [];
+      r.on('data', (c) => parts.push(c));
+      r.on('end', () => resolve(JSON.parse(Buffer.concat(parts).toString())));
+    }).on('error', reject);
+  });
+  return res.invalidation;
+}
+
+// Publish -> applied, on the proxy's own clock: no polling round trip in the figure.
+async function viaRedisProxyClock() {
+  const redis = redisClient(Number(opts.redis));
+  await redis.ready;
+  const samples = [];
+  let seen = (await adminStats()).messages;
+  for (let i = 0; i < N; i++) {
+    const t0 = wallUs();
+    await redis.publish('cache_invalidation', `org:none-${i}:*`);
+    let stats;
+    do {
+      stats = await adminStats();
+    } while (stats.messages <= seen);
+    seen = stats.messages;
+    samples.push((stats.last_applied_us - t0) / 1000);
+  }
+  redis.close();
+  return summary('edge-redis (PUBLISH -> applied, proxy clock)', samples);
+}
 
 async function stored(port, path, hitHeader = 'x-cache') {
   await req(port, 'GET', path);
@@ -107,7 +143,7 @@ async function viaRequest(name, port, path, send, hitHeader) {
 }
 
 const edge = Number(opts.edge);
-const results = [await viaRedis()];
+const results = [await viaRedis(), await viaRedisProxyClock()];
 results.push(await viaRequest('edge-admin (POST /purge)', edge, '/_test/cache/p/a',
   (target) => req(Number(opts.admin), 'POST',
     `/purge?key=${encodeURIComponent(`127.0.0.1:${edge}|${target}|p`)}`,

@@ -237,6 +237,7 @@ AdminResponse AdminApi::stats() const {
       .field("admin_purges", inv.admin_purges)
       .field("purged_entries", inv.purged_entries)
       .field("last_message_ms", inv.last_message_ms)
+      .field("last_applied_us", inv.last_applied_us)
       .field("stream_last_id", inv.stream_last_id)
       .key("last_gap").beginObject()
       .field("count", inv.gaps)

@@ -1,5 +1,6 @@
 #include "proxy/invalidation/purger.h"
 
+#include <chrono>
 #include <string>
 
 #include "proxy/cache/shared_cache.h"
@@ -30,7 +31,9 @@ void Purger::onMessage(std::string_view payload, std::string_view source) {
   }
   ++stats_.messages;
   const size_t count = apply(*parsed.command);
-  stats_.last_message_ms = cache::wallClockMs();
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  stats_.last_applied_us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+  stats_.last_message_ms = stats_.last_applied_us / 1000;
   EDGE_LOG_DEBUG("invalidation: %.*s purged %zu entries", static_cast<int>(source.size()),
                  source.data(), count);
 }

@@ -26,6 +26,7 @@ struct InvalidationStats {
   uint64_t admin_purges = 0;
   uint64_t purged_entries = 0;  // entries removed or invalidated by those commands
   int64_t last_message_ms = 0;  // wall clock, when the last message was applied
+  int64_t last_applied_us = 0;  // the same in microseconds (for propagation measurements)
   std::string stream_last_id;
 
   uint64_t gaps = 0;            // reconnects after which the gap policy ran
