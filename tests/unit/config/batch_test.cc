@@ -5,46 +5,23 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "tests/unit/config/config_test_support.h"
 
 namespace edge::config {
 namespace {
 
+using test_support::errorsOf;
+using test_support::formatted;
+using test_support::load;
+using test_support::minimal;
+
 using namespace std::chrono_literals;
-
-std::vector<std::string> formatted(const LoadResult& result) {
-  std::vector<std::string> out;
-  for (const auto& error : result.errors) {
-    out.push_back(error.format());
-  }
-  return out;
-}
-
-// A valid config with `extra` spliced in at line 5, before the routes.
-std::string minimal(const std::string& extra) {
-  return "listen: 127.0.0.1:8080\n"
-         "upstreams:\n"
-         "  app:\n"
-         "    servers: [127.0.0.1:3000]\n" +
-         extra +
-         "routes:\n"
-         "  - upstream: app\n";
-}
-
-LoadResult load(const std::string& extra) { return loadConfigString(minimal(extra), "test.yaml"); }
 
 // The batch section of a config that must load.
 BatchConfig batchOf(const std::string& extra) {
   const LoadResult result = load(extra);
   EXPECT_TRUE(result.ok()) << (result.errors.empty() ? "" : result.errors[0].format());
   return result.ok() ? result.config->batch : BatchConfig{};
-}
-
-// Loads a config with `extra`, expects failure and returns the formatted errors.
-std::vector<std::string> errorsOf(const std::string& extra) {
-  const LoadResult result = load(extra);
-  EXPECT_FALSE(result.ok());
-  EXPECT_EQ(result.config, nullptr);
-  return formatted(result);
 }
 
 void expectDefaults(const BatchConfig& batch) {
