@@ -78,14 +78,7 @@ while (($#)); do
   esac
 done
 
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-norm_duration() { if is_uint "$1"; then echo "${1}s"; else echo "$1"; fi; }
-for v in rounds:ROUNDS connections:WRK_CONNECTIONS threads:WRK_THREADS workers:WORKERS; do
-  flag=${v%%:*} var=${v#*:}
-  if ! is_uint "${!var}" || ((${!var} == 0)); then
-    die "--$flag must be a positive integer (got '${!var}')"
-  fi
-done
+check_wrk_options
 IFS=, read -r -a SIZE_LIST <<<"$SIZES"
 ((${#SIZE_LIST[@]})) || die "--sizes needs at least one size"
 for s in "${SIZE_LIST[@]}"; do
@@ -93,11 +86,6 @@ for s in "${SIZE_LIST[@]}"; do
     die "--sizes: every size must be an integer >= 64 (got '$s')"
   fi
 done
-DURATION=$(norm_duration "$DURATION")
-WARMUP=$(norm_duration "$WARMUP")
-[[ $DURATION =~ ^[0-9]+[smh]$ ]] || die "--duration must look like 10s, 2m or 1h (got '$DURATION')"
-[[ $WARMUP =~ ^[0-9]+[smh]$ ]] || die "--warmup must look like 2s (got '$WARMUP')"
-((WRK_CONNECTIONS >= WRK_THREADS)) || die "--connections must be >= --threads"
 
 # ---- tools -------------------------------------------------------------------------------------
 NGINX_BIN=${NGINX_BIN:-$(need_tool nginx nginx)}

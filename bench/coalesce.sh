@@ -76,13 +76,7 @@ while (($#)); do
   esac
 done
 
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-for v in rounds:ROUNDS clients:CLIENTS delay-ms:DELAY_MS body-bytes:BODY_BYTES workers:WORKERS; do
-  flag=${v%%:*} var=${v#*:}
-  if ! is_uint "${!var}" || ((${!var} == 0)); then
-    die "--$flag must be a positive integer (got '${!var}')"
-  fi
-done
+require_positive rounds:ROUNDS clients:CLIENTS delay-ms:DELAY_MS body-bytes:BODY_BYTES workers:WORKERS
 ((BODY_BYTES >= 64)) || die "--body-bytes must be at least 64"
 ((CLIENTS <= 256)) || die "--clients must be at most 256 (the client's socket limit)"
 # An answer is "late" when it took more than 1.5 x the origin delay: it did not come from the

@@ -104,25 +104,13 @@ while (($#)); do
   esac
 done
 
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-norm_duration() { if is_uint "$1"; then echo "${1}s"; else echo "$1"; fi; }
-for v in rounds:ROUNDS connections:WRK_CONNECTIONS threads:WRK_THREADS workers:WORKERS \
-  samples:SAMPLES slow-samples:SLOW_SAMPLES delay-ms:DELAY_MS; do
-  flag=${v%%:*} var=${v#*:}
-  if ! is_uint "${!var}" || ((${!var} == 0)); then
-    die "--$flag must be a positive integer (got '${!var}')"
-  fi
-done
+check_wrk_options
+require_positive samples:SAMPLES slow-samples:SLOW_SAMPLES delay-ms:DELAY_MS
 [[ $PART == all || $PART == hits || $PART == latency ]] || die "--part must be all, hits or latency"
 if ! is_uint "$BODY_BYTES" || ((BODY_BYTES < 8192)); then
   die "--body-bytes must be an integer >= 8192 (got '$BODY_BYTES')"
 fi
 [[ $FIELDS =~ ^[A-Za-z0-9_.,]+$ ]] || die "--fields takes names, dots and commas only (got '$FIELDS')"
-DURATION=$(norm_duration "$DURATION")
-WARMUP=$(norm_duration "$WARMUP")
-[[ $DURATION =~ ^[0-9]+[smh]$ ]] || die "--duration must look like 10s, 2m or 1h (got '$DURATION')"
-[[ $WARMUP =~ ^[0-9]+[smh]$ ]] || die "--warmup must look like 2s (got '$WARMUP')"
-((WRK_CONNECTIONS >= WRK_THREADS)) || die "--connections must be >= --threads"
 
 # ---- tools -------------------------------------------------------------------------------------
 NGINX_BIN=${NGINX_BIN:-$(need_tool nginx nginx)}

@@ -77,21 +77,9 @@ while (($#)); do
   esac
 done
 
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-norm_duration() { if is_uint "$1"; then echo "${1}s"; else echo "$1"; fi; }
-for v in rounds:ROUNDS connections:WRK_CONNECTIONS threads:WRK_THREADS workers:WORKERS \
-  body-bytes:BODY_BYTES; do
-  flag=${v%%:*} var=${v#*:}
-  if ! is_uint "${!var}" || ((${!var} == 0)); then
-    die "--$flag must be a positive integer (got '${!var}')"
-  fi
-done
-DURATION=$(norm_duration "$DURATION")
-WARMUP=$(norm_duration "$WARMUP")
-[[ $DURATION =~ ^[0-9]+[smh]$ ]] || die "--duration must look like 10s, 2m or 1h (got '$DURATION')"
-[[ $WARMUP =~ ^[0-9]+[smh]$ ]] || die "--warmup must look like 2s (got '$WARMUP')"
+check_wrk_options
+require_positive body-bytes:BODY_BYTES
 ((BODY_BYTES >= 64)) || die "--body-bytes must be at least 64"
-((WRK_CONNECTIONS >= WRK_THREADS)) || die "--connections must be >= --threads"
 [[ $EDGE_MODE == config || $EDGE_MODE == quick ]] || die "--edge-mode must be config or quick"
 
 # ---- tools -------------------------------------------------------------------------------------

@@ -289,3 +289,30 @@ _bench_exit() {
   fi
   exit "$rc"
 }
+
+# ---- option checks shared by the scripts -------------------------------------------------------
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+# "10" -> "10s"; anything else as given.
+norm_duration() { if is_uint "$1"; then echo "${1}s"; else echo "$1"; fi; }
+
+# require_positive flag:VAR ...: each VAR must hold an integer > 0, else --flag is refused.
+require_positive() {
+  local v flag var
+  for v in "$@"; do
+    flag=${v%%:*} var=${v#*:}
+    if ! is_uint "${!var}" || ((${!var} == 0)); then
+      die "--$flag must be a positive integer (got '${!var}')"
+    fi
+  done
+}
+
+# check_wrk_options: the wrk settings every load script takes (--rounds, --connections,
+# --threads, --workers, --duration, --warmup); normalises DURATION and WARMUP ("10" -> "10s").
+check_wrk_options() {
+  require_positive rounds:ROUNDS connections:WRK_CONNECTIONS threads:WRK_THREADS workers:WORKERS
+  DURATION=$(norm_duration "$DURATION")
+  WARMUP=$(norm_duration "$WARMUP")
+  [[ $DURATION =~ ^[0-9]+[smh]$ ]] || die "--duration must look like 10s, 2m or 1h (got '$DURATION')"
+  [[ $WARMUP =~ ^[0-9]+[smh]$ ]] || die "--warmup must look like 2s (got '$WARMUP')"
+  ((WRK_CONNECTIONS >= WRK_THREADS)) || die "--connections must be >= --threads"
+}
