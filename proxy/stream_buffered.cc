@@ -14,7 +14,7 @@ namespace edge {
 
 bool Stream::startBuffering(int status, std::string_view reason, const http::Headers& headers,
                             std::optional<uint64_t> content_length) {
-  if (buffering_considered_ || down_ == nullptr) {
+  if (buffering_considered_ || down_ == nullptr || route_ == nullptr) {
     return false;
   }
   buffering_considered_ = true;
