@@ -6,6 +6,12 @@
 
 namespace edge::filters {
 
+bool isJsonMediaType(std::string_view media_type) {
+  const std::string lower = http::lowerAscii(media_type);
+  return lower == "application/json" ||
+         (lower.size() > 17 && lower.starts_with("application/") && lower.ends_with("+json"));
+}
+
 bool isPlainJson(const http::Headers& headers) {
   const std::string* content_type = headers.find("content-type");
   if (content_type == nullptr) {
@@ -13,10 +19,7 @@ bool isPlainJson(const http::Headers& headers) {
   }
   std::string_view media = http::trimOws(
       std::string_view(*content_type).substr(0, std::string_view(*content_type).find(';')));
-  const bool json = http::iequals(media, "application/json") ||
-                    (media.size() > 17 && http::iequals(media.substr(0, 12), "application/") &&
-                     http::iequals(media.substr(media.size() - 5), "+json"));
-  if (!json) {
+  if (!isJsonMediaType(media)) {
     return false;
   }
   const std::string* encoding = headers.find("content-encoding");

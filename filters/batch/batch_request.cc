@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 
+#include "proxy/http/headers.h"
+
 namespace edge::filters::batch {
 namespace {
 
@@ -134,14 +136,6 @@ size_t errorOffset(const simdjson::padded_string& text, simdjson::error_code err
 
 std::string inQuotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
-std::string lowerAscii(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  });
-  return out;
-}
-
 bool isHeaderToken(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -177,7 +171,7 @@ struct ItemReader {
       if (header.get_string().get(text) || !isHeaderValue(text)) {
         return fail("headers." + std::string(key), "expected a string without control characters");
       }
-      item.headers.emplace_back(lowerAscii(key), std::string(text));
+      item.headers.emplace_back(http::lowerAscii(key), std::string(text));
     }
     return true;
   }
@@ -372,7 +366,7 @@ std::string targetProblem(std::string_view target, std::string_view batch_path) 
   if (path.find('\\') != std::string_view::npos) {
     return "must not contain backslashes";
   }
-  std::string decoded = lowerAscii(path);
+  std::string decoded = http::lowerAscii(path);
   for (const char* dot : {"%2e", "%2f", "%5c"}) {
     if (decoded.find(dot) != std::string::npos) {
       return "must not contain encoded dots or slashes";

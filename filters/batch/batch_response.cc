@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "filters/json_response.h"
+#include "proxy/http/headers.h"
+
 namespace edge::filters::batch {
 namespace {
 
@@ -13,17 +16,9 @@ constexpr std::string_view kDropped[] = {"connection", "keep-alive", "transfer-e
                                          "content-length", "proxy-connection", "upgrade",
                                          "trailer", "te"};
 
-std::string lowerAscii(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  });
-  return out;
-}
-
 std::string_view mediaType(const ItemResponse& item) {
   for (const auto& [name, value] : item.headers) {
-    if (lowerAscii(name) == "content-type") {
+    if (http::lowerAscii(name) == "content-type") {
       std::string_view type = value;
       type = type.substr(0, type.find(';'));
       while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
@@ -35,14 +30,8 @@ std::string_view mediaType(const ItemResponse& item) {
   return {};
 }
 
-bool isJsonType(std::string_view type) {
-  const std::string lower = lowerAscii(type);
-  return lower == "application/json" ||
-         (lower.starts_with("application/") && lower.ends_with("+json"));
-}
-
 bool isTextType(std::string_view type) {
-  const std::string lower = lowerAscii(type);
+  const std::string lower = http::lowerAscii(type);
   return lower.starts_with("text/") || lower == "application/xml" || lower.ends_with("+xml") ||
          lower == "application/javascript" || lower == "application/x-www-form-urlencoded" ||
          lower == "image/svg+xml";
@@ -60,7 +49,7 @@ bool isValidJson(std::string_view body) {
 void appendHeaders(std::string& out, const ItemResponse& item) {
   std::vector<std::pair<std::string, std::vector<std::string>>> merged;
   for (const auto& [name, value] : item.headers) {
-    std::string lower = lowerAscii(name);
+    std::string lower = http::lowerAscii(name);
     if (std::find(std::begin(kDropped), std::end(kDropped), lower) != std::end(kDropped)) {
       continue;
     }
@@ -156,9 +145,9 @@ void appendItemResponse(std::string& out, const ItemResponse& item) {
   if (!item.body.empty()) {
     const std::string_view type = mediaType(item);
     out.append(",\"body\":");
-    if (isJsonType(type) && isValidJson(item.body)) {
+    if (isJsonMediaType(type) && isValidJson(item.body)) {
       out.append(item.body);
-    } else if ((isTextType(type) || isJsonType(type)) && simdjson::validate_utf8(item.body)) {
+    } else if ((isTextType(type) || isJsonMediaType(type)) && simdjson::validate_utf8(item.body)) {
       appendJsonString(out, item.body);
     } else {
       appendBase64(out, item.body);

@@ -10,6 +10,9 @@ namespace edge::http {
 
 bool iequals(std::string_view a, std::string_view b);
 
+// ASCII letters lower-cased (header names, media types); other bytes as they are.
+std::string lowerAscii(std::string_view text);
+
 // Strips optional white space (spaces and tabs, RFC 9110 5.6.3) from both ends.
 std::string_view trimOws(std::string_view s);
 
