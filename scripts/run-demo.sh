@@ -50,6 +50,12 @@ Try:
   curl -I http://127.0.0.1:8080/static/app.js
   curl -i -X POST -H 'Content-Type: application/json' -d '{"title":"Fix pump"}' \\
        http://127.0.0.1:8080/api/v1/work-orders
+Sparse fieldsets, compression and a batch:
+  curl -s 'http://127.0.0.1:8080/api/v1/work-orders?per_page=3&fields=id,title,site.name'
+  curl -s --compressed -o /dev/null -w '%{size_download} bytes\\n' -H 'Accept-Encoding: br' \\
+       http://127.0.0.1:8080/api/v1/work-orders
+  curl -s -X POST -H 'Content-Type: application/json' http://127.0.0.1:8080/api/v1/batch \\
+       -d '{"requests":[{"id":"a","path":"/api/v1/sites/3"},{"id":"b","path":"/api/v1/dashboard"}]}'
 Purge (Redis, then the admin API):
   redis-cli -p 6379 PUBLISH cache_invalidation 'org:*:list'
   curl -s -X POST -H "Authorization: Bearer $EDGE_ADMIN_TOKEN" \\
