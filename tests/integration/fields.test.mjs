@@ -162,6 +162,19 @@ describe('sparse fieldsets', { timeout: 90000 }, () => {
     assert.ok(invalid.body.equals(patternBytes(3000)), 'invalid JSON must pass unchanged');
   });
 
+  it('leaves a no-transform response whole, and answers HEAD with the projection\'s length',
+    async () => {
+      const whole = await get(`/_test/cache/fields/nt?${q({ cc: 'max-age=60, no-transform',
+        fields: 'path' })}`);
+      assert.ok('n' in whole.json && 'pad' in whole.json, `no-transform was projected: ${whole.text}`);
+      const path = `${LIST}?per_page=5&fields=id`;
+      const body = await get(path);
+      const head = await fetchCached(proxy.port, path, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers['content-length'], String(body.body.length));
+      assert.equal(head.headers.etag, body.headers.etag);
+    });
+
   it('projects uncached responses (pass-through) held back in full, with 304s', async () => {
     const r = await get('/api/v1/sites?fields=id,name');
     assert.equal(r.xCache, 'BYPASS', show(r));
