@@ -198,8 +198,11 @@ void readFields(Diagnostics& diag, const Field& field, FieldsConfig& fields) {
   }
   if (const auto value = map.get("envelope")) {
     // `envelope: null` (or ~): bodies have no envelope; the selection applies at the top.
-    fields.envelope = value->node.IsNull() ? std::string()
-                                           : yaml::readString(diag, *value).value_or(fields.envelope);
+    if (value->node.IsNull()) {
+      fields.envelope.clear();
+    } else {
+      fields.envelope = yaml::readString(diag, *value).value_or(fields.envelope);
+    }
   }
 }
 

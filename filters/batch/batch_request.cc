@@ -210,7 +210,8 @@ struct ItemReader {
           return fail("method", "expected a string like \"GET\"");
         }
         item.method = std::string(text);
-        if (std::find(std::begin(kMethods), std::end(kMethods), item.method) == std::end(kMethods)) {
+        const auto* known = std::find(std::begin(kMethods), std::end(kMethods), item.method);
+        if (known == std::end(kMethods)) {
           return fail("method", "unsupported method " + inQuotes(text) +
                                     " (GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS)");
         }
