@@ -74,6 +74,10 @@ void CacheFetch::onExchangeHead(http::ResponseHead&& head) {
   cache::FlightHead flight_head{status_, reason_, headers_, std::nullopt, vary_values_,
                                !do_not_store_};
   flight_head.headers.appendToList("Via", kVia);
+  flight_head.generation = generation_;
+  tags_ = cache::expandTags(*params_.route_class,
+                            {params_.target, &params_.request.headers, &headers_});
+  flight_head.tags = tags_;
   if (head.has_content_length) {
     flight_head.content_length = head.content_length;
   }
@@ -156,8 +160,7 @@ cache::EntryPtr CacheFetch::buildEntry() {
   }
   entry->body = std::move(body);
   entry->vary_values = std::move(vary_values_);
-  entry->tags = cache::expandTags(*params_.route_class,
-                                  {params_.target, &params_.request.headers, &entry->headers});
+  entry->tags = std::move(tags_);
   cache::fillFreshness(*entry, *params_.route_class, request_time_ms_, response_time_ms_);
   if (entry->status == 200 && entry->headers.find("etag") == nullptr) {
     // A strong validator of our own, so clients can revalidate with us. Added after the

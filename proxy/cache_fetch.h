@@ -74,6 +74,7 @@ class CacheFetch : public Deferred, private upstream::ExchangeSink {
   std::string reason_;
   http::Headers headers_;
   std::vector<std::pair<std::string, std::string>> vary_values_;
+  std::vector<std::string> tags_;  // from the class's templates and the response head
   std::vector<cache::Body> chunks_;
   uint64_t body_size_ = 0;
   bool do_not_store_ = false;  // too large, or an error: shared with the waiters only

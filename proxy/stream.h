@@ -133,6 +133,7 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   void onFlightUpdate();
   void onFlightHead(const cache::FlightHead& head);
   bool mayShare(const cache::FlightHead& head) const;
+  bool purgedWhileFetched(const std::vector<std::string>& tags, uint64_t generation) const;
   void stopFollowing();
   void adoptExchange(std::unique_ptr<upstream::UpstreamExchange> exchange,
                      http::ResponseHead&& head, const char* reason) override;

@@ -292,6 +292,11 @@ void Stream::onFlightUpdate() {
           passThrough(Outcome::Miss, "fwd=vary-miss");
           return;
         }
+        if (purgedWhileFetched(view.head->tags, view.head->generation)) {
+          stopFollowing();
+          passThrough(Outcome::Miss, "fwd=uri-miss; detail=purged-while-fetching");
+          return;
+        }
         onFlightHead(*view.head);
         if (done_) {
           return;  // answered 304
@@ -316,6 +321,9 @@ void Stream::onFlightUpdate() {
                                  sharedWithCredentials(view.entry->headers)))) {
         stopFollowing();
         passThrough(Outcome::Miss, "fwd=vary-miss");
+      } else if (purgedWhileFetched(view.entry->tags, view.entry->generation)) {
+        stopFollowing();
+        passThrough(Outcome::Miss, "fwd=uri-miss; detail=purged-while-fetching");
       } else {
         // No head was streamed: either the whole response arrived at once, or a 304
         // refreshed the stale entry (only then is it a revalidation).
@@ -379,6 +387,15 @@ void Stream::onFlightHead(const cache::FlightHead& head) {
     return;
   }
   beginResponse(head.status, head.reason, head.headers, head.content_length);
+}
+
+// A purge (Redis, admin API) processed since the shared fetch went upstream names what it
+// brings back: nobody may receive it now, so this request fetches for itself.
+bool Stream::purgedWhileFetched(const std::vector<std::string>& tags, uint64_t generation) const {
+  cache::CachedEntry probe;
+  probe.key = key_;
+  probe.tags = tags;
+  return generation != 0 && worker_.cache().store.purgedSince(probe, generation);
 }
 
 bool Stream::mayShare(const cache::FlightHead& head) const {

@@ -29,6 +29,10 @@ struct FlightHead {
   // The variant being fetched: a follower whose own values differ must not share it.
   std::vector<std::pair<std::string, std::string>> vary_values;
   bool will_store = true;  // false: shared with the waiters, then dropped
+  // The store's purge generation when the request went upstream, and the entry's tags: a
+  // purge that names them after that makes the response out of date for those who wait.
+  uint64_t generation = 0;
+  std::vector<std::string> tags{};
 };
 
 class InFlight {

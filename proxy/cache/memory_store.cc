@@ -325,6 +325,11 @@ MemoryStore::Shard& MemoryStore::shardFor(std::string_view key) {
 }
 
 // A soft purge of everything invalidates lazily: each entry as it is next seen.
+bool MemoryStore::purgedSince(const CachedEntry& probe, uint64_t stamp) const {
+  return stamp < soft_epoch_.load(std::memory_order_relaxed) ||
+         log_.check(probe, stamp) != PurgeLog::Verdict::Keep;
+}
+
 void MemoryStore::markIfBeforeEpoch(const EntryPtr& entry, uint64_t stamp) const {
   if (stamp < soft_epoch_.load(std::memory_order_relaxed)) {
     entry->invalidated.store(true, std::memory_order_relaxed);

@@ -57,6 +57,11 @@ class MemoryStore {
   // The number of the latest purge: what a fetch stamps its entry with (CachedEntry::generation).
   uint64_t generation() const { return log_.generation(); }
 
+  // True when a purge that ran after `stamp` names `probe` (its key and tags), or everything
+  // fetched before a later soft purge of all must revalidate: a response fetched from `stamp`
+  // on is then out of date for anyone who asks now.
+  bool purgedSince(const CachedEntry& probe, uint64_t stamp) const;
+
   // Every variant of `key`. Returns how many were affected.
   size_t purgeKey(std::string_view key, PurgeMode mode);
   // Every entry carrying `tag`.

@@ -107,6 +107,34 @@ describe('admin API', { timeout: 60000 }, () => {
     assert.ok(stats.invalidation.admin_purges >= 4);
   });
 
+  it('never hands a response fetched before a purge to requests that wait on it after',
+    async () => {
+      const name = '/_test/cache/plain/in-flight';
+      const path = `${name}?site=5&delay=800`;
+      await origin.reset();
+      const early = get(path);  // leads the fetch; the origin answers after 800 ms
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const purge = await admin.call('POST', '/purge?tag=site%3A5');
+      assert.equal(purge.status, 200);
+      const late = await get(path);  // after the purge: must not get the pre-purge response
+      const first = await early;
+      // Both fetch again for themselves, the leader included: its answer, too, arrives after
+      // the purge was processed. The pre-purge fetch (n = 1) reaches nobody.
+      for (const r of [first, late]) {
+        assert.equal(r.status, 200, show(r));
+        assert.ok(r.json.n > 1, `a request got the pre-purge fetch: ${show(r)}`);
+        assert.match(r.cacheStatus, /purged-while-fetching/);
+      }
+      assert.equal(await originCount(origin, name), 3);
+      // Without a purge in between, a second request still joins the first one's fetch.
+      const other = '/_test/cache/plain/in-flight-kept';
+      const [a, b] = await Promise.all([get(`${other}?delay=400`),
+        new Promise((resolve) => setTimeout(resolve, 100)).then(() => get(`${other}?delay=400`))]);
+      assert.equal(a.json.n, 1);
+      assert.equal(b.json.n, 1, show(b));
+      assert.equal(b.xCache, 'COALESCED');
+    });
+
   it('answers wrong paths, methods and bodies with JSON errors', async () => {
     const count = await originCount(origin, '/_test/cache/plain/not-proxied');
     const proxied = await admin.call('GET', '/_test/cache/plain/not-proxied');
