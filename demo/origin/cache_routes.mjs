@@ -7,6 +7,7 @@
 //     abort_after=<N: with chunks, drop the connection after N lines>
 //     surrogate=<Surrogate-Key>  cache_tag=<Cache-Tag>  location=<path>  content_location=<path>
 //     pad=noise (pad with letters that compress poorly, the same for the same path)
+//     hold=<gate> (after counting the request, answer only once the gate is opened)
 //
 // Every request for a path counts (n, also sent as X-Origin-Count), so a test can tell an
 // answer the origin made from one a cache kept. GET/HEAD 200s with a matching If-None-Match
@@ -20,18 +21,24 @@
 //
 // PUT /_test/cache-script/<anything>?<parameters> makes those parameters apply to every later
 // request for /_test/cache/<anything>, over its own query; so one URL (one cache key) can turn
-// stale, fail or change validators mid-test. DELETE forgets them. These control requests are
-// not counted in the stats.
+// stale, fail or change validators mid-test. DELETE forgets them.
+//
+// POST /_test/cache-gate/<gate> opens a gate: requests held on it are answered, and later ones
+// pass at once. Holding a request until the test says so replaces a delay= raced against a
+// clock: a slow machine cannot end the wait early. Gates stay open until /_test/reset. These
+// control requests are not counted in the stats.
 import { STATUS_CODES } from 'node:http';
 import { sendJson, sendError, notModified, JSON_TYPE } from './respond.mjs';
 import { closeFlag, sleep } from './streams.mjs';
 
 const PREFIX = '/_test/cache/';
 const SCRIPT_PREFIX = '/_test/cache-script/';
+const GATE_PREFIX = '/_test/cache-gate/';
 const MAX_SIZE = 64 << 20;
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
-export const isCacheScriptPath = (path) => path.startsWith(SCRIPT_PREFIX);
+export const isCacheScriptPath = (path) => path.startsWith(SCRIPT_PREFIX) ||
+  path.startsWith(GATE_PREFIX);
 
 function intParam(params, name, fallback, max) {
   const raw = params.get(name);
@@ -91,6 +98,7 @@ function parse(url, overrides) {
     setCookie: params.get('set_cookie') === '1',
     noisy: params.get('pad') === 'noise',
     vary: params.get('vary'),
+    hold: params.get('hold'),
     headers: {
       'Cache-Control': params.get('cc') ?? undefined,
       ETag: quoteEtag(params.get('etag')),
@@ -119,6 +127,31 @@ function setHeaders(res, headers) {
 export function createCacheRoutes() {
   let counts = new Map();
   const scripts = new Map();
+  let gates = new Map();  // name -> {open, waiters: [resolve]}
+
+  function gate(name) {
+    if (!gates.has(name)) gates.set(name, { open: false, waiters: [] });
+    return gates.get(name);
+  }
+
+  function passGate(name) {
+    const g = gate(name);
+    return g.open ? undefined : new Promise((resolve) => g.waiters.push(resolve));
+  }
+
+  function openGate(req, res, url) {
+    req.resume();
+    if (req.method !== 'POST') {
+      return sendError(req, res, 405, 'method_not_allowed', `${req.method} not allowed`,
+        { Allow: 'POST' });
+    }
+    const name = url.pathname.slice(GATE_PREFIX.length);
+    const g = gate(name);
+    const released = g.waiters.length;
+    g.open = true;
+    for (const resolve of g.waiters.splice(0)) resolve();
+    return sendJson(req, res, 200, { gate: name, released }, { 'Cache-Control': 'no-store' });
+  }
 
   function script(req, res, url) {
     req.resume();
@@ -162,6 +195,7 @@ export function createCacheRoutes() {
       req.resume();
     });
     const gone = closeFlag(res);
+    if (options.hold !== null) await passGate(options.hold);
     if (options.delay > 0) await sleep(options.delay);
     if (gone.closed) return;
 
@@ -224,12 +258,16 @@ export function createCacheRoutes() {
   return {
     handle(req, res, url) {
       if (url.pathname.startsWith(SCRIPT_PREFIX)) return script(req, res, url);
+      if (url.pathname.startsWith(GATE_PREFIX)) return openGate(req, res, url);
       return serve(req, res, url);
     },
-    matches: (path) => path.startsWith(PREFIX) || path.startsWith(SCRIPT_PREFIX),
+    matches: (path) => path.startsWith(PREFIX) || path.startsWith(SCRIPT_PREFIX) ||
+      path.startsWith(GATE_PREFIX),
     reset() {
       counts = new Map();
       scripts.clear();
+      for (const g of gates.values()) for (const resolve of g.waiters.splice(0)) resolve();
+      gates = new Map();
     },
   };
 }

@@ -52,6 +52,8 @@ export async function startOrigin({ port = 0 } = {}) {
     script: (path, params) => control(boundPort, 'PUT', scriptPath(path) + '?' +
       new URLSearchParams(params)),
     unscript: (path) => control(boundPort, 'DELETE', scriptPath(path)),
+    // Answers the requests held with hold=<gate>, and lets later ones through at once.
+    openGate: (gate) => control(boundPort, 'POST', `/_test/cache-gate/${encodeURIComponent(gate)}`),
     stop: () => stopChild(child, 'SIGTERM', 5000),
     get stderr() { return stderr.text; },
   };
