@@ -8,6 +8,8 @@
 //     surrogate=<Surrogate-Key>  cache_tag=<Cache-Tag>  location=<path>  content_location=<path>
 //     pad=noise (pad with letters that compress poorly, the same for the same path)
 //     hold=<gate> (after counting the request, answer only once the gate is opened)
+//     date=omit (no Date header: a cache then dates the response to the millisecond, instead
+//       of a whole-second Date that makes it up to a second old on arrival)
 //
 // Every request for a path counts (n, also sent as X-Origin-Count), so a test can tell an
 // answer the origin made from one a cache kept. GET/HEAD 200s with a matching If-None-Match
@@ -99,6 +101,7 @@ function parse(url, overrides) {
     noisy: params.get('pad') === 'noise',
     vary: params.get('vary'),
     hold: params.get('hold'),
+    omitDate: params.get('date') === 'omit',
     headers: {
       'Cache-Control': params.get('cc') ?? undefined,
       ETag: quoteEtag(params.get('etag')),
@@ -199,6 +202,7 @@ export function createCacheRoutes() {
     if (options.delay > 0) await sleep(options.delay);
     if (gone.closed) return;
 
+    if (options.omitDate) res.sendDate = false;
     setHeaders(res, options.headers);
     res.setHeader('X-Origin-Count', n);
     if (options.setCookie) res.setHeader('Set-Cookie', `sid=s${n}; Path=/`);
@@ -256,6 +260,8 @@ export function createCacheRoutes() {
   }
 
   return {
+    // Resolves once the gate is open (undefined when it already is); for other test routes.
+    passGate,
     handle(req, res, url) {
       if (url.pathname.startsWith(SCRIPT_PREFIX)) return script(req, res, url);
       if (url.pathname.startsWith(GATE_PREFIX)) return openGate(req, res, url);

@@ -93,7 +93,9 @@ async function bytes(req, res, url, countText) {
   res.end();
 }
 
-async function slowBody(req, res, url) {
+// hold=<gate>: after the first chunk, the rest waits until the gate opens (see cache_routes.mjs),
+// so a test can see the first bytes arrive while the origin provably has not finished.
+async function slowBody(req, res, url, passGate) {
   const chunks = intArg(url, 'chunks', 5);
   const interval = intArg(url, 'interval', 200, 600000);
   const size = intArg(url, 'size', 1024, MAX_CHUNK);
@@ -104,8 +106,10 @@ async function slowBody(req, res, url) {
   const gone = closeFlag(res);
   res.writeHead(200, BINARY);
   res.flushHeaders();
+  const hold = url.searchParams.get('hold');
   for (let i = 0; i < chunks; i++) {
     await sleep(interval);
+    if (i === 1 && hold !== null) await passGate(hold);
     if (gone.closed) return;
     res.write(patternSlice(i * size, size));
   }
@@ -197,6 +201,7 @@ export function createTestRoutes(stats) {
     if (cache.matches(url.pathname)) return cache.handle(req, res, url);
     for (const [re, fn] of ROUTES) {
       const m = url.pathname.match(re);
+      if (m && fn === slowBody) return slowBody(req, res, url, cache.passGate);
       if (m) return fn(req, res, url, ...m.slice(1));
     }
     return sendError(req, res, 404, 'not_found', `no test endpoint ${url.pathname}`);
