@@ -5,7 +5,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOrigin } from './lib/origin.mjs';
 import { startProxy, runProxy, writeTempFile } from './lib/proxy.mjs';
-import { fetchCached, originCount, describeResponse as show } from './lib/cache.mjs';
+import { fetchCached, fetchSent, originCount, describeResponse as show } from './lib/cache.mjs';
+import { waitFor } from './lib/wait.mjs';
 import { invalidationConfig, adminOf, ADMIN_TOKEN, storeHit } from './lib/redis.mjs';
 
 const CLASSES = {
@@ -110,17 +111,22 @@ describe('admin API', { timeout: 60000 }, () => {
   it('never hands a response fetched before a purge to requests that wait on it after',
     async () => {
       const name = '/_test/cache/plain/in-flight';
-      const path = `${name}?site=5&delay=800`;
+      // The origin holds the leader's fetch until the purge is done and the late request sent.
+      const path = `${name}?site=5&hold=in-flight`;
       await origin.reset();
-      const early = get(path);  // leads the fetch; the origin answers after 800 ms
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      const early = get(path);  // leads the fetch
+      await waitFor(async () => (await originCount(origin, name)) === 1,
+        { timeoutMs: 30000, what: "the leader's fetch at the origin" });
       const purge = await admin.call('POST', '/purge?tag=site%3A5');
       assert.equal(purge.status, 200);
-      const late = await get(path);  // after the purge: must not get the pre-purge response
-      const first = await early;
+      // After the purge: must not get the pre-purge response.
+      const late = fetchSent(proxy.port, path);
+      await late.written;
+      await origin.openGate('in-flight');
+      const [first, second] = [await early, await late.response];
       // Both fetch again for themselves, the leader included: its answer, too, arrives after
       // the purge was processed. The pre-purge fetch (n = 1) reaches nobody.
-      for (const r of [first, late]) {
+      for (const r of [first, second]) {
         assert.equal(r.status, 200, show(r));
         assert.ok(r.json.n > 1, `a request got the pre-purge fetch: ${show(r)}`);
         assert.match(r.cacheStatus, /purged-while-fetching/);
@@ -128,11 +134,18 @@ describe('admin API', { timeout: 60000 }, () => {
       assert.equal(await originCount(origin, name), 3);
       // Without a purge in between, a second request still joins the first one's fetch.
       const other = '/_test/cache/plain/in-flight-kept';
-      const [a, b] = await Promise.all([get(`${other}?delay=400`),
-        new Promise((resolve) => setTimeout(resolve, 100)).then(() => get(`${other}?delay=400`))]);
+      const target = `${other}?hold=in-flight-kept`;
+      const leader = get(target);
+      await waitFor(async () => (await originCount(origin, other)) === 1,
+        { timeoutMs: 30000, what: "the first request's fetch at the origin" });
+      const follower = fetchSent(proxy.port, target);
+      await follower.written;
+      await origin.openGate('in-flight-kept');
+      const [a, b] = [await leader, await follower.response];
       assert.equal(a.json.n, 1);
       assert.equal(b.json.n, 1, show(b));
-      assert.equal(b.xCache, 'COALESCED');
+      assert.equal(b.xCache, 'COALESCED', show(b));
+      assert.equal(await originCount(origin, other), 1);
     });
 
   it('answers wrong paths, methods and bodies with JSON errors', async () => {

@@ -67,7 +67,17 @@ describe('cache coalescing', { timeout: 110000 }, () => {
 
   it('makes one origin request for 200 concurrent misses, all answered alike', async (t) => {
     const path = '/_test/cache/herd';
-    const { responses, elapsedMs } = await concurrently(proxy.port, 200, `${path}?delay=500`);
+    // The origin holds the one fetch until all 200 requests have been sent.
+    let sent = 0;
+    let allSent;
+    const everySent = new Promise((resolve) => { allSent = resolve; });
+    const onRequest = (req) => req.once('finish', () => { if (++sent === 200) allSent(); });
+    const herd = concurrently(proxy.port, 200, `${path}?hold=herd`, () => ({ onRequest }));
+    await everySent;
+    await waitFor(async () => (await originCount(origin, path)) >= 1,
+      { timeoutMs: 30000, what: 'the fetch at the origin' });
+    await origin.openGate('herd');
+    const { responses, elapsedMs } = await herd;
     const labels = tally(responses.map((r) => r.xCache));
     t.diagnostic(`X-Cache: ${JSON.stringify(labels)} in ${elapsedMs} ms`);
     for (const r of responses) {

@@ -21,8 +21,9 @@ export function cacheStatusParams(value) {
 // cs (its parameters), age (number or undefined), json (the origin's JSON body, when it is
 // one), lines (the JSON lines of a chunked /_test/cache/ body)}.
 export async function fetchCached(port, path, { method = 'GET', headers = {}, agent = false,
-  timeoutMs = 30000, onResponse } = {}) {
-  const res = await request(port, { method, path, headers, agent, timeoutMs, onResponse });
+  timeoutMs = 30000, onResponse, onRequest } = {}) {
+  const res = await request(port, { method, path, headers, agent, timeoutMs, onResponse,
+    onRequest });
   const type = res.headers['content-type'] ?? '';
   const text = res.body.toString('utf8');
   let json;
@@ -71,6 +72,16 @@ export async function concurrently(port, count, path, options = () => ({})) {
   } finally {
     agent.destroy();
   }
+}
+
+// fetchCached, and a promise that resolves once the request has been sent: for a test that
+// must not let the origin answer before the proxy has the request.
+export function fetchSent(port, path, options = {}) {
+  let sent;
+  const written = new Promise((resolve) => { sent = resolve; });
+  const response = fetchCached(port, path, { ...options,
+    onRequest: (req) => req.once('finish', sent) });
+  return { written, response };
 }
 
 // Waits until `ms` have passed since `since` (a Date.now() value): for freshness lifetimes,

@@ -6,9 +6,10 @@ import { pipeline } from 'node:stream/promises';
 
 // Resolves {status, headers, rawHeaders, body (Buffer), bytes, sha256}. `body` may be a
 // string/Buffer or an iterable/async iterable of chunks (streamed with backpressure);
-// `keepBody: false` only hashes the response body.
+// `keepBody: false` only hashes the response body. `onRequest(req)` sees the request object
+// (its 'finish' event says the request has been handed to the socket).
 export function request(port, { method = 'GET', path = '/', headers = {}, body, agent = false,
-  host = '127.0.0.1', timeoutMs = 30000, keepBody = true, onResponse } = {}) {
+  host = '127.0.0.1', timeoutMs = 30000, keepBody = true, onResponse, onRequest } = {}) {
   return new Promise((resolve, reject) => {
     const req = http.request({ host, port, method, path, headers, agent }, (res) => {
       onResponse?.(res);
@@ -25,6 +26,7 @@ export function request(port, { method = 'GET', path = '/', headers = {}, body, 
         sha256: hash.digest('hex'), complete: res.complete }));
       res.on('error', reject);
     });
+    onRequest?.(req);
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`request timed out: ${path}`)));
     req.on('error', reject);
     if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
