@@ -106,7 +106,10 @@ int ResponseParser::onHeadersComplete(llhttp_t* p) {
   }
   if (status >= 100 && status < 200) {
     s.interim_ = true;  // 100 Continue, 103 Early Hints: not forwarded
-    return 0;
+    // A 1xx ends with its header section (RFC 9110 15.2) whatever Content-Length or
+    // Transfer-Encoding it carries; read as a body, those bytes would reach the sink as the
+    // body of a response whose head it has not seen, and the final head would be lost.
+    return 1;
   }
   ResponseHead& h = s.head_;
   h.status = status;

@@ -35,6 +35,19 @@ TEST_F(ResponseParserTest, SkipsInterimResponses) {
   EXPECT_EQ(sink.body, "ok");
 }
 
+TEST_F(ResponseParserTest, InterimResponsesHaveNoBodyWhateverTheirFraming) {
+  parser.expectResponse(false);
+  auto r = feed(
+      "HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\n"
+      "HTTP/1.1 103 Early Hints\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_EQ(r.outcome, ResponseParser::Outcome::MessageDone);
+  ASSERT_EQ(sink.heads.size(), 1u);
+  EXPECT_EQ(sink.heads[0].status, 200);
+  EXPECT_EQ(sink.body, "ok");
+  EXPECT_EQ(sink.ends, 1);
+}
+
 TEST_F(ResponseParserTest, HeadResponsesHaveNoBodyWhateverTheirLength) {
   parser.expectResponse(true);
   auto r = feed("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
