@@ -254,13 +254,20 @@ describe('batch', { timeout: 150000 }, () => {
     it('leaves waiting clients their answer when an item leading the fetch times out',
       async () => {
         const path = '/_test/cache/co/lead';
-        const target = `${path}?delay=${ITEM_TIMEOUT_MS + 1000}`;
+        // The origin holds the fetch until the item has timed out: no late timer can see the
+        // answer arrive first.
+        const target = `${path}?hold=co-lead`;
         const requests = [{ id: 'leader', path: target }];
         const batch = postBatch(proxy.port, requests);
         await waitFor(async () => (await originCount(origin, path)) === 1,
           { what: 'the item reaching the origin' });
         const plain = concurrently(proxy.port, 3, target);
-        const by = responsesOf(await batch, requests);
+        let by;
+        try {
+          by = responsesOf(await batch, requests);
+        } finally {
+          await origin.openGate('co-lead');
+        }
         assert.equal(by.leader.status, 504, itemError(by.leader));
         for (const r of (await plain).responses) {
           assert.equal(r.status, 200, show(r));
@@ -460,10 +467,10 @@ describe('batch', { timeout: 150000 }, () => {
       try {
         client.send(requestHead('POST', BATCH, [['Host', 'x'],
           ['Content-Type', 'application/json'], ['Content-Length', String(MAX_REQUEST + 1)]]));
-        const resp = await client.next({ timeoutMs: 5000 });
+        const resp = await client.next({ timeoutMs: 30000 });
         assert.equal(resp.statusCode, 413);
         assert.match(resp.body.toString(), /larger than its limit of 4096 bytes/);
-        assert.notEqual(await client.waitEnd({ timeoutMs: 5000 }), 'timeout',
+        assert.notEqual(await client.waitEnd({ timeoutMs: 30000 }), 'timeout',
           'the unread body makes the connection unusable: it is closed');
       } finally {
         client.close();
@@ -478,9 +485,9 @@ describe('batch', { timeout: 150000 }, () => {
         const piece = `{"requests":[${'{"id":"x","path":"/"},'.repeat(100)}`;
         const body = chunked([piece, piece, piece]);
         client.socket.write(body.subarray(0, body.length - 5));  // no last-chunk yet
-        const resp = await client.next({ timeoutMs: 5000 });
+        const resp = await client.next({ timeoutMs: 30000 });
         assert.equal(resp.statusCode, 413);
-        assert.notEqual(await client.waitEnd({ timeoutMs: 5000 }), 'timeout');
+        assert.notEqual(await client.waitEnd({ timeoutMs: 30000 }), 'timeout');
       } finally {
         client.close();
       }
@@ -492,7 +499,7 @@ describe('batch', { timeout: 150000 }, () => {
         const body = JSON.stringify({ requests: [{ id: 'a', path: '/_test/echo' }] });
         client.send(requestHead('POST', `http://x${BATCH}`, [['Host', 'x'],
           ['Content-Type', 'application/json'], ['Content-Length', String(body.length)]]) + body);
-        const resp = await client.next({ timeoutMs: 5000 });
+        const resp = await client.next({ timeoutMs: 30000 });
         assert.equal(resp.statusCode, 200);
         const [a] = JSON.parse(resp.body.toString()).responses;
         assert.equal(a.id, 'a');

@@ -106,7 +106,7 @@ describe('cache coalescing', { timeout: 110000 }, () => {
     await waitFor(async () => (await originCount(origin, path)) === 1, { what: 'the fetch' });
     const second = get(1);
     // Third: joins once body bytes are flowing.
-    await withTimeout(clocks[0].at, 5000, 'first body bytes');
+    await withTimeout(clocks[0].at, 30000, 'first body bytes');
     const third = get(2);
     const responses = await Promise.all([first, second, third]);
     const firstAt = await Promise.all(clocks.map((c) => c.at));
@@ -208,7 +208,7 @@ describe('cache coalescing', { timeout: 110000 }, () => {
         () => RawClient.open(proxy.port)));
       try {
         for (const client of clients) client.send(requestHead('GET', target, [hostOf(proxy.port)]));
-        const outcomes = await Promise.all(clients.map((c) => c.next({ timeoutMs: 5000 })
+        const outcomes = await Promise.all(clients.map((c) => c.next({ timeoutMs: 30000 })
           .then((resp) => ({ resp }), (err) => ({ err }))));
         for (const { resp, err } of outcomes) {
           if (err) {
@@ -228,7 +228,7 @@ describe('cache coalescing', { timeout: 110000 }, () => {
       const client = await RawClient.open(proxy.port);
       try {
         client.send(requestHead('GET', target, [hostOf(proxy.port)]));
-        await client.next({ timeoutMs: 5000 }).catch(() => {});
+        await client.next({ timeoutMs: 30000 }).catch(() => {});
       } finally {
         client.close();
       }
@@ -247,7 +247,7 @@ describe('cache coalescing', { timeout: 110000 }, () => {
       // Nothing shows that the proxy has read these requests; give it a moment to.
       await delay(300);
       for (const client of clients.slice(0, 5)) client.close();
-      const stayed = await Promise.all(clients.slice(5).map((c) => c.next({ timeoutMs: 5000 })));
+      const stayed = await Promise.all(clients.slice(5).map((c) => c.next({ timeoutMs: 30000 })));
       const first = await leader;
       assert.equal(first.status, 200);
       for (const resp of stayed) {

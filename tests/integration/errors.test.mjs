@@ -84,7 +84,7 @@ describe('errors', { timeout: 90000 }, () => {
       const client = await RawClient.open(proxy.port);
       try {
         client.send(requestHead('POST', '/_test/echo', [HOST, ['Content-Length', `${2 << 20}`]]));
-        assertErrorReply(await client.next({ timeoutMs: 3000 }), 413);
+        assertErrorReply(await client.next({ timeoutMs: 30000 }), 413);
       } finally {
         client.close();
       }
@@ -122,7 +122,7 @@ describe('errors', { timeout: 90000 }, () => {
           });
         }
       }
-      assertErrorReply(await client.next({ timeoutMs: 5000 }), 413);
+      assertErrorReply(await client.next({ timeoutMs: 30000 }), 413);
     } finally {
       client.close();
     }
@@ -148,7 +148,7 @@ describe('errors', { timeout: 90000 }, () => {
   for (const [what, bytes, neverForwarded] of malformed) {
     it(`answers 400 and closes the connection for ${what}`, async () => {
       await origin.reset();
-      const { data, ended } = await rawExchange(proxy.port, bytes, { timeoutMs: 5000 });
+      const { data, ended } = await rawExchange(proxy.port, bytes, { timeoutMs: 30000 });
       assert.notEqual(ended, 'timeout', 'the connection was left open after a 400');
       const responses = parseRawResponses(data);
       assertErrorReply(responses[0], 400);
@@ -161,7 +161,7 @@ describe('errors', { timeout: 90000 }, () => {
     const client = await RawClient.open(proxy.port);
     try {
       client.send(requestHead('GET', '/_test/close-mid-body?bytes=100000', [HOST]));
-      const ended = await client.waitEnd({ timeoutMs: 5000 });
+      const ended = await client.waitEnd({ timeoutMs: 30000 });
       assert.notEqual(ended, 'timeout', 'the connection stayed open after a truncated body');
       for (const resp of client.finalResponses()) {
         assert.ok(!(resp.complete && resp.statusCode === 200),

@@ -87,7 +87,7 @@ describe('purge on Redis invalidation messages', { timeout: 60000 }, () => {
     const refreshed = await waitFor(async () => {
       last = await get(proxy, soft);
       return last.xCache === 'HIT' && last;
-    }, { what: 'the background refresh', timeoutMs: 10000 }).catch((err) => {
+    }, { what: 'the background refresh', timeoutMs: 30000 }).catch((err) => {
       throw new Error(`${err.message}; last answer: ${show(last)}`);
     });
     assert.equal(refreshed.json.n, nSoft + 1, 'exactly one refresh');

@@ -52,7 +52,7 @@ describe('gaps in the invalidation feed', { timeout: 90000 }, () => {
     return waitFor(async () => {
       const stats = (await admin.stats()).invalidation;
       return stats.subscribed && stats.last_gap.count >= count && stats;
-    }, { timeoutMs: 15000, what: `gap policy run ${count}` });
+    }, { timeoutMs: 30000, what: `gap policy run ${count}` });
   }
 
   it('keeps serving while Redis is killed, then resubscribes and revalidates', async () => {
@@ -99,7 +99,7 @@ describe('gaps in the invalidation feed', { timeout: 90000 }, () => {
       await waitFor(async () => {
         const stats = (await admin.stats()).invalidation;
         return stats.subscribed && stats.reconnects > gaps[i];
-      }, { timeoutMs: 15000, what: 'the resubscription' });
+      }, { timeoutMs: 30000, what: 'the resubscription' });
     }
     const r1 = await get(revalidate.proxy, path);
     assert.notEqual(r1.xCache, 'HIT', `revalidate_all: ${show(r1)}`);

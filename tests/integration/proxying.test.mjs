@@ -225,7 +225,7 @@ describe('proxying', { timeout: 60000 }, () => {
       const client = await RawClient.open(proxy.port);
       try {
         client.send(requestHead('GET', path, HOST));
-        const resp = await client.next({ timeoutMs: 10000 });
+        const resp = await client.next({ timeoutMs: 30000 });
         assert.equal(resp.statusCode, 200);
         assert.equal(resp.bodyBytes, size);
         assert.equal(sha256(resp.body), patternSha256(size));

@@ -116,7 +116,7 @@ describe('upstream servers', { timeout: 90000 }, () => {
     await waitFor(async () => {
       assert.equal((await request(proxy.port, { path: '/health' })).status, 200);
       return (await revived.stats()).requests > 0;
-    }, { timeoutMs: 10000, intervalMs: 100, what: 'the revived server to get requests' });
+    }, { timeoutMs: 30000, intervalMs: 100, what: 'the revived server to get requests' });
   });
 
   it('answers 502 when every server of the upstream is down', async () => {

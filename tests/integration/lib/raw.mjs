@@ -19,7 +19,7 @@ export function connect(port, host = '127.0.0.1') {
 // Sends `bytes` (a string, Buffer, or array of them written one after another) and collects
 // everything until the server closes, resets, or `timeoutMs` passes.
 // Resolves {data, ended: 'close' | 'reset' | 'timeout'}.
-export async function rawExchange(port, bytes, { timeoutMs = 5000, host } = {}) {
+export async function rawExchange(port, bytes, { timeoutMs = 30000, host } = {}) {
   const socket = await connect(port, host);
   return new Promise((resolve) => {
     const parts = [];
@@ -96,7 +96,7 @@ export class RawClient {
 
   // Waits for the next complete response (in order). Rejects on timeout, on a framing error,
   // or when the connection ends first.
-  async next({ timeoutMs = 5000 } = {}) {
+  async next({ timeoutMs = 30000 } = {}) {
     const index = this.requestCount;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -119,7 +119,7 @@ export class RawClient {
   }
 
   // Resolves 'close' | 'reset' when the server ends the connection, 'timeout' otherwise.
-  async waitEnd({ timeoutMs = 5000 } = {}) {
+  async waitEnd({ timeoutMs = 30000 } = {}) {
     const deadline = Date.now() + timeoutMs;
     while (!this.ended && Date.now() < deadline) {
       await new Promise((resolve) => {

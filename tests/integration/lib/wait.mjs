@@ -3,7 +3,9 @@
 export const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Polls `check` until it returns a truthy value (returned) or the deadline passes (throws).
-export async function waitFor(check, { timeoutMs = 5000, intervalMs = 20, what = 'condition' } = {}) {
+// The default deadline is generous: it only decides how long a failing test takes to say so.
+export async function waitFor(check,
+  { timeoutMs = 30000, intervalMs = 20, what = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   let lastError;
   for (;;) {
