@@ -1,5 +1,7 @@
 #include "proxy/http/response_parser.h"
 
+#include <string>
+
 namespace edge::http {
 
 ResponseParser::ResponseParser(ResponseSink& sink) : sink_(sink) {
@@ -100,6 +102,10 @@ int ResponseParser::onHeaderValueComplete(llhttp_t* p) {
 int ResponseParser::onHeadersComplete(llhttp_t* p) {
   ResponseParser& s = self(p);
   int status = p->status_code;
+  if (status < 100) {  // llhttp takes any three digits; RFC 9110 15 starts at 100
+    s.error_ = "upstream sent the invalid status code " + std::to_string(status);
+    return -1;
+  }
   if (status == 101) {
     s.error_ = "upstream switched protocols without being asked to";
     return -1;

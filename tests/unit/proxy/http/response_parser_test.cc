@@ -48,6 +48,14 @@ TEST_F(ResponseParserTest, InterimResponsesHaveNoBodyWhateverTheirFraming) {
   EXPECT_EQ(sink.ends, 1);
 }
 
+TEST_F(ResponseParserTest, StatusBelowOneHundredIsAnError) {
+  parser.expectResponse(false);
+  auto r = feed("HTTP/1.1 050 OK\r\nContent-Length: 1\r\n\r\na");
+  EXPECT_EQ(r.outcome, ResponseParser::Outcome::Error);
+  EXPECT_TRUE(sink.heads.empty());
+  EXPECT_NE(parser.error().find("status code 50"), std::string::npos);
+}
+
 TEST_F(ResponseParserTest, HeadResponsesHaveNoBodyWhateverTheirLength) {
   parser.expectResponse(true);
   auto r = feed("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
