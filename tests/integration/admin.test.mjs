@@ -14,7 +14,7 @@ const CLASSES = {
   swr: { ttl: '60s', stale_while_revalidate: '30s' },
 };
 
-describe('admin API', { timeout: 60000 }, () => {
+describe('admin API', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   let admin;

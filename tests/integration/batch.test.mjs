@@ -79,7 +79,7 @@ function assertRefused(res, status, pattern) {
 
 const itemError = (item) => `${item.status} ${JSON.stringify(item.body)}`;
 
-describe('batch', { timeout: 150000 }, () => {
+describe('batch', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   before(async () => {
@@ -678,7 +678,7 @@ describe('batch', { timeout: 150000 }, () => {
   });
 });
 
-describe('batch configuration', { timeout: 60000 }, () => {
+describe('batch configuration', { timeout: 240000 }, () => {
   let origin;
   before(async () => {
     origin = await startOrigin();

@@ -19,7 +19,7 @@ const CLASSES = {
   tagged: { ttl: '60s', tags: ['org:{header.x-org-id}:item:{path.5}', 'all-items'] },
 };
 
-describe('cache basics', { timeout: 90000 }, () => {
+describe('cache basics', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   before(async () => {

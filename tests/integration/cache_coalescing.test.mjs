@@ -52,7 +52,7 @@ function assertCleanErrors(responses, statuses) {
   }
 }
 
-describe('cache coalescing', { timeout: 110000 }, () => {
+describe('cache coalescing', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   before(async () => {

@@ -23,7 +23,7 @@ const q = (params) => new URLSearchParams(params).toString();
 // A Last-Modified `ms` ago; whole seconds, as HTTP dates are.
 const ago = (ms) => new Date(Math.floor((Date.now() - ms) / 1000) * 1000).toUTCString();
 
-describe('cache and RFC 9111', { timeout: 90000 }, () => {
+describe('cache and RFC 9111', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   before(async () => {

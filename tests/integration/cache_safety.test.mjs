@@ -21,7 +21,7 @@ const AUTH_A = { authorization: 'Bearer token-a' };
 const AUTH_B = { authorization: 'Bearer token-b' };
 const q = (params) => new URLSearchParams(params).toString();
 
-describe('cache safety', { timeout: 90000 }, () => {
+describe('cache safety', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   before(async () => {

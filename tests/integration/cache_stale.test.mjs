@@ -19,7 +19,7 @@ const CLASSES = {
 };
 const STALE_AFTER_MS = 1300;  // freshness of 1 s, and a margin
 
-describe('cache serving stale', { timeout: 110000 }, () => {
+describe('cache serving stale', { timeout: 240000 }, () => {
   let origin;
   let doomed;  // an origin the stale-if-error test stops
   let proxy;

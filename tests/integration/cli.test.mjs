@@ -19,7 +19,7 @@ function diagnostic(stderr, file, line, col, keyPath) {
   return m[1];
 }
 
-describe('command line', { timeout: 60000 }, () => {
+describe('command line', { timeout: 240000 }, () => {
   let origin;
   before(async () => { origin = await startOrigin(); });
   after(async () => { await origin?.stop(); });

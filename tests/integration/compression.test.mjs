@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 const run = promisify(execFile);
 const LIST = '/api/v1/work-orders?per_page=50';  // ~17 KB of JSON from the demo API
 
-describe('compression of cached responses', { timeout: 60000 }, () => {
+describe('compression of cached responses', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   let identity;  // the origin's own bytes
@@ -157,7 +157,7 @@ describe('compression of cached responses', { timeout: 60000 }, () => {
   });
 });
 
-describe('compression switched off', { timeout: 30000 }, () => {
+describe('compression switched off', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   before(async () => {

@@ -20,7 +20,7 @@ const LIST = '/api/v1/work-orders?per_page=50';  // ~17 KB of JSON from the demo
 const sha256Tag = (body) =>
   `"${createHash('sha256').update(body).digest().subarray(0, 16).toString('base64url')}"`;
 
-describe('generate_etag: uncached JSON responses', { timeout: 60000 }, () => {
+describe('generate_etag: uncached JSON responses', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   before(async () => {
@@ -109,7 +109,7 @@ describe('generate_etag: uncached JSON responses', { timeout: 60000 }, () => {
   });
 });
 
-describe('compress_on_store and stored encoded forms', { timeout: 90000 }, () => {
+describe('compress_on_store and stored encoded forms', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   before(async () => {
@@ -184,7 +184,7 @@ describe('compress_on_store and stored encoded forms', { timeout: 90000 }, () =>
 });
 
 describe('revalidation upstream when the client holds an encoded variant tag',
-  { timeout: 60000 }, () => {
+  { timeout: 240000 }, () => {
     let origin;
     let proxy;
     before(async () => {

@@ -19,7 +19,7 @@ function assertErrorReply(resp, status) {
   assert.ok(resp.body.length > 0, 'error response has an empty body');
 }
 
-describe('errors', { timeout: 90000 }, () => {
+describe('errors', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   before(async () => {

@@ -11,7 +11,7 @@ import { fetchCached, originCount, describeResponse as show } from './lib/cache.
 const q = (params) => new URLSearchParams(params).toString();
 const HOUR_MS = 3600 * 1000;
 
-describe('ETag and 304 from the cache', { timeout: 60000 }, () => {
+describe('ETag and 304 from the cache', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   before(async () => {

@@ -39,7 +39,7 @@ function project(document, fields) {
   return { ...document, data: document.data.map((r) => pick(r, paths)) };
 }
 
-describe('sparse fieldsets', { timeout: 90000 }, () => {
+describe('sparse fieldsets', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   let full;  // the origin's list of 10 work orders, parsed

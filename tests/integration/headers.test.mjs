@@ -25,7 +25,7 @@ const seen = (echo, name) => echo.headers
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade'];
 
-describe('headers', { timeout: 60000 }, () => {
+describe('headers', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   let rewriting;

@@ -16,7 +16,7 @@ const CLASSES = {
   plain: { ttl: '60s' },
 };
 
-describe('purge on Redis invalidation messages', { timeout: 60000 }, () => {
+describe('purge on Redis invalidation messages', { timeout: 240000 }, () => {
   let origin;
   let redis;
   const proxies = [];

@@ -14,7 +14,7 @@ import { startRedis, invalidationConfig, adminOf, waitForSubscribed, storeHit }
 const CLASSES = { plain: { ttl: '60s' } };
 const RECONNECT = { min_delay: '50ms', max_delay: '200ms' };
 
-describe('gaps in the invalidation feed', { timeout: 90000 }, () => {
+describe('gaps in the invalidation feed', { timeout: 240000 }, () => {
   let origin;
   let redis;
   const started = [];

@@ -13,7 +13,7 @@ import { startRedis, invalidationConfig, adminOf, waitForMessages, waitForSubscr
 const CLASSES = { plain: { ttl: '60s' } };
 const STREAM = 'inv';
 
-describe('invalidation from a Redis stream', { timeout: 60000 }, () => {
+describe('invalidation from a Redis stream', { timeout: 240000 }, () => {
   let origin;
   let redis;
   let proxy;

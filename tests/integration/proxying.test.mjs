@@ -18,7 +18,7 @@ const json = (resp) => JSON.parse(resp.body.toString('utf8'));
 const framingSeen = (echo) => echo.headers
   .filter(([n]) => /^(content-length|transfer-encoding)$/i.test(n)).map(([n]) => n.toLowerCase());
 
-describe('proxying', { timeout: 60000 }, () => {
+describe('proxying', { timeout: 240000 }, () => {
   let origin;
   let proxy;
   before(async () => {

@@ -25,7 +25,7 @@ function assertBounded(t, rss, limitKb, what) {
     `(from ${rss.baselineKb} to ${rss.maxKb} kB; limit ${limitKb} kB)`);
 }
 
-describe('streaming', { timeout: 90000 }, () => {
+describe('streaming', { timeout: 240000 }, () => {
   let origin;
   before(async () => { origin = await startOrigin(); });
   after(async () => { await origin?.stop(); });

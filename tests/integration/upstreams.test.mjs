@@ -22,7 +22,7 @@ async function getMany(port, count, path = '/health') {
   return statuses;
 }
 
-describe('upstream servers', { timeout: 90000 }, () => {
+describe('upstream servers', { timeout: 240000 }, () => {
   after(async () => {
     await Promise.all(cleanup.map((thing) => thing.stop()));
   });

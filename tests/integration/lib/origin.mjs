@@ -30,7 +30,7 @@ export async function startOrigin({ port = 0 } = {}) {
     [ORIGIN_SCRIPT, '--host', '127.0.0.1', '--port', String(port)]);
   const stdout = collectText(child.stdout);
   const stderr = collectText(child.stderr);
-  const m = await withTimeout(stdout.match(/origin listening on (\S+):(\d+)/), 10000,
+  const m = await withTimeout(stdout.match(/origin listening on (\S+):(\d+)/), 60000,
     'origin start').catch((err) => err);
   if (!Array.isArray(m)) {
     child.kill('SIGKILL');

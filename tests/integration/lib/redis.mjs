@@ -21,7 +21,7 @@ export async function startRedis({ port } = {}) {
     const out = collectText(child.stdout);
     // With loglevel warning nothing is printed when ready: poll with PING instead.
     await waitFor(async () => (await command(chosen, 'PING').catch(() => null)) === 'PONG',
-      { timeoutMs: 10000, what: `redis-server on port ${chosen}\n${out.text}` });
+      { timeoutMs: 60000, what: `redis-server on port ${chosen}\n${out.text}` });
   };
   await launch();
   return {
