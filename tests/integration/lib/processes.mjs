@@ -23,6 +23,34 @@ export function spawnTracked(command, args, options = {}) {
   return child;
 }
 
+// ThreadSanitizer reports go to stderr and do not stop the process (the proxy only exits
+// with TSan's exitcode later, and many tests never look at that), so every report a child
+// prints is kept here and fails the test file when it exits.
+const sanitizerReports = [];
+process.on('exit', () => {
+  if (sanitizerReports.length === 0) return;
+  for (const report of sanitizerReports) process.stderr.write(`${report}\n`);
+  process.stderr.write(`ThreadSanitizer reports from ${sanitizerReports.length} process(es)\n`);
+  process.exitCode = 1;
+});
+
+// Watches `child`'s stderr for ThreadSanitizer reports (kept whole, up to 64 KiB each).
+export function watchSanitizerReports(child, label) {
+  const marker = 'WARNING: ThreadSanitizer';
+  let tail = '';
+  let report = null;
+  child.stderr.on('data', (chunk) => {
+    const text = tail + chunk.toString();
+    if (report === null) {
+      const at = text.indexOf(marker);
+      tail = at < 0 ? text.slice(-marker.length) : '';
+      if (at >= 0) report = sanitizerReports.push(`== ${label}:\n${text.slice(at)}`) - 1;
+    } else if (sanitizerReports[report].length < 65536) {
+      sanitizerReports[report] += chunk.toString();
+    }
+  });
+}
+
 // Keeps the text a stream produced (bounded, newest kept) and lets callers wait for a pattern.
 export function collectText(stream, limit = 1 << 20) {
   let text = '';

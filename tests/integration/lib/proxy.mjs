@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROXY_BIN } from './env.mjs';
-import { spawnTracked, collectText, stopChild } from './processes.mjs';
+import { spawnTracked, collectText, stopChild, watchSanitizerReports } from './processes.mjs';
 import { withTimeout } from './wait.mjs';
 
 let tempDir;
@@ -24,6 +24,7 @@ export async function startProxy({ yaml, args = [], readyTimeoutMs = 10000 } = {
   const configFile = yaml !== undefined ? writeTempFile('edge.yaml', yaml) : undefined;
   const argv = configFile ? ['--config', configFile, ...args] : args;
   const child = spawnTracked(PROXY_BIN, argv);
+  watchSanitizerReports(child, `edge-proxy ${argv.join(' ')}`);
   const stdout = collectText(child.stdout);
   const stderr = collectText(child.stderr);
   const ready = await withTimeout(stderr.match(/listening on (\S+):(\d+)/), readyTimeoutMs,
@@ -49,6 +50,7 @@ export async function startProxy({ yaml, args = [], readyTimeoutMs = 10000 } = {
 // Runs the binary to completion: {code, signal, stdout, stderr}.
 export async function runProxy(args, { timeoutMs = 10000 } = {}) {
   const child = spawnTracked(PROXY_BIN, args);
+  watchSanitizerReports(child, `edge-proxy ${args.join(' ')}`);
   const stdout = collectText(child.stdout);
   const stderr = collectText(child.stderr);
   let timer;
