@@ -71,7 +71,9 @@ struct CachedEntry {
   // stale from now on. The only mutable part; readers load it relaxed.
   mutable std::atomic<bool> invalidated{false};
 
-  // Bytes counted against the cache budget: key, headers, body, tags and a fixed overhead.
+  // Bytes counted against the cache budget: what the entry really costs in memory. Every
+  // heap block it owns (strings by capacity, not size; vectors; shared_ptr control blocks) as
+  // malloc rounds it, plus the store's index entries for its key and tags.
   size_t charge() const;
 };
 
