@@ -72,7 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view line = nextLine(text);
     const size_t colon = line.find(':');
     if (colon != std::string_view::npos) {
-      headers.add(edge::http::lowerAscii(line.substr(0, colon)), std::string(line.substr(colon + 1)));
+      headers.add(edge::http::lowerAscii(line.substr(0, colon)),
+                  std::string(line.substr(colon + 1)));
     }
   }
 

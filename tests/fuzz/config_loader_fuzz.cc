@@ -4,7 +4,6 @@
 //
 // Property: the loader either returns a config and no errors or errors and no config, and
 // every error says something.
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -15,20 +14,27 @@
 namespace {
 
 // TODO(yaml-cpp LoadAll hang): remove once the loader no longer hands such input to
-// YAML::LoadAll. yaml-cpp 0.7 loops forever, allocating, on a document whose first token is a
-// ',' (jbeder/yaml-cpp#1040, fixed upstream by #1319): "," or "a: 1\n---\n,". Conservatively
-// skips any input with a line that starts with ',' (after blanks and an optional "---").
-bool startsDocumentWithComma(std::string_view yaml) {
-  while (!yaml.empty()) {
-    const size_t eol = std::min(yaml.find('\n'), yaml.size());
-    std::string_view line = yaml.substr(0, eol);
-    yaml.remove_prefix(std::min(eol + 1, yaml.size()));
-    line.remove_prefix(std::min(line.find_first_not_of(" \t\r"), line.size()));
-    if (line.starts_with("---")) {
-      line.remove_prefix(3);
-      line.remove_prefix(std::min(line.find_first_not_of(" \t\r"), line.size()));
-    }
-    if (line.starts_with(',')) {
+// YAML::LoadAll. yaml-cpp 0.7 loops forever, allocating, when a document starts with a ','
+// token (jbeder/yaml-cpp#1040, fixed upstream by #1319): ",", "!,x", "a: 1\n---\n,".
+// Conservatively skips any input with a ',' outside flow brackets, quotes and comments.
+bool hasBareComma(std::string_view yaml) {
+  int depth = 0;
+  char quote = 0;
+  bool comment = false;
+  for (char c : yaml) {
+    if (comment) {
+      comment = c != '\n';
+    } else if (quote != 0) {
+      quote = c == quote ? 0 : quote;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '#') {
+      comment = true;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    } else if (c == ',' && depth == 0) {
       return true;
     }
   }
@@ -39,7 +45,7 @@ bool startsDocumentWithComma(std::string_view yaml) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view yaml(reinterpret_cast<const char*>(data), size);
-  if (startsDocumentWithComma(yaml)) {
+  if (hasBareComma(yaml)) {
     return 0;
   }
   const edge::config::LoadResult result = edge::config::loadConfigString(yaml, "fuzz.yaml");
