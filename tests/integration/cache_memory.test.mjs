@@ -3,10 +3,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import fs from 'node:fs';
+import zlib from 'node:zlib';
 import { startOrigin } from './lib/origin.mjs';
 import { startProxy } from './lib/proxy.mjs';
 import { proxyConfig } from './lib/config.mjs';
-import { sampleRss } from './lib/rss.mjs';
+import { rssKb, sampleRss } from './lib/rss.mjs';
 import { fetchCached, originCount, describeResponse as show } from './lib/cache.mjs';
 
 const RSS_LIMIT_KB = 64 * 1024;
@@ -37,6 +39,42 @@ async function flood(port, count, paths, { size, parallel = 32 }) {
     agent.destroy();
   }
   assert.deepEqual(failures.slice(0, 5), [], `${failures.length} bad answers`);
+}
+
+// JSON API traffic: mostly 1 to 4 KB, every 20th 64 KB; every other client asks for gzip, so
+// the gzip forms made on first demand are stored too.
+const apiSize = (i) => (i % 20 === 19 ? 64 * 1024 : [1100, 1600, 2300, 3100, 4096][i % 5]);
+const wantsGzip = (i) => i % 2 === 0;
+
+// Like flood(), for the mix above: each answer a MISS whose body (gunzipped when the proxy
+// sent gzip) has the size asked for.
+async function apiFlood(port, count, path, { parallel = 16 } = {}) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: parallel });
+  let next = 0;
+  const failures = [];
+  try {
+    await Promise.all(Array.from({ length: parallel }, async () => {
+      while (next < count) {
+        const i = next++;
+        const headers = { 'accept-encoding': wantsGzip(i) ? 'gzip' : 'identity' };
+        const r = await fetchCached(port, path(i), { agent, headers });
+        const gzipped = r.headers['content-encoding'] === 'gzip';
+        const body = gzipped ? zlib.gunzipSync(r.body) : r.body;
+        if (r.status !== 200 || body.length !== apiSize(i) || r.xCache !== 'MISS') {
+          failures.push(`${path(i)}: ${show(r)}`);
+        }
+      }
+    }));
+  } finally {
+    agent.destroy();
+  }
+  assert.deepEqual(failures.slice(0, 5), [], `${failures.length} bad answers`);
+}
+
+// ASan's allocator adds redzones to every block and keeps freed ones in quarantine, neither of
+// which the budget counts (nor should): the ASan pass gets that much more room.
+function underAsan(pid) {
+  return /libasan|libclang_rt\.asan/.test(fs.readFileSync(`/proc/${pid}/maps`, 'utf8'));
 }
 
 describe('cache memory', { timeout: 110000 }, () => {
@@ -91,4 +129,37 @@ describe('cache memory', { timeout: 110000 }, () => {
     assert.equal(newest.xCache, 'HIT', show(newest));
     assert.equal(newest.body.length, size);
   });
+
+  // The budget counts what entries really cost (capacity, malloc blocks, index nodes): a store
+  // at 32 MB used to hold about 85 MB, mostly gzip forms in 16 KB buffers counted at their size.
+  it('keeps RSS under 1.5 x the 32 MB budget plus the idle baseline through an API flood',
+    async (t) => {
+      const budgetKb = 32 * 1024;
+      const proxy = await startProxy({ yaml: proxyConfig({
+        servers: [origin.address],
+        cache: { memory: '32m', shards: 16 },
+        routeClasses: { api: { ttl: '10m' } },
+        routes: [{ match: { path_prefix: '/_test/cache/' }, upstream: 'app', class: 'api' }],
+      }) });
+      t.after(() => proxy.stop());
+      const idleKb = rssKb(proxy.pid);
+      const asan = underAsan(proxy.pid);
+      const limitKb = (asan ? 2 : 1.5) * budgetKb + idleKb;
+      // ~27 MB of bodies and ~2500 gzip forms: charged what they cost, they overfill the store.
+      const count = 5000;
+      const path = (i) => `/_test/cache/api/${i}?size=${apiSize(i)}`;
+      const rss = sampleRss(proxy.pid);
+      await apiFlood(proxy.port, count, path);
+      const { maxKb } = rss.stop();
+      t.diagnostic(`${count} API responses, memory: 32m${asan ? ' (ASan)' : ''}: idle ` +
+        `${idleKb} kB, max ${maxKb} kB, limit ${limitKb} kB`);
+      assert.ok(maxKb <= limitKb, `proxy RSS reached ${maxKb} kB; limit ${limitKb} kB ` +
+        `(${asan ? 2 : 1.5} x the ${budgetKb} kB budget + ${idleKb} kB idle)`);
+
+      const newest = await fetchCached(proxy.port, path(count - 2));
+      assert.equal(newest.xCache, 'HIT', show(newest));
+      const oldest = await fetchCached(proxy.port, path(0));
+      assert.equal(oldest.xCache, 'MISS', `a 32 MB store kept the first of ${count} ` +
+        `responses: ${show(oldest)}`);
+    });
 });
