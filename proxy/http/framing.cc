@@ -1,5 +1,7 @@
 #include "proxy/http/framing.h"
 
+#include "proxy/http/headers.h"
+
 namespace edge::http {
 
 bool statusHasNoBody(int status) {
@@ -41,6 +43,29 @@ DownstreamResponseFraming downstreamResponseFraming(const DownstreamResponseInpu
 bool isIdempotentMethod(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
          method == "PUT" || method == "DELETE";
+}
+
+int checkRequestTransferEncoding(const std::vector<std::string_view>& values, std::string& reason) {
+  std::vector<std::string_view> codings;
+  for (std::string_view value : values) {
+    for (std::string_view coding : listElements(value)) {
+      codings.push_back(coding);
+    }
+  }
+  if (codings.empty() || !iequals(codings.back(), "chunked")) {
+    reason = "Transfer-Encoding must end with exactly \"chunked\" (got \"";
+    for (size_t i = 0; i < values.size(); ++i) {
+      reason.append(i > 0 ? ", " : "").append(values[i]);
+    }
+    reason.append("\")");
+    return 400;
+  }
+  if (codings.size() > 1) {
+    reason = "transfer coding \"" + std::string(codings.front()) +
+             "\" is not supported (only \"chunked\")";
+    return 501;
+  }
+  return 0;
 }
 
 }  // namespace edge::http

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace edge::http {
 
@@ -41,6 +43,12 @@ struct DownstreamResponseFraming {
 };
 
 DownstreamResponseFraming downstreamResponseFraming(const DownstreamResponseInput& in);
+
+// Checks a request's Transfer-Encoding field values (every field line, in order) under the
+// list rules of RFC 9112 section 6.1: the proxy accepts exactly one coding, "chunked" without
+// parameters. Returns 0 when acceptable, else the status to refuse with (400 when chunked is
+// not the final coding, 501 for any other coding) and `reason` says why.
+int checkRequestTransferEncoding(const std::vector<std::string_view>& values, std::string& reason);
 
 // Idempotent methods (RFC 9110 section 9.2.2) may be retried on a fresh connection.
 bool isIdempotentMethod(std::string_view method);

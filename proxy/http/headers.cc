@@ -31,6 +31,12 @@ constexpr std::array<std::string_view, 9> kHopByHop = {
 
 }  // namespace
 
+std::vector<std::string_view> listElements(std::string_view list) {
+  std::vector<std::string_view> out;
+  forEachToken(list, [&](std::string_view item) { out.push_back(item); });
+  return out;
+}
+
 std::string_view trimOws(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
     s.remove_prefix(1);

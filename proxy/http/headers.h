@@ -16,6 +16,9 @@ std::string lowerAscii(std::string_view text);
 // Strips optional white space (spaces and tabs, RFC 9110 5.6.3) from both ends.
 std::string_view trimOws(std::string_view s);
 
+// The elements of a comma-separated list (RFC 9110 5.6.1): OWS trimmed, empty ones dropped.
+std::vector<std::string_view> listElements(std::string_view list);
+
 // True when the comma-separated list `value` holds `token` (case-insensitive, OWS trimmed).
 bool hasToken(std::string_view value, std::string_view token);
 

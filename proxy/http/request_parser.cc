@@ -1,6 +1,9 @@
 #include "proxy/http/request_parser.h"
 
 #include <string_view>
+#include <vector>
+
+#include "proxy/http/framing.h"
 
 namespace edge::http {
 
@@ -13,8 +16,15 @@ RequestParser::RequestParser(RequestSink& sink, const config::Limits& limits)
 RequestParser::Result RequestParser::execute(const char* data, size_t len) {
   exec_begin_ = data;
   exec_end_ = data + len;
+  if (!line_endings_.scan(data, len)) {
+    fail(400, "bare LF in the request head: lines must end with CRLF");
+    return {Outcome::Error, 0};
+  }
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   if (err == HPE_OK) {
+    // llhttp has checked the framing (it refuses a bad Transfer-Encoding only after
+    // on_headers_complete): only now may the head go anywhere.
+    dispatchHead();
     return {Outcome::NeedMore, len};
   }
   if (err == HPE_PAUSED) {
@@ -30,6 +40,42 @@ RequestParser::Result RequestParser::execute(const char* data, size_t len) {
 }
 
 void RequestParser::resume() { llhttp_resume(&parser_); }
+
+// llhttp (8.x, even in strict mode) takes a bare LF as the end of the request line or of the
+// head; a server behind us may not, which is how requests get smuggled. So every line of the
+// head must end with CRLF. Bytes after the head (the body) are not looked at.
+bool RequestParser::LineEndingCheck::scan(const char* data, size_t len) {
+  for (size_t i = 0; i < len && state != State::Done; ++i) {
+    const char c = data[i];
+    if (c == '\n' && state != State::AfterCr && state != State::LineStartAfterCr &&
+        state != State::StartAfterCr) {
+      return false;
+    }
+    switch (state) {
+      case State::Start:  // empty lines before the request line are allowed (RFC 9112 2.2)
+        state = c == '\r' ? State::StartAfterCr : State::InLine;
+        break;
+      case State::StartAfterCr:
+        state = c == '\n' ? State::Start : State::InLine;
+        break;
+      case State::InLine:
+        state = c == '\r' ? State::AfterCr : State::InLine;
+        break;
+      case State::AfterCr:
+        state = c == '\n' ? State::LineStart : (c == '\r' ? State::AfterCr : State::InLine);
+        break;
+      case State::LineStart:
+        state = c == '\r' ? State::LineStartAfterCr : State::InLine;
+        break;
+      case State::LineStartAfterCr:
+        state = c == '\n' ? State::Done : State::InLine;
+        break;
+      case State::Done:
+        break;
+    }
+  }
+  return true;
+}
 
 int RequestParser::fail(int status, std::string reason) {
   error_.status = status;
@@ -56,6 +102,7 @@ int RequestParser::onMessageBegin(llhttp_t* p) {
   s.body_bytes_ = 0;
   s.in_message_ = true;
   s.head_complete_ = false;
+  s.head_pending_ = false;
   return 0;
 }
 
@@ -84,6 +131,9 @@ int RequestParser::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
 
 int RequestParser::onHeaderValueComplete(llhttp_t* p) {
   RequestParser& s = self(p);
+  if (s.field_.empty()) {
+    return s.fail(400, "header line without a name");
+  }
   s.head_.headers.add(std::move(s.field_), std::move(s.value_));
   s.field_.clear();
   s.value_.clear();
@@ -111,6 +161,22 @@ int RequestParser::validateHead() {
   }
   if (h.find("content-length") != nullptr && h.find("transfer-encoding") != nullptr) {
     return fail(400, "both Content-Length and Transfer-Encoding are present");
+  }
+  if (h.find("transfer-encoding") != nullptr) {
+    if (head_.http_minor == 0) {
+      // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+      return fail(400, "Transfer-Encoding in an HTTP/1.0 request");
+    }
+    std::vector<std::string_view> values;
+    for (const Header& header : h) {
+      if (iequals(header.name, "transfer-encoding")) {
+        values.push_back(header.value);
+      }
+    }
+    std::string reason;
+    if (int status = checkRequestTransferEncoding(values, reason); status != 0) {
+      return fail(status, std::move(reason));
+    }
   }
   size_t hosts = h.count("host");
   if (hosts > 1) {
@@ -149,12 +215,20 @@ int RequestParser::onHeadersComplete(llhttp_t* p) {
   // Upgrade is hop-by-hop and stripped: the request goes upstream as a plain one.
   p->upgrade = 0;
   s.head_complete_ = true;
-  s.sink_.onRequestHead(std::move(s.head_));
+  s.head_pending_ = true;  // handed over once llhttp has accepted the framing too
   return 0;
+}
+
+void RequestParser::dispatchHead() {
+  if (head_pending_) {
+    head_pending_ = false;
+    sink_.onRequestHead(std::move(head_));
+  }
 }
 
 int RequestParser::onBody(llhttp_t* p, const char* at, size_t len) {
   RequestParser& s = self(p);
+  s.dispatchHead();
   s.body_bytes_ += len;
   if (s.limits_.max_request_body > 0 && s.body_bytes_ > s.limits_.max_request_body) {
     return s.fail(413, "request body is larger than the limit of " +
@@ -166,7 +240,9 @@ int RequestParser::onBody(llhttp_t* p, const char* at, size_t len) {
 
 int RequestParser::onMessageComplete(llhttp_t* p) {
   RequestParser& s = self(p);
+  s.dispatchHead();
   s.in_message_ = false;
+  s.line_endings_ = LineEndingCheck{};  // the next bytes start the next request
   s.sink_.onRequestEnd();
   return HPE_PAUSED;  // one request at a time; the connection resumes us later
 }

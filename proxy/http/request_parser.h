@@ -73,6 +73,14 @@ class RequestParser {
   static int onMessageComplete(llhttp_t* p);
   static RequestParser& self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
 
+  // Follows the head's line endings across reads; false on a LF without its CR.
+  struct LineEndingCheck {
+    enum class State { Start, StartAfterCr, InLine, AfterCr, LineStart, LineStartAfterCr, Done };
+    State state = State::Start;
+    bool scan(const char* data, size_t len);
+  };
+
+  void dispatchHead();
   int countHeadBytes(size_t len);
   int fail(int status, std::string reason);
   int validateHead();
@@ -92,6 +100,8 @@ class RequestParser {
   uint64_t body_bytes_ = 0;
   bool in_message_ = false;
   bool head_complete_ = false;
+  bool head_pending_ = false;  // complete, not yet handed to the sink
+  LineEndingCheck line_endings_;
   ParseError error_;
 };
 
