@@ -7,6 +7,7 @@
 #include "proxy/cache/shared_cache.h"
 #include "proxy/client_side.h"
 #include "proxy/http/serializer.h"
+#include "proxy/http/target.h"
 #include "proxy/log.h"
 #include "proxy/timer.h"
 
@@ -57,6 +58,9 @@ Stream::~Stream() {
 
 void Stream::start() {
   request_is_head_ = req_.method == "HEAD";
+  if (!resolveTarget()) {
+    return;
+  }
   if (isBatchRequest()) {
     startBatch();
     return;
@@ -89,18 +93,27 @@ void Stream::start() {
                                    (req_.hasBody() ? "body" : policy_.reason));
 }
 
-bool Stream::route() {
+// The target in origin-form with its path normalised once: routing, the cache key, the batch
+// check and the upstream request all read upstream_target_, so "/static/%2e%2e/api" can never
+// match one route's rules and reach another route's resource.
+bool Stream::resolveTarget() {
   const std::string* host_header = req_.headers.find("host");
   host_ = host_header != nullptr ? *host_header : std::string();
+  std::string origin_form;
   if (req_.target.rfind("http://", 0) == 0 || req_.target.rfind("https://", 0) == 0) {
-    splitAbsoluteForm(req_.target, host_, upstream_target_);
+    splitAbsoluteForm(req_.target, host_, origin_form);
     req_.headers.set("Host", host_);  // RFC 9112 3.2.2: the target's authority wins over Host
   } else if (!req_.target.empty() && (req_.target[0] == '/' || req_.target == "*")) {
-    upstream_target_ = req_.target;
+    origin_form = req_.target;
   } else {
     replyLocally(400, "request target must be a path (origin-form) or an absolute URI");
     return false;
   }
+  upstream_target_ = http::normaliseOriginForm(origin_form);
+  return true;
+}
+
+bool Stream::route() {
   std::string_view path = upstream_target_;
   path = path.substr(0, path.find('?'));
   route_ = runtime_->routes.match(host_, req_.method, path);

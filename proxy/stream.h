@@ -50,6 +50,7 @@ class Stream : public Deferred, private upstream::ExchangeSink, private Exchange
   enum class Outcome { None, Hit, Miss, Stale, Revalidated, Coalesced, Bypass };
 
   // ---- stream.cc: routing, the upstream request, pass-through ----
+  bool resolveTarget();
   bool route();
   void buildUpstreamRequest();
   void passThrough(Outcome outcome, std::string detail);

@@ -10,13 +10,7 @@ namespace edge {
 
 bool Stream::isBatchRequest() const {
   const config::BatchConfig& batch = runtime_->config->batch;
-  std::string_view target = req_.target;
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (target.starts_with(scheme)) {  // absolute form: the path after the authority
-      const size_t path = target.find_first_of("/?", scheme.size());
-      target = path == std::string_view::npos ? "/" : target.substr(path);
-    }
-  }
+  std::string_view target = upstream_target_;  // normalised origin-form
   return batch.enabled && target.substr(0, target.find('?')) == batch.path;
 }
 

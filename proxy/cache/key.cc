@@ -5,45 +5,13 @@
 #include <algorithm>
 #include <utility>
 
+#include "proxy/http/target.h"
+
 namespace edge::cache {
 namespace {
 
-bool isUnreserved(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-char upperHex(char c) { return (c >= 'a' && c <= 'f') ? static_cast<char>(c - 32) : c; }
-
-// %41 -> "A"; %2f -> "%2F"; anything else unchanged.
-std::string normalisePercent(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hexValue(text[i + 1]) >= 0 &&
-        hexValue(text[i + 2]) >= 0) {
-      char decoded = static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2]));
-      if (isUnreserved(decoded)) {
-        out.push_back(decoded);
-      } else {
-        out.push_back('%');
-        out.push_back(upperHex(text[i + 1]));
-        out.push_back(upperHex(text[i + 2]));
-      }
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
-}
+using http::normalisePath;
+using http::normalisePercent;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -120,41 +88,6 @@ void appendDimensions(std::string& key, const KeyRequest& request,
 
 }  // namespace
 
-std::string normalisePath(std::string_view path) {
-  std::string input = normalisePercent(path);
-  std::string_view rest = input;
-  if (!rest.empty() && rest.front() == '/') {
-    rest.remove_prefix(1);
-  }
-  // RFC 3986 5.2.4 on whole segments; empty segments ("//") are kept, they may matter.
-  std::vector<std::string_view> out;
-  while (true) {
-    size_t slash = rest.find('/');
-    std::string_view segment = rest.substr(0, slash);
-    bool last = slash == std::string_view::npos;
-    if (segment == "..") {
-      if (!out.empty()) {
-        out.pop_back();
-      }
-    } else if (segment != ".") {
-      out.push_back(segment);
-    }
-    if (last) {
-      if (segment == "." || segment == "..") {
-        out.push_back("");  // "/a/b/.." means the directory "/a/"
-      }
-      break;
-    }
-    rest.remove_prefix(slash + 1);
-  }
-  std::string result;
-  for (std::string_view segment : out) {
-    result.push_back('/');
-    result.append(segment);
-  }
-  return result.empty() ? "/" : result;
-}
-
 std::string normaliseQuery(std::string_view query, const config::CacheKeyConfig& key) {
   std::vector<std::pair<std::string, std::string>> params;
   while (!query.empty()) {
@@ -175,7 +108,9 @@ std::string normaliseQuery(std::string_view query, const config::CacheKeyConfig&
     }
     query.remove_prefix(amp + 1);
   }
-  std::sort(params.begin(), params.end());
+  // By name only, stably: "page=2&page=1" and "page=1&page=2" may mean different things.
+  std::stable_sort(params.begin(), params.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   std::string out;
   for (const auto& [name, value] : params) {
     if (!out.empty()) {

@@ -31,12 +31,8 @@ std::string urlPrefix(std::string_view host, std::string_view target,
 // Escapes glob metacharacters so `text` matches itself in fnmatch(3).
 std::string globEscape(std::string_view text);
 
-// Path with dot segments removed and percent-encoding normalised (unreserved characters
-// decoded, hex digits upper-cased). Exposed for tests.
-std::string normalisePath(std::string_view path);
-
 // Query parameters filtered by the class (ignore or include list, '*' suffix = prefix match)
-// and sorted by name, then value. Exposed for tests.
+// and sorted by name, stably: repeated names keep their order. Exposed for tests.
 std::string normaliseQuery(std::string_view query, const config::CacheKeyConfig& key);
 
 }  // namespace edge::cache

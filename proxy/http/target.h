@@ -1,0 +1,22 @@
+// Request targets: the one normal form of a path that routing, cache keys and the upstream
+// request all use, so the three can never disagree about which resource is meant. Pure logic.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace edge::http {
+
+// Percent-encoding normalised (RFC 3986 6.2.2): unreserved characters decoded, the hex digits
+// of every other escape upper-cased ("%7e" -> "~", "%2f" -> "%2F"). Malformed escapes stay.
+std::string normalisePercent(std::string_view text);
+
+// The path with percent-encoding normalised and then dot segments removed (RFC 3986 5.2.4),
+// so "/static/%2e%2e/api" is "/api". Empty segments ("//") are kept; they may matter.
+std::string normalisePath(std::string_view path);
+
+// An origin-form target ("/p?q") with its path normalised; the query is left as it came.
+// "*" (OPTIONS) is returned unchanged.
+std::string normaliseOriginForm(std::string_view target);
+
+}  // namespace edge::http
