@@ -16,10 +16,17 @@ namespace od = simdjson::ondemand;
 constexpr std::string_view kMethods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
                                          "OPTIONS"};
 
+// Deeper than this the DOM parser refuses a document (simdjson's default maximum depth), and
+// nothing here ever walks deeper.
+constexpr size_t kMaxDepth = simdjson::DEFAULT_MAX_DEPTH;
+
 // Walks every value so the on-demand parser reports the first error where it is. A scalar
 // that does not parse (a bad escape, a misspelt literal) is only read after the parser has
-// moved past it, so its start is kept in `scalar_at`.
-simdjson::error_code walk(od::value value, const char*& scalar_at) {
+// moved past it, so its start is kept in `scalar_at`. Recursive, so bounded by `depth`.
+simdjson::error_code walk(od::value value, const char*& scalar_at, size_t depth) {
+  if (depth >= kMaxDepth) {
+    return simdjson::DEPTH_ERROR;
+  }
   od::json_type type;
   if (auto error = value.type().get(type)) {
     return error;
@@ -35,7 +42,7 @@ simdjson::error_code walk(od::value value, const char*& scalar_at) {
         if (auto error = field.value().get(member)) {
           return error;
         }
-        if (auto error = walk(member, scalar_at)) {
+        if (auto error = walk(member, scalar_at, depth + 1)) {
           return error;
         }
       }
@@ -51,7 +58,7 @@ simdjson::error_code walk(od::value value, const char*& scalar_at) {
         if (auto error = element.get(item)) {
           return error;
         }
-        if (auto error = walk(item, scalar_at)) {
+        if (auto error = walk(item, scalar_at, depth + 1)) {
           return error;
         }
       }
@@ -106,12 +113,42 @@ size_t invalidUtf8Offset(std::string_view text) {
   return std::string_view::npos;
 }
 
+// The offset of the bracket that opens level `max_depth + 1`, found in one pass with no
+// recursion (strings skipped), or npos when the text never nests that deep.
+size_t tooDeepOffset(std::string_view text, size_t max_depth) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) {
+        return i;
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
 // The byte offset of the first error in `text`, which the DOM parser refused with `error`.
 // Best effort: the on-demand parser walks to the error and says where it stopped.
 size_t errorOffset(const simdjson::padded_string& text, simdjson::error_code error) {
   if (error == simdjson::UTF8_ERROR) {
     const size_t bad = invalidUtf8Offset(text);
     return bad == std::string_view::npos ? 0 : bad;
+  }
+  if (error == simdjson::DEPTH_ERROR) {
+    const size_t deep = tooDeepOffset(text, kMaxDepth);
+    return deep == std::string_view::npos ? 0 : deep;
   }
   od::parser parser;
   od::document doc;
@@ -122,7 +159,7 @@ size_t errorOffset(const simdjson::padded_string& text, simdjson::error_code err
   const char* scalar_at = nullptr;
   od::value root;
   if (doc.get_value().get(root) == simdjson::SUCCESS) {
-    (void)walk(root, scalar_at);  // stops at the first error; the document then knows where
+    (void)walk(root, scalar_at, 1);  // stops at the first error; the document then knows where
   }
   if (scalar_at != nullptr) {
     return static_cast<size_t>(scalar_at - begin);
@@ -294,8 +331,12 @@ std::variant<std::vector<ItemRequest>, BatchError> parseBatch(std::string_view b
   thread_local dom::parser parser;
   dom::element root;
   if (auto error = parser.parse(text).get(root)) {
+    const std::string why = error == simdjson::DEPTH_ERROR
+                                ? "nested too deep (more than " + std::to_string(kMaxDepth) +
+                                      " levels of arrays and objects)"
+                                : simdjson::error_message(error);
     return BatchError{400, "invalid JSON at byte " + std::to_string(errorOffset(text, error)) +
-                               ": " + simdjson::error_message(error)};
+                               ": " + why};
   }
   dom::object object;
   dom::array requests;
@@ -358,6 +399,10 @@ std::string targetProblem(std::string_view target, std::string_view batch_path) 
         return c <= 0x20 || c == 0x7f;
       })) {
     return "must not contain spaces or control characters";
+  }
+  // A request line is ASCII (RFC 9112 3.2): other characters go percent-encoded, as URLs do.
+  if (std::any_of(target.begin(), target.end(), [](unsigned char c) { return c >= 0x80; })) {
+    return "must be ASCII: percent-encode other characters (their UTF-8 bytes as %XX)";
   }
   const std::string_view path = target.substr(0, target.find_first_of("?#"));
   if (target.find('#') != std::string_view::npos) {

@@ -43,6 +43,44 @@ long jsonErrorOffset(std::string_view body) {
   return std::stol(message.substr(prefix.size()));
 }
 
+// ---- deep nesting: refused in one pass, never walked recursively ---------------------------
+
+std::string nested(size_t depth, std::string_view inner = "") {
+  return std::string(depth, '[') + std::string(inner) + std::string(depth, ']');
+}
+
+TEST(ParseBatch, DeeplyNestedRequestsAreNestedTooDeepAtTheFirstBracketPastTheLimit) {
+  for (size_t depth : {1100, 200000}) {
+    SCOPED_TRACE(depth);
+    const std::string body = "{\"requests\":[" + nested(depth) + "]}";
+    const std::string message = errorOf(body);
+    EXPECT_NE(message.find("nested too deep"), std::string::npos) << message.substr(0, 200);
+    // "{" opens level 1, the "requests" array level 2: the bracket opening level 1025.
+    const long offset = jsonErrorOffset(body);
+    EXPECT_EQ(offset, static_cast<long>(std::string("{\"requests\":[").size()) + 1022);
+    EXPECT_EQ(body[static_cast<size_t>(offset)], '[');
+  }
+}
+
+TEST(ParseBatch, ADeeplyNestedItemBodyIsNestedTooDeep) {
+  const std::string body = R"({"requests":[{"id":"a","path":"/x","body":{"k":)" +
+                           nested(100000, "\"]]]{{\"") + "}}]}";
+  EXPECT_NE(errorOf(body).find("nested too deep"), std::string::npos);
+}
+
+TEST(ParseBatch, NestingWithinTheLimitIsAnItemBody) {
+  const std::string body = R"({"requests":[{"id":"a","path":"/x","body":)" + nested(1000) + "}]}";
+  const auto items = itemsOf(body);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(*items[0].body, nested(1000));
+}
+
+TEST(ParseBatch, ASyntaxErrorDeepInsideIsFoundWithoutRecursingPastTheLimit) {
+  const std::string body = R"({"requests":[{"id":"a","path":"/x","body":)" + nested(1000, "tru") + "}]}";
+  const std::string prefix = R"({"requests":[{"id":"a","path":"/x","body":)";
+  EXPECT_EQ(jsonErrorOffset(body), static_cast<long>(prefix.size() + 1000));
+}
+
 // ---- well-formed batches -------------------------------------------------------------------
 
 TEST(ParseBatch, ItemDefaultsToGetWithoutHeadersOrBody) {
@@ -364,6 +402,17 @@ TEST(TargetProblem, RefusesControlCharactersAndSpaces) {
     SCOPED_TRACE(target);
     EXPECT_EQ(targetProblem(target, kBatchPath), "must not contain spaces or control characters");
   }
+}
+
+TEST(TargetProblem, RefusesBytesOutsideAscii) {
+  // é, U+2028 LINE SEPARATOR, NBSP and a BOM, raw in UTF-8: never put into a request line.
+  for (const std::string& target : {std::string("/\xc3\xa9"), std::string("/a\xe2\x80\xa8"),
+                                   std::string("/a?q=\xc2\xa0"), std::string("/\xef\xbb\xbf")}) {
+    SCOPED_TRACE(target);
+    EXPECT_EQ(targetProblem(target, kBatchPath),
+              "must be ASCII: percent-encode other characters (their UTF-8 bytes as %XX)");
+  }
+  EXPECT_EQ(targetProblem("/caf%C3%A9", kBatchPath), "");
 }
 
 TEST(TargetProblem, RefusesFragments) {
