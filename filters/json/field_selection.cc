@@ -8,9 +8,10 @@ namespace {
 
 bool isSpace(char c) { return c == ' ' || c == '\t'; }
 
+// A tab is white space like a space (trimmed around names, kept inside), not a control byte.
 bool isControl(char c) {
   const auto byte = static_cast<unsigned char>(c);
-  return byte < 0x20 || byte == 0x7F;
+  return (byte < 0x20 && c != '\t') || byte == 0x7F;
 }
 
 bool endsName(char c) {

@@ -48,6 +48,13 @@ TEST(ParseFields, IgnoresSpacesAroundNamesButKeepsThemInside) {
   EXPECT_EQ(canonicalOf(" * "), "*");
 }
 
+TEST(ParseFields, TabsAreTrimmedAtBothEndsLikeSpaces) {
+  EXPECT_EQ(canonicalOf("id\t"), "id");
+  EXPECT_EQ(canonicalOf("\tid"), "id");
+  EXPECT_EQ(canonicalOf("id "), "id");
+  EXPECT_EQ(canonicalOf("\tsite\t.\tname\t,\tid\t"), "id,site.name");
+}
+
 TEST(ParseFields, AcceptsAnyNonSeparatorBytesInNames) {
   EXPECT_EQ(canonicalOf("caf\xc3\xa9,\xe5\x90\x8d\xe5\x89\x8d"),
             "caf\xc3\xa9,\xe5\x90\x8d\xe5\x89\x8d");

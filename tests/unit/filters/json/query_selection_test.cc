@@ -28,6 +28,16 @@ TEST(SelectionFromQuery, KeepsPlusAsAPlus) {
   EXPECT_EQ(result.selection.canonical(), "a+b,c d");
 }
 
+TEST(SelectionFromQuery, EncodedWhiteSpaceIsTrimmedAtEitherEnd) {
+  for (const char* query : {"fields=id%09", "fields=%09id", "fields=id%20", "fields=%20id%09"}) {
+    SCOPED_TRACE(query);
+    const QuerySelection result = selectionFromQuery(query);
+    ASSERT_TRUE(result.present);
+    ASSERT_FALSE(result.error) << result.error->message;
+    EXPECT_EQ(result.selection.canonical(), "id");
+  }
+}
+
 TEST(SelectionFromQuery, MergesRepeatedPlainParameters) {
   const QuerySelection result = selectionFromQuery("fields=title&x=1&fields=id,site(name)");
   EXPECT_EQ(result.selection.canonical(), "id,site.name,title");
