@@ -217,7 +217,29 @@ void readCache(Diagnostics& diag, const Field& field, CacheConfig& cache) {
   }
 }
 
-// The valid header names of a list, lower-cased; nullopt when it is not a list.
+// A route whose exact path is the batch path could never be reached: every request to that
+// path is taken as a batch (and anything but POST gets 405).
+void checkBatchPathIsNoRoutePath(Diagnostics& diag, const Field& batch_field,
+                                 const Config& config) {
+  if (!config.batch.enabled || !batch_field.node.IsMap()) {
+    return;
+  }
+  for (const Route& route : config.routes) {
+    if (route.match.path_kind != PathMatchKind::Exact || route.match.path != config.batch.path) {
+      continue;
+    }
+    Field where = batch_field;
+    for (const auto& entry : batch_field.node) {
+      if (entry.first.IsScalar() && entry.first.Scalar() == "path") {
+        where = batch_field.child(entry.first, entry.second);
+      }
+    }
+    diag.add(where, "\"" + config.batch.path + "\" is also the path of the route at line " +
+                        std::to_string(route.source_line) +
+                        ", which would never be reached: requests to it are batches");
+  }
+}
+
 void readTopLevel(Diagnostics& diag, const YAML::Node& root, Config& config) {
   const Field field{root, "", YAML::Mark::null_mark()};
   const MapFields map(diag, field,
@@ -248,20 +270,24 @@ void readTopLevel(Diagnostics& diag, const YAML::Node& root, Config& config) {
   if (const auto value = map.get("compression")) {
     yaml::readCompression(diag, *value, config.compression);
   }
-  if (const auto value = map.get("batch")) {
-    yaml::readBatch(diag, *value, config.batch);
+  const auto batch = map.get("batch");
+  if (batch) {
+    yaml::readBatch(diag, *batch, config.batch);
   }
   if (const auto value = map.get("route_classes")) {
     yaml::readRouteClasses(diag, *value, config);
   }
   if (const auto value = map.require("routes")) {
     yaml::readRoutes(diag, *value, config);
+    if (batch) {
+      checkBatchPathIsNoRoutePath(diag, *batch, config);
+    }
   }
   if (const auto value = map.get("invalidation")) {
     yaml::readInvalidation(diag, *value, config.invalidation.emplace());
   }
   if (const auto value = map.get("admin")) {
-    yaml::readAdmin(diag, *value, config.admin.emplace());
+    yaml::readAdmin(diag, *value, config.listen, config.admin.emplace());
   }
 }
 

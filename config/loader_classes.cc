@@ -1,5 +1,6 @@
 #include "config/loader_classes.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -97,6 +98,20 @@ void readCacheKey(Diagnostics& diag, const Field& field, CacheKeyConfig& key) {
   if (const auto value = map.get("tenant_header")) {
     key.tenant_header = yaml::readHeaderName(diag, *value).value_or(key.tenant_header);
   }
+}
+
+// Request headers that split entries. "*" would make every request a variant of its own.
+void readVary(Diagnostics& diag, const Field& field, RouteClass& route_class) {
+  auto names = readHeaderNames(diag, field);
+  if (!names) {
+    return;
+  }
+  if (std::find(names->begin(), names->end(), "*") != names->end()) {
+    diag.add(field, "\"*\" cannot be a vary header: every request would be a variant of its "
+                    "own; use cache: false for a class that should not be cached");
+    return;
+  }
+  route_class.vary = std::move(*names);
 }
 
 void readStatuses(Diagnostics& diag, const Field& field, RouteClass& route_class) {
@@ -248,7 +263,7 @@ RouteClass readRouteClass(Diagnostics& diag, const yaml::NamedField& entry) {
     readCacheKey(diag, *value, route_class.key);
   }
   if (const auto value = map.get("vary")) {
-    route_class.vary = readHeaderNames(diag, *value).value_or(route_class.vary);
+    readVary(diag, *value, route_class);
   }
   if (const auto value = map.get("statuses")) {
     readStatuses(diag, *value, route_class);

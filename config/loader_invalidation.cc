@@ -235,7 +235,16 @@ void readInvalidation(Diagnostics& diag, const Field& field, InvalidationConfig&
   }
 }
 
-void readAdmin(Diagnostics& diag, const Field& field, AdminConfig& admin) {
+bool isWildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+
+// Two listen addresses that cannot both be bound: the same port on the same or a wildcard host.
+bool sameSocket(const HostPort& a, const HostPort& b) {
+  return a.port != 0 && a.port == b.port &&
+         (a.host == b.host || isWildcard(a.host) || isWildcard(b.host));
+}
+
+void readAdmin(Diagnostics& diag, const Field& field, const std::vector<HostPort>& listen,
+               AdminConfig& admin) {
   const MapFields map(diag, field, {"listen", "token_env", "allow_remote", "max_body"});
   if (!map.isMap()) {
     return;
@@ -250,6 +259,14 @@ void readAdmin(Diagnostics& diag, const Field& field, AdminConfig& admin) {
       if (!admin.allow_remote && !isLoopback(admin.host)) {
         diag.add(*value, "the admin listener binds loopback addresses only; set "
                          "allow_remote: true to listen on " + quote(address->str()));
+      }
+      for (const HostPort& proxy : listen) {
+        if (sameSocket(*address, proxy)) {
+          diag.add(*value, "the admin listener cannot share " + quote(address->str()) +
+                               " with the proxy listener " + quote(proxy.str()) +
+                               " (listen); give it a port of its own");
+          break;
+        }
       }
     }
   }

@@ -12,6 +12,10 @@ namespace edge::config {
 // "250ms", "2s", "5m", "1h", "1d"; a bare integer means seconds.
 std::optional<Millis> parseDuration(std::string_view text);
 
+// The longest duration a config may name: ten years. Anything longer is a typo, and keeping
+// durations this small leaves room for "now + duration" never to overflow.
+inline constexpr Millis kMaxDuration{3650LL * 86'400'000};
+
 // "512", "64k", "16m", "1g" (powers of 1024; "kb"/"mb"/"gb" and upper case accepted).
 std::optional<uint64_t> parseByteSize(std::string_view text);
 

@@ -290,6 +290,10 @@ std::optional<Millis> readDuration(Diagnostics& diag, const Field& field, bool a
     diag.expected(field, "a duration greater than 0");
     return std::nullopt;
   }
+  if (*value > kMaxDuration) {
+    diag.add(field, "duration " + *text + " is longer than the limit of 3650d (10 years)");
+    return std::nullopt;
+  }
   return value;
 }
 
