@@ -9,11 +9,12 @@
 #include "proxy/admin/json_writer.h"
 #include "proxy/cache/policy.h"
 #include "proxy/cache/shared_cache.h"
+#include "proxy/http/headers.h"
 
 namespace edge::admin {
 namespace {
 
-constexpr std::string_view kBearer = "Bearer ";
+constexpr std::string_view kBearer = "Bearer";
 
 AdminResponse error(int status, std::string_view message) {
   return {status, JsonWriter().beginObject().field("error", message).endObject().take(), {}};
@@ -117,23 +118,34 @@ std::vector<std::string> queryValues(std::string_view query, std::string_view na
 }
 
 bool AdminApi::authorized(const std::string& authorization) const {
-  if (!authorization.starts_with(kBearer)) {
+  // "<scheme> <token>", the scheme case-insensitive (RFC 9110 11.1), spaces between.
+  const std::string_view credentials = authorization;
+  const size_t space = credentials.find(' ');
+  if (space == std::string_view::npos || !http::iequals(credentials.substr(0, space), kBearer)) {
     return false;
   }
+  const std::string_view token = http::trimOws(credentials.substr(space));
   // Digests compared in constant time: neither the token's bytes nor its length leak.
-  const auto given = digest(std::string_view(authorization).substr(kBearer.size()));
+  const auto given = digest(token);
   const auto expected = digest(token_);
   return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
 }
 
+std::optional<AdminResponse> AdminApi::refusal(const std::string& authorization) const {
+  if (authorized(authorization)) {
+    return std::nullopt;
+  }
+  AdminResponse response = error(401, "a valid bearer token is required");
+  response.headers.emplace_back(
+      "WWW-Authenticate", authorization.empty()
+                              ? "Bearer realm=\"edge-proxy admin\""
+                              : "Bearer realm=\"edge-proxy admin\", error=\"invalid_token\"");
+  return response;
+}
+
 AdminResponse AdminApi::handle(const AdminRequest& request) {
-  if (!authorized(request.authorization)) {
-    AdminResponse response = error(401, "a valid bearer token is required");
-    response.headers.emplace_back(
-        "WWW-Authenticate", request.authorization.empty()
-                                ? "Bearer realm=\"edge-proxy admin\""
-                                : "Bearer realm=\"edge-proxy admin\", error=\"invalid_token\"");
-    return response;
+  if (auto refused = refusal(request.authorization)) {
+    return std::move(*refused);
   }
   const std::string_view target = request.target;
   const size_t question = target.find('?');

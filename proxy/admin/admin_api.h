@@ -3,13 +3,14 @@
 //                  or query parameters key=, tag=, pattern= (each repeatable) and soft=1
 //   GET  /stats    store and invalidation counters
 //   GET  /entry?key=<cache key>   the stored variants of one key, or 404
-// Every request needs "Authorization: Bearer <token>"; without it (or with another token) the
+// Every request needs "Authorization: Bearer <token>" (the scheme in any case); without it (or with another token) the
 // answer is 401 whatever the path. All answers are JSON.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,13 @@ class AdminApi {
         invalid_json_(invalid_json) {}
 
   AdminResponse handle(const AdminRequest& request);
+
+  // The 401 answer when `authorization` does not carry the token, else nullopt. The listener
+  // asks at the request head, so a client without the token learns nothing else (not even
+  // that its body is too large).
+  std::optional<AdminResponse> refusal(const std::string& authorization) const;
+
+  size_t maxBody() const { return max_body_; }
 
  private:
   bool authorized(const std::string& authorization) const;

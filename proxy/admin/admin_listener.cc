@@ -34,17 +34,17 @@ class AdminConn final : public http::RequestSink {
   void detach() { listener_ = nullptr; }
 
   void onRequestHead(http::RequestHead&& head) override;
-  void onRequestBody(const char* data, size_t len) override { request_.body.append(data, len); }
+  void onRequestBody(const char* data, size_t len) override;
   void onRequestEnd() override { done_ = true; }
 
  private:
   explicit AdminConn(AdminListener& listener)
-      : listener_(&listener), parser_(*this, limits(listener.config_)) {}
+      : listener_(&listener), parser_(*this, limits()) {}
   ~AdminConn() override = default;
 
-  static config::Limits limits(const config::AdminConfig& config) {
-    return config::Limits{kMaxHeaderBytes, config.max_body};
-  }
+  // The body limit is ours, not the parser's: it applies only once the token is checked.
+  static config::Limits limits() { return config::Limits{kMaxHeaderBytes, 0}; }
+  void refuseLargeBody();
   void onRead(ssize_t nread, const uv_buf_t* buf);
   void respond(const AdminResponse& response);
   void send(std::string data, bool then_close);
@@ -94,6 +94,9 @@ void AdminConn::onRead(ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   const http::RequestParser::Result result = parser_.execute(buf->base, static_cast<size_t>(nread));
+  if (responded_) {  // refused at the head or for its body size
+    return;
+  }
   if (result.outcome == http::RequestParser::Outcome::Error) {
     const http::ParseError& error = parser_.error();
     respond({error.status,
@@ -112,9 +115,36 @@ void AdminConn::onRequestHead(http::RequestHead&& head) {
   if (const std::string* auth = head.headers.find("authorization")) {
     request_.authorization = *auth;
   }
+  if (listener_ == nullptr) {
+    return;  // stopping: answered 503 once the request is in
+  }
+  if (auto refused = listener_->api_.refusal(request_.authorization)) {
+    respond(*refused);
+    return;
+  }
+  if (head.has_content_length && head.content_length > listener_->api_.maxBody()) {
+    refuseLargeBody();
+    return;
+  }
   if (head.expect_continue && head.hasBody()) {
     send(std::string(kContinue), false);
   }
+}
+
+void AdminConn::onRequestBody(const char* data, size_t len) {
+  if (responded_) {
+    return;
+  }
+  request_.body.append(data, len);
+  if (listener_ != nullptr && request_.body.size() > listener_->api_.maxBody()) {
+    refuseLargeBody();
+  }
+}
+
+void AdminConn::refuseLargeBody() {
+  const std::string reason = "request body is larger than the limit of " +
+                             std::to_string(listener_->api_.maxBody()) + " bytes";
+  respond({413, JsonWriter().beginObject().field("error", reason).endObject().take(), {}});
 }
 
 void AdminConn::respond(const AdminResponse& response) {
