@@ -77,7 +77,7 @@ function underAsan(pid) {
   return /libasan|libclang_rt\.asan/.test(fs.readFileSync(`/proc/${pid}/maps`, 'utf8'));
 }
 
-describe('cache memory', { timeout: 110000 }, () => {
+describe('cache memory', { timeout: 200000 }, () => {
   let origin;
   before(async () => { origin = await startOrigin(); });
   after(async () => { await origin?.stop(); });
