@@ -1,7 +1,7 @@
 // A flood of GETs to unique cacheable URLs through a real edge-proxy with a small cache budget,
 // reporting the proxy's RSS (VmRSS) against the store's own count. Run by memory_flood.sh.
 //
-//   node bench/memory_flood.mjs [--bin PATH] [--memory 32m] [--count 40000] [--parallel 32]
+//   node bench/memory_flood.mjs [--bin PATH] [--memory 32m] [--count 30000] [--parallel 32]
 //                               [--workers 2] [--shards 16] [--compress-on-store 0|1]
 //
 // The size mix is JSON API traffic: mostly a few hundred bytes to 4 KB, every 10th 16 KB and
@@ -33,10 +33,12 @@ export function sizeOf(i) {
 }
 
 function parseArgs(argv) {
-  const out = { memory: '32m', count: 40000, parallel: 32, workers: 2, shards: 16,
+  const out = { memory: '32m', count: 30000, parallel: 32, workers: 2, shards: 16,
     'compress-on-store': 0 };
   for (let i = 0; i < argv.length; i += 2) out[argv[i].replace(/^--/, '')] = argv[i + 1];
-  for (const k of ['count', 'parallel', 'workers', 'shards', 'compress-on-store']) out[k] = Number(out[k]);
+  for (const k of ['count', 'parallel', 'workers', 'shards', 'compress-on-store']) {
+    out[k] = Number(out[k]);
+  }
   return out;
 }
 
@@ -64,7 +66,8 @@ const proxy = await startProxy({ yaml: toYaml({
   workers: args.workers,
   cache: { memory: args.memory, shards: args.shards },
   upstreams: { app: { servers: [origin.address] } },
-  route_classes: { flood: { ttl: '10m', compress_on_store: args['compress-on-store'] === 1, tags: ['flood:{path.3}'] } },
+  route_classes: { flood: { ttl: '10m', compress_on_store: args['compress-on-store'] === 1,
+    tags: ['flood:{path.3}'] } },
   routes: [{ match: { path_prefix: '/_test/cache/' }, upstream: 'app', class: 'flood' }],
   admin: { listen: '127.0.0.1:0' },
 }) });
@@ -85,9 +88,11 @@ try {
   const store = await storeStats();
   const budgetKb = store.budget / 1024;
   const result = {
-    memory: args.memory, compress_on_store: args['compress-on-store'] === 1, workers: args.workers, shards: args.shards, count: args.count,
+    memory: args.memory, compress_on_store: args['compress-on-store'] === 1,
+    workers: args.workers, shards: args.shards, count: args.count,
     seconds, bad, idle_kb: idleKb, warm_kb: warmKb, max_kb: sampled.maxKb,
-    end_kb: rssKb(proxy.pid), store_entries: store.entries, store_kb: Math.round(store.bytes / 1024),
+    end_kb: rssKb(proxy.pid), store_entries: store.entries,
+    store_kb: Math.round(store.bytes / 1024),
     budget_kb: budgetKb, evictions: store.evictions,
     limit_kb: Math.round(1.5 * budgetKb + idleKb),
   };
