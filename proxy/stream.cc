@@ -109,6 +109,12 @@ bool Stream::resolveTarget() {
     replyLocally(400, "request target must be a path (origin-form) or an absolute URI");
     return false;
   }
+  // A stray '%' could be read as part of an escape by whoever decodes the path next, so the
+  // resource it names would not be the one the proxy routed and keyed.
+  if (http::hasMalformedEscape(std::string_view(origin_form).substr(0, origin_form.find('?')))) {
+    replyLocally(400, "malformed percent-encoding in the request path: '%' must start %XX");
+    return false;
+  }
   upstream_target_ = http::normaliseOriginForm(origin_form);
   return true;
 }

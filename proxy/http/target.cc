@@ -36,11 +36,22 @@ std::string normalisePercent(std::string_view text) {
         out.push_back(upperHex(text[i + 2]));
       }
       i += 2;
+    } else if (text[i] == '%') {
+      out.append("%25");
     } else {
       out.push_back(text[i]);
     }
   }
   return out;
+}
+
+bool hasMalformedEscape(std::string_view text) {
+  for (size_t i = text.find('%'); i != std::string_view::npos; i = text.find('%', i + 1)) {
+    if (i + 2 >= text.size() || hexValue(text[i + 1]) < 0 || hexValue(text[i + 2]) < 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string normalisePath(std::string_view path) {

@@ -8,8 +8,13 @@
 namespace edge::http {
 
 // Percent-encoding normalised (RFC 3986 6.2.2): unreserved characters decoded, the hex digits
-// of every other escape upper-cased ("%7e" -> "~", "%2f" -> "%2F"). Malformed escapes stay.
+// of every other escape upper-cased ("%7e" -> "~", "%2f" -> "%2F"), and a '%' that starts no
+// escape encoded as "%25", so that decoding can never complete an escape ("%7%41" would
+// otherwise become "%7A", which a second pass reads as "z"): normalising twice changes nothing.
 std::string normalisePercent(std::string_view text);
+
+// True when some '%' in `text` is not followed by two hex digits.
+bool hasMalformedEscape(std::string_view text);
 
 // The path with percent-encoding normalised and then dot segments removed (RFC 3986 5.2.4),
 // so "/static/%2e%2e/api" is "/api". Empty segments ("//") are kept; they may matter.

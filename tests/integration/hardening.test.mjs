@@ -126,6 +126,19 @@ describe('hardening: the reference config', { timeout: 120000 }, () => {
       assert.notEqual(org2.headers['x-cache'], 'HIT');
     });
 
+  it('refuses a path whose escapes are malformed, which a second decoding could read as dots',
+    async () => {
+      const before = origin.seen.length;
+      for (const path of ['/static/%2%65%2%65/api/v1/work-orders', '/api/v1/sites/%7%41',
+        '/static/100%']) {
+        const res = await get(path, { 'x-org-id': '1' });
+        assert.equal(res.status, 400, `${path}: ${res.body}`);
+        assert.match(res.body.toString(), /percent-encoding/);
+      }
+      assert.equal(origin.seen.length, before, 'a malformed path reached the origin');
+      assert.equal((await get('/api/v1/sites/1?q=100%')).status, 200, 'the query is not a path');
+    });
+
   it('refuses a batch nested 200,000 deep with 400 "nested too deep" and keeps serving',
     async () => {
       const depth = 200000;

@@ -23,8 +23,22 @@ TEST(Target, EncodedDotSegmentsAreDecodedBeforeTheyAreRemoved) {
   EXPECT_EQ(normalisePath("/static/..%2fapi"), "/static/..%2Fapi");
 }
 
+TEST(Target, AStrayPercentIsEncodedSoThatDecodingNeverCompletesAnEscape) {
+  EXPECT_EQ(normalisePercent("/%7%41"), "/%257A");
+  EXPECT_EQ(normalisePercent("100%"), "100%25");
+  EXPECT_EQ(normalisePercent("%%41"), "%25A");
+  EXPECT_EQ(normalisePath("/%2%65%2%65/x"), "/%252e%252e/x");
+  EXPECT_TRUE(hasMalformedEscape("/%7%41"));
+  EXPECT_TRUE(hasMalformedEscape("/a%"));
+  EXPECT_TRUE(hasMalformedEscape("/a%4"));
+  EXPECT_TRUE(hasMalformedEscape("/a%zz"));
+  EXPECT_FALSE(hasMalformedEscape("/a%41%2f"));
+  EXPECT_FALSE(hasMalformedEscape("/plain"));
+}
+
 TEST(Target, NormalisationIsIdempotent) {
-  for (const char* path : {"/a/../b/%2e/c", "/%7e/%41%2f", "/./../", "/a/b/..", "//x/../y"}) {
+  for (const char* path : {"/a/../b/%2e/c", "/%7e/%41%2f", "/./../", "/a/b/..", "//x/../y",
+                           "/%7%41", "/%2%65%2%65/..", "/%", "/%%%"}) {
     const std::string once = normalisePath(path);
     EXPECT_EQ(normalisePath(once), once) << path;
   }
