@@ -1,5 +1,7 @@
 #include "config/loader.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -9,6 +11,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -291,16 +294,52 @@ void readTopLevel(Diagnostics& diag, const YAML::Node& root, Config& config) {
   }
 }
 
-void readDocuments(Diagnostics& diag, const std::vector<YAML::Node>& documents, Config& config) {
-  if (documents.empty() || documents.front().IsNull()) {
+// Where the second document of a stream starts, if it has one. yaml-cpp 0.7's LoadAll never
+// returns on some malformed streams (a document that starts with ','; yaml-cpp issue 1040): it
+// yields empty documents forever. So documents are counted with the parser, up to two.
+class SecondDocument final : public YAML::EventHandler {
+ public:
+  static std::optional<YAML::Mark> find(std::string_view text) {
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    SecondDocument counter;
+    for (int document = 0; document < 2 && parser.HandleNextDocument(counter); ++document) {
+    }
+    return counter.second_;
+  }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) {
+      second_ = mark;
+    }
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  int documents_ = 0;
+  std::optional<YAML::Mark> second_;
+};
+
+void readDocument(Diagnostics& diag, std::string_view text, Config& config) {
+  if (const auto second = SecondDocument::find(text)) {
+    diag.add(*second, "", "expected one YAML document; a second one starts here");
+  }
+  const YAML::Node document = YAML::Load(std::string(text));  // the first document only
+  if (document.IsNull()) {
     diag.add(YAML::Mark(), "", "the configuration is empty; expected listen, upstreams and routes");
     return;
   }
-  if (documents.size() > 1) {
-    diag.add(documents[1].Mark(), "",
-             "expected one YAML document, found " + std::to_string(documents.size()));
-  }
-  readTopLevel(diag, documents.front(), config);
+  readTopLevel(diag, document, config);
 }
 
 struct FileCloser {
@@ -350,7 +389,7 @@ LoadResult loadConfigString(std::string_view yaml_text, const std::string& sourc
   auto config = std::make_shared<Config>();
   config->source = source_name;
   try {
-    readDocuments(diag, YAML::LoadAll(std::string(yaml_text)), *config);
+    readDocument(diag, yaml_text, *config);
   } catch (const YAML::ParserException& e) {
     diag.add(e.mark, "", "invalid YAML: " + e.msg);
   } catch (const YAML::Exception& e) {
