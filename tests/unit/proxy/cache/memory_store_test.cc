@@ -103,6 +103,30 @@ TEST(MemoryStore, AFloodOfUniqueKeysNeverPushesBytesOverTheBudget) {
   EXPECT_EQ(stats.entries, stats.inserts - stats.evictions);
 }
 
+// A gzip form of a few hundred bytes left in the 16 KB buffer it was made in holds 16 KB: the
+// store counts it so, and keeps fewer such entries in the same budget.
+TEST(MemoryStore, AnEncodedFormInARoomyBufferTakesItsRoomFromTheBudget) {
+  auto withForm = [](std::string key, size_t capacity) {
+    std::shared_ptr<CachedEntry> entry = makeEntry(std::move(key));
+    std::string compressed(400, 'z');
+    compressed.reserve(capacity);
+    auto form = std::make_shared<CachedEntry::Encoded>();
+    form->body = std::make_shared<const std::string>(std::move(compressed));
+    entry->encoded[0] = form;
+    return entry;
+  };
+  const uint64_t budget = 64 * withForm("tight", 400)->charge();
+  MemoryStore tight(budget, 1);
+  MemoryStore roomy(budget, 1);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(tight.insert(withForm("t" + std::to_string(i), 400)));
+    ASSERT_TRUE(roomy.insert(withForm("r" + std::to_string(i), 16 * 1024)));
+  }
+  EXPECT_EQ(tight.stats().entries, 64u);
+  EXPECT_LT(roomy.stats().entries, 64u / 8);
+  EXPECT_LE(roomy.stats().bytes, budget);
+}
+
 TEST(MemoryStore, VisitedEntriesSurviveEvictionWhileUnvisitedOnesGo) {
   const uint64_t one = makeEntry("k1")->charge();
   MemoryStore store(4 * one, 1);
