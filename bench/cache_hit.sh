@@ -37,6 +37,8 @@ Options:
 
 Environment:
   EDGE_PROXY_BIN      edge-proxy binary (default: build/edge-proxy under the repository root)
+  EDGE_PROXY_BASELINE_BIN  an older edge-proxy, measured in the same interleaved rounds as
+                      "edge-proxy (before)": the before/after ratio of a change
   NGINX_BIN, WRK_BIN, VARNISHD_BIN  override the nginx / wrk / varnishd executables
 EOF
 }
@@ -95,7 +97,12 @@ TARGETS=(edge nginx varnish)
 PAIRS=edge:nginx,edge:varnish
 CACHE_MEMORY=256m
 
-read -r ORIGIN_PORT NGINX_PORT EDGE_PORT VARNISH_PORT <<<"$(free_ports 4)"
+if [[ -n $EDGE_BASELINE_BIN ]]; then
+  TARGETS=(edge edge_before nginx varnish)
+  PAIRS+=,edge:edge_before,edge_before:nginx,edge_before:varnish
+fi
+
+read -r ORIGIN_PORT NGINX_PORT EDGE_PORT VARNISH_PORT BEFORE_PORT <<<"$(free_ports 5)"
 mkdir -p "$BENCH_TMP/bodies"
 declare -A BODY_FILE=()
 for s in "${SIZE_LIST[@]}"; do
@@ -113,6 +120,10 @@ log "nginx proxy_cache on 127.0.0.1:$NGINX_PORT ($WORKERS worker(s))"
 start_nginx_cache nginx "$NGINX_PORT" "$ORIGIN_PORT" "$WORKERS"
 log "edge-proxy on 127.0.0.1:$EDGE_PORT ($EDGE_BIN, $WORKERS worker(s), cache memory $CACHE_MEMORY)"
 start_edge edge "$EDGE_PORT" "$ORIGIN_PORT" "$WORKERS" "$CACHE_MEMORY"
+if [[ -n $EDGE_BASELINE_BIN ]]; then
+  log "edge-proxy (before) on 127.0.0.1:$BEFORE_PORT ($EDGE_BASELINE_BIN)"
+  start_edge edge_before "$BEFORE_PORT" "$ORIGIN_PORT" "$WORKERS" "$CACHE_MEMORY"
+fi
 log "varnish on 127.0.0.1:$VARNISH_PORT (malloc,$CACHE_MEMORY, default thread pools)"
 start_varnish varnish "$VARNISH_PORT" "$ORIGIN_PORT"
 

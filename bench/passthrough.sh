@@ -35,6 +35,8 @@ Options:
 
 Environment:
   EDGE_PROXY_BIN      edge-proxy binary (default: build/edge-proxy under the repository root)
+  EDGE_PROXY_BASELINE_BIN  an older edge-proxy, measured in the same interleaved rounds as
+                      "edge-proxy (before)": the before/after ratio of a change
   NGINX_BIN, WRK_BIN  override the nginx / wrk executables
 EOF
 }
@@ -87,8 +89,12 @@ bench_start passthrough
 # Targets in display order; the first non-baseline entries are compared against BASELINE.
 TARGETS=(edge nginx)
 BASELINE=nginx
+if [[ -n $EDGE_BASELINE_BIN ]]; then
+  TARGETS=(edge edge_before nginx)
+  BASELINE=edge:nginx,edge_before:nginx,edge:edge_before
+fi
 
-read -r ORIGIN_PORT NGINX_PORT EDGE_PORT <<<"$(free_ports 3)"
+read -r ORIGIN_PORT NGINX_PORT EDGE_PORT BEFORE_PORT <<<"$(free_ports 4)"
 BODY_FILE=$BENCH_TMP/body.json
 make_body "$BODY_BYTES" "$BODY_FILE"
 
@@ -100,6 +106,10 @@ log "nginx proxy on 127.0.0.1:$NGINX_PORT ($WORKERS worker(s))"
 start_nginx_proxy nginx "$NGINX_PORT" "$ORIGIN_PORT" "$WORKERS"
 log "edge-proxy on 127.0.0.1:$EDGE_PORT ($EDGE_BIN, $EDGE_MODE mode, $WORKERS worker(s))"
 start_edge edge "$EDGE_PORT" "$ORIGIN_PORT" "$WORKERS"
+if [[ -n $EDGE_BASELINE_BIN ]]; then
+  log "edge-proxy (before) on 127.0.0.1:$BEFORE_PORT ($EDGE_BASELINE_BIN)"
+  start_edge edge_before "$BEFORE_PORT" "$ORIGIN_PORT" "$WORKERS"
+fi
 
 for t in "${TARGETS[@]}"; do
   verify_body "${TARGET_LABEL[$t]}" "${TARGET_URL[$t]}" "$BODY_FILE"

@@ -265,8 +265,16 @@ bench_start() {
     cmake -S $REPO_ROOT -B $REPO_ROOT/build -DCMAKE_BUILD_TYPE=Release && cmake --build $REPO_ROOT/build --target edge-proxy -j\$(nproc)
   or point EDGE_PROXY_BIN at an existing binary"
   fi
+  # An older binary to measure in the same interleaved rounds (before/after a change).
+  EDGE_BASELINE_BIN=${EDGE_PROXY_BASELINE_BIN:-}
+  if [[ -n $EDGE_BASELINE_BIN ]]; then
+    [[ $EDGE_BASELINE_BIN == /* ]] || EDGE_BASELINE_BIN=$REPO_ROOT/$EDGE_BASELINE_BIN
+    [[ -x $EDGE_BASELINE_BIN ]] || die "EDGE_PROXY_BASELINE_BIN: no binary at $EDGE_BASELINE_BIN"
+  fi
   COMMAND_LINE=""
   [[ -n ${EDGE_PROXY_BIN:-} ]] && COMMAND_LINE+="EDGE_PROXY_BIN=$(printf '%q' "$EDGE_PROXY_BIN") "
+  [[ -n $EDGE_BASELINE_BIN ]] &&
+    COMMAND_LINE+="EDGE_PROXY_BASELINE_BIN=$(printf '%q' "$EDGE_PROXY_BASELINE_BIN") "
   COMMAND_LINE+="bench/$script.sh"
   ((${#ORIG_ARGS[@]})) && COMMAND_LINE+=" $(printf '%q ' "${ORIG_ARGS[@]}")"
   COMMAND_LINE=${COMMAND_LINE% }

@@ -344,11 +344,16 @@ EOF
 # the class is pass-through (cache: false); with it (e.g. 256m) the config gets
 # `cache: {memory: CACHE_MEMORY}` and a caching class with `ttl: 1h` (used only when the origin
 # gives no freshness of its own). EDGE_MODE=quick starts it with --listen/--upstream/--workers
-# instead (pass-through only).
+# instead (pass-through only). The target named edge_before runs $EDGE_BASELINE_BIN instead.
 start_edge() {
   local name=$1 port=$2 origin_port=$3 workers=$4 cache_memory=${5:-} dir=$BENCH_TMP/$1
   mkdir -p "$dir"
   local -a cmd
+  local EDGE_BIN=$EDGE_BIN label=edge-proxy
+  if [[ $name == edge_before ]]; then
+    EDGE_BIN=$EDGE_BASELINE_BIN
+    label="edge-proxy (before)"
+  fi
   if [[ ${EDGE_MODE:-config} == quick ]]; then
     [[ -z $cache_memory ]] || die "start_edge: quick mode has no cache configuration"
     cmd=("$EDGE_BIN" --listen "127.0.0.1:$port" --upstream "127.0.0.1:$origin_port" --workers "$workers")
@@ -382,8 +387,9 @@ EOF
   spawn "$name" "$dir/stderr.log" "${cmd[@]}"
   TARGET_PID[$name]=$SPAWNED_PID
   TARGET_URL[$name]="http://127.0.0.1:$port/"
-  TARGET_LABEL[$name]="edge-proxy"
+  TARGET_LABEL[$name]=$label
   TARGET_HIT_HEADER[$name]=x-cache
+  [[ $name == edge_before ]] && { wait_http "${TARGET_URL[$name]}" "$SPAWNED_PID" 10; return; }
   EDGE_VERSION=$("$EDGE_BIN" --version 2>/dev/null | head -n1) || EDGE_VERSION="edge-proxy (no --version)"
   wait_http "${TARGET_URL[$name]}" "$SPAWNED_PID" 10
 }
