@@ -18,11 +18,7 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROXY_TSAN=ON >/dev/n
 cmake --build "$build" -j2
 
 # halt_on_error=0: one run shows every race, not only the first; exitcode makes it count.
-tsan_defaults="halt_on_error=0 exitcode=66 second_deadlock_stack=1"
-if [[ -f tests/tsan.supp ]]; then
-  tsan_defaults+=" suppressions=$PWD/tests/tsan.supp"
-fi
-export TSAN_OPTIONS=${TSAN_OPTIONS:-$tsan_defaults}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0 exitcode=66 second_deadlock_stack=1}
 
 # Left out: one connection's bytes only, or the proxy's RSS (meaningless under TSan's shadow
 # memory). Every other integration file runs, new ones included.
