@@ -7,8 +7,13 @@
 namespace edge::filters {
 
 std::string compressBody(const std::string& body, Coding coding, const EncodingLevels& levels) {
-  return coding == Coding::Gzip ? codec::gzipCompress(body, levels.gzip_level)
-                                : codec::brotliCompress(body, levels.brotli_quality);
+  std::string compressed = coding == Coding::Gzip
+                               ? codec::gzipCompress(body, levels.gzip_level)
+                               : codec::brotliCompress(body, levels.brotli_quality);
+  // The encoders grow their output in steps (16 KB for gzip); a stored form keeps only what
+  // it needs, or a 500-byte form would hold 16 KB of the cache budget.
+  compressed.shrink_to_fit();
+  return compressed;
 }
 
 std::shared_ptr<const cache::CachedEntry::Encoded> encodedForm(const cache::CachedEntry& entry,
