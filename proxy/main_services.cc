@@ -35,7 +35,7 @@ bool MainServices::start(uv_loop_t* loop, const config::Config& config, cache::S
   if (config.admin) {
     const config::AdminConfig& admin = *config.admin;
     api_ = std::make_unique<admin::AdminApi>(adminToken(admin), *purger_, stats_, admin.max_body,
-                                             &cache.invalid_json);
+                                             &cache);
     listener_ = admin::AdminListener::open(loop, admin, *api_, error);
     if (listener_ == nullptr) {
       error = "admin listen " + config::HostPort{admin.host, admin.port}.str() + ": " + error;

@@ -233,7 +233,12 @@ AdminResponse AdminApi::stats() const {
       .field("purge_generation", purger_.store().generation())
       .endObject();
   json.key("fields").beginObject()
-      .field("invalid_json", invalid_json_ != nullptr ? invalid_json_->load() : uint64_t{0})
+      .field("invalid_json", cache_ != nullptr ? cache_->invalid_json.load() : uint64_t{0})
+      .endObject();
+  json.key("coalescing").beginObject()
+      .field("in_flight",
+             static_cast<uint64_t>(cache_ != nullptr ? cache_->coalescer.inFlightCount() : 0))
+      .field("followers", cache_ != nullptr ? cache_->coalescer.followersJoined() : uint64_t{0})
       .endObject();
   json.key("invalidation").beginObject()
       .field("configured", inv.configured)

@@ -1,7 +1,7 @@
 // The admin API's requests and answers, without the sockets (admin_listener.* carries them):
 //   POST /purge    JSON body {"keys":[...], "tags":[...], "patterns":[...], "soft":true},
 //                  or query parameters key=, tag=, pattern= (each repeatable) and soft=1
-//   GET  /stats    store and invalidation counters
+//   GET  /stats    store, coalescing and invalidation counters
 //   GET  /entry?key=<cache key>   the stored variants of one key, or 404
 // Every request needs "Authorization: Bearer <token>" (the scheme in any case); without it (or with another token) the
 // answer is 401 whatever the path. All answers are JSON.
@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "proxy/cache/shared_cache.h"
 #include "proxy/invalidation/purger.h"
 #include "proxy/invalidation/stats.h"
 
@@ -35,15 +36,16 @@ struct AdminResponse {
 
 class AdminApi {
  public:
-  // `invalid_json`: JSON responses the fields filter could not project (SharedCache).
+  // `cache`: the shared cache whose counters /stats reports beside the store's (the fields
+  // filter's invalid JSON, the coalescer's fetches and followers); optional.
   AdminApi(std::string token, invalidation::Purger& purger,
            invalidation::InvalidationStats& stats, size_t max_body,
-           const std::atomic<uint64_t>* invalid_json = nullptr)
+           const cache::SharedCache* cache = nullptr)
       : token_(std::move(token)),
         purger_(purger),
         stats_(stats),
         max_body_(max_body),
-        invalid_json_(invalid_json) {}
+        cache_(cache) {}
 
   AdminResponse handle(const AdminRequest& request);
 
@@ -64,7 +66,7 @@ class AdminApi {
   invalidation::Purger& purger_;
   invalidation::InvalidationStats& stats_;
   const size_t max_body_;
-  const std::atomic<uint64_t>* invalid_json_;
+  const cache::SharedCache* cache_;
 };
 
 // "a%7Cb" -> "a|b"; false on a broken escape. '+' stays '+' (keys may contain it).

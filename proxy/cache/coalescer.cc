@@ -31,6 +31,7 @@ Coalescer::Joined Coalescer::join(const std::string& key, int64_t now_ms) {
   }
   auto it = shard.flights.find(key);
   if (it != shard.flights.end()) {
+    followers_.fetch_add(1, std::memory_order_relaxed);
     return {Role::Follower, it->second};
   }
   auto flight = std::make_shared<InFlight>(key);

@@ -4,6 +4,7 @@
 // key go straight upstream instead of queueing behind a leader. Sharded; thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,8 @@ class Coalescer {
   void markUncacheable(const std::string& key, int64_t now_ms, int64_t until_ms);
   void clearUncacheable(const std::string& key);
   size_t inFlightCount() const;
+  // Requests that joined a fetch as followers since start (admin /stats; tests wait on it).
+  uint64_t followersJoined() const { return followers_.load(std::memory_order_relaxed); }
 
  private:
   struct Shard {
@@ -46,6 +49,7 @@ class Coalescer {
   static void pruneExpired(Shard& shard, int64_t now_ms);
 
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<uint64_t> followers_{0};
 };
 
 }  // namespace edge::cache

@@ -33,6 +33,9 @@ describe('admin API', { timeout: 240000 }, () => {
   const get = (path) => fetchCached(proxy.port, path);
   const store = (path) => storeHit(proxy.port, path);
   const keyOf = (path, cls = 'plain') => `127.0.0.1:${proxy.port}|${path}|${cls}`;
+  const waitForFollowers = (count) => waitFor(
+    async () => (await admin.stats()).coalescing.followers >= count,
+    { timeoutMs: 30000, what: `${count} requests following a fetch` });
 
   it('answers 401 without the token or with another, on every path', async () => {
     const path = '/_test/cache/plain/protected';
@@ -100,8 +103,10 @@ describe('admin API', { timeout: 240000 }, () => {
     assert.match(missing.json.error, /no entry/);
   });
 
-  it('reports store and invalidation statistics', async () => {
+  it('reports store, coalescing and invalidation statistics', async () => {
     const stats = await admin.stats();
+    assert.equal(typeof stats.coalescing.followers, 'number');
+    assert.equal(typeof stats.coalescing.in_flight, 'number');
     assert.ok(stats.store.entries > 0);
     assert.ok(stats.store.purged >= 3);
     assert.equal(stats.invalidation.configured, false, 'no Redis in this config');
@@ -119,9 +124,12 @@ describe('admin API', { timeout: 240000 }, () => {
         { timeoutMs: 30000, what: "the leader's fetch at the origin" });
       const purge = await admin.call('POST', '/purge?tag=site%3A5');
       assert.equal(purge.status, 200);
-      // After the purge: must not get the pre-purge response.
+      // After the purge: must not get the pre-purge response. The gate opens once the proxy
+      // has the late request waiting on the fetch (its follower count moved), not merely once
+      // the request left this process.
+      const followers = (await admin.stats()).coalescing.followers;
       const late = fetchSent(proxy.port, path);
-      await late.written;
+      await waitForFollowers(followers + 1);
       await origin.openGate('in-flight');
       const [first, second] = [await early, await late.response];
       // Both fetch again for themselves, the leader included: its answer, too, arrives after
@@ -138,8 +146,9 @@ describe('admin API', { timeout: 240000 }, () => {
       const leader = get(target);
       await waitFor(async () => (await originCount(origin, other)) === 1,
         { timeoutMs: 30000, what: "the first request's fetch at the origin" });
+      const joined = (await admin.stats()).coalescing.followers;
       const follower = fetchSent(proxy.port, target);
-      await follower.written;
+      await waitForFollowers(joined + 1);
       await origin.openGate('in-flight-kept');
       const [a, b] = [await leader, await follower.response];
       assert.equal(a.json.n, 1);
