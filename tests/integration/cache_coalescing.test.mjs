@@ -6,6 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOrigin } from './lib/origin.mjs';
 import { startProxy } from './lib/proxy.mjs';
+import { adminOf } from './lib/redis.mjs';
 import { proxyConfig } from './lib/config.mjs';
 import { RawClient, requestHead } from './lib/raw.mjs';
 import { closedPort } from './lib/ports.mjs';
@@ -16,8 +17,10 @@ import { fetchCached, originCount, concurrently, describeResponse as show, tally
 // Raw clients name the Host node's client sends, so both kinds of client share cache keys.
 const hostOf = (port) => ['Host', `127.0.0.1:${port}`];
 
+// With an admin listener: its /stats counts the requests waiting on a fetch, so a test can open
+// the origin's gate once they are all waiting rather than once they have left the client.
 function coalescingConfig(origin, deadPort, cache) {
-  return proxyConfig({
+  return `${proxyConfig({
     workers: 3,
     cache,
     upstreams: {
@@ -31,7 +34,7 @@ function coalescingConfig(origin, deadPort, cache) {
       { match: { path_prefix: '/_test/cache/slow/' }, upstream: 'slow', class: 'co' },
       { match: { path_prefix: '/_test/cache/' }, upstream: 'app', class: 'co' },
     ],
-  });
+  })}admin:\n  listen: 127.0.0.1:0\n`;
 }
 
 // Resolves with the time the first body byte of a response arrives.
@@ -55,10 +58,12 @@ function assertCleanErrors(responses, statuses) {
 describe('cache coalescing', { timeout: 240000 }, () => {
   let origin;
   let proxy;
+  let admin;
   before(async () => {
     origin = await startOrigin();
     proxy = await startProxy({ yaml: coalescingConfig(origin, await closedPort(),
       { lock_timeout: '5s', hit_for_miss: '30s' }) });
+    admin = await adminOf(proxy);
   });
   after(async () => {
     await proxy?.stop();
@@ -72,10 +77,14 @@ describe('cache coalescing', { timeout: 240000 }, () => {
     let allSent;
     const everySent = new Promise((resolve) => { allSent = resolve; });
     const onRequest = (req) => req.once('finish', () => { if (++sent === 200) allSent(); });
+    const { followers } = (await admin.stats()).coalescing;
     const herd = concurrently(proxy.port, 200, `${path}?hold=herd`, () => ({ onRequest }));
     await everySent;
     await waitFor(async () => (await originCount(origin, path)) >= 1,
       { timeoutMs: 30000, what: 'the fetch at the origin' });
+    // Every request but the leader waits on its fetch before the origin answers.
+    await waitFor(async () => (await admin.stats()).coalescing.followers >= followers + 199,
+      { timeoutMs: 30000, what: '199 requests following the fetch' });
     await origin.openGate('herd');
     const { responses, elapsedMs } = await herd;
     const labels = tally(responses.map((r) => r.xCache));
