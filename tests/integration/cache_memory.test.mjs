@@ -19,18 +19,20 @@ function assertBounded(t, rss, limitKb, what) {
     `(from ${rss.baselineKb} to ${rss.maxKb} kB; limit ${limitKb} kB)`);
 }
 
-// GETs paths(0) .. paths(count - 1) over `parallel` keep-alive connections; every answer must
-// be a 200 of `size` bytes from the origin (a MISS: each key is new).
-async function flood(port, count, paths, { size, parallel = 32 }) {
+// Sends requests 0 .. count - 1 over `parallel` keep-alive connections: request(i) gives the
+// path and headers, and each answer must be a 200 MISS (every key is new) whose body, as
+// bodyOf(response) reads it, has expectedSize(i) bytes.
+async function floodMisses(port, count, parallel, request, expectedSize, bodyOf = (r) => r.body) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: parallel });
   let next = 0;
   const failures = [];
   try {
     await Promise.all(Array.from({ length: parallel }, async () => {
       while (next < count) {
-        const path = paths(next++);
-        const r = await fetchCached(port, path, { agent });
-        if (r.status !== 200 || r.body.length !== size || r.xCache !== 'MISS') {
+        const i = next++;
+        const { path, headers } = request(i);
+        const r = await fetchCached(port, path, { agent, headers });
+        if (r.status !== 200 || bodyOf(r).length !== expectedSize(i) || r.xCache !== 'MISS') {
           failures.push(`${path}: ${show(r)}`);
         }
       }
@@ -41,35 +43,20 @@ async function flood(port, count, paths, { size, parallel = 32 }) {
   assert.deepEqual(failures.slice(0, 5), [], `${failures.length} bad answers`);
 }
 
+// GETs paths(0) .. paths(count - 1), each a 200 of `size` bytes from the origin.
+const flood = (port, count, paths, { size, parallel = 32 }) =>
+  floodMisses(port, count, parallel, (i) => ({ path: paths(i), headers: {} }), () => size);
+
 // JSON API traffic: mostly 1 to 4 KB, every 20th 64 KB; every other client asks for gzip, so
 // the gzip forms made on first demand are stored too.
 const apiSize = (i) => (i % 20 === 19 ? 64 * 1024 : [1100, 1600, 2300, 3100, 4096][i % 5]);
 const wantsGzip = (i) => i % 2 === 0;
 
-// Like flood(), for the mix above: each answer a MISS whose body (gunzipped when the proxy
-// sent gzip) has the size asked for.
-async function apiFlood(port, count, path, { parallel = 16 } = {}) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: parallel });
-  let next = 0;
-  const failures = [];
-  try {
-    await Promise.all(Array.from({ length: parallel }, async () => {
-      while (next < count) {
-        const i = next++;
-        const headers = { 'accept-encoding': wantsGzip(i) ? 'gzip' : 'identity' };
-        const r = await fetchCached(port, path(i), { agent, headers });
-        const gzipped = r.headers['content-encoding'] === 'gzip';
-        const body = gzipped ? zlib.gunzipSync(r.body) : r.body;
-        if (r.status !== 200 || body.length !== apiSize(i) || r.xCache !== 'MISS') {
-          failures.push(`${path(i)}: ${show(r)}`);
-        }
-      }
-    }));
-  } finally {
-    agent.destroy();
-  }
-  assert.deepEqual(failures.slice(0, 5), [], `${failures.length} bad answers`);
-}
+// Like flood(), for the mix above; a body the proxy sent gzipped is measured gunzipped.
+const apiFlood = (port, count, path, { parallel = 16 } = {}) => floodMisses(port, count, parallel,
+  (i) => ({ path: path(i), headers: { 'accept-encoding': wantsGzip(i) ? 'gzip' : 'identity' } }),
+  apiSize,
+  (r) => (r.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(r.body) : r.body));
 
 // ASan's allocator adds redzones to every block and keeps freed ones in quarantine, neither of
 // which the budget counts (nor should): the ASan pass gets that much more room.
