@@ -6,10 +6,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BENCH_LIB=$BENCH_DIR/lib
-REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
-# shellcheck source=lib/common.sh
-source "$BENCH_LIB/common.sh"
+# shellcheck source=lib/load.sh
+source "$BENCH_DIR/lib/load.sh"
 
 usage() {
   cat <<'USAGE'
