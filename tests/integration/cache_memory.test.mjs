@@ -118,7 +118,7 @@ describe('cache memory', { timeout: 200000 }, () => {
   });
 
   // Floods a 32 MB store with `count` API responses of the class `routeClass`; the RSS peak
-  // must stay under `factor` x the budget plus the idle baseline (ASan gets half a budget more).
+  // must stay under `factor` x the budget plus the idle baseline (ASan gets three quarters of a budget more).
   async function apiFloodWithin(t, name, routeClass, factor, count = 5000) {
     const budgetKb = 32 * 1024;
     const proxy = await startProxy({ yaml: proxyConfig({
@@ -130,7 +130,7 @@ describe('cache memory', { timeout: 200000 }, () => {
     t.after(() => proxy.stop());
     const idleKb = rssKb(proxy.pid);
     const asan = underAsan(proxy.pid);
-    const limitFactor = asan ? factor + 0.5 : factor;
+    const limitFactor = asan ? factor + 0.75 : factor;
     const limitKb = limitFactor * budgetKb + idleKb;
     const path = (i) => `/_test/cache/${name}/${i}?size=${apiSize(i)}`;
     const rss = sampleRss(proxy.pid);
@@ -148,10 +148,11 @@ describe('cache memory', { timeout: 200000 }, () => {
 
   // The budget counts what entries really cost (capacity, malloc blocks, index nodes): a store
   // at 32 MB used to hold about 85 MB, mostly gzip forms in 16 KB buffers counted at their size.
-  // ~27 MB of bodies and ~2500 gzip forms: charged what they cost, they overfill the store.
+  // ~44 MB of bodies and ~4000 gzip forms clearly overfill the store. 5000 responses (~27 MB
+  // of bodies) only just did, and once left the first entry in place under the ASan build.
   it('keeps RSS under 1.5 x the 32 MB budget plus the idle baseline through an API flood',
     async (t) => {
-      const count = 5000;
+      const count = 8000;
       const { proxy, path } = await apiFloodWithin(t, 'api', { ttl: '10m' }, 1.5, count);
       const oldest = await fetchCached(proxy.port, path(0));
       assert.equal(oldest.xCache, 'MISS', `a 32 MB store kept the first of ${count} ` +
