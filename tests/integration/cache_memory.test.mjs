@@ -118,7 +118,8 @@ describe('cache memory', { timeout: 200000 }, () => {
   });
 
   // Floods a 32 MB store with `count` API responses of the class `routeClass`; the RSS peak
-  // must stay under `factor` x the budget plus the idle baseline (ASan gets three quarters of a budget more).
+  // must stay under `factor` x the budget plus the idle baseline (ASan gets 0.75 x the budget
+  // more for its redzones and quarantine).
   async function apiFloodWithin(t, name, routeClass, factor, count = 5000) {
     const budgetKb = 32 * 1024;
     const proxy = await startProxy({ yaml: proxyConfig({
