@@ -1,6 +1,6 @@
 #include "proxy/background_encoder.h"
 
-#include "filters/encoded_entry.h"
+#include "filters/compress/encoded_entry.h"
 #include "proxy/log.h"
 #include "proxy/worker.h"
 

@@ -17,7 +17,7 @@
 #include <memory>
 #include <unordered_set>
 
-#include "proxy/cache/entry.h"
+#include "lib/cache/entry.h"
 
 namespace edge {
 

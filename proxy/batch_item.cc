@@ -1,6 +1,6 @@
 #include "proxy/batch_item.h"
 
-#include "proxy/http/response_parser.h"
+#include "lib/http/response_parser.h"
 #include "proxy/stream.h"
 #include "proxy/timer.h"
 #include "proxy/worker.h"

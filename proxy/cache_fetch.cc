@@ -1,13 +1,13 @@
 #include "proxy/cache_fetch.h"
 
-#include "filters/accept_encoding.h"
-#include "filters/encoded_entry.h"
-#include "filters/etag.h"
+#include "filters/compress/accept_encoding.h"
+#include "filters/compress/encoded_entry.h"
+#include "filters/conditional/etag.h"
 #include "proxy/background_encoder.h"
-#include "proxy/cache/cache_control.h"
-#include "proxy/cache/policy.h"
-#include "proxy/cache/shared_cache.h"
-#include "proxy/cache/tags.h"
+#include "lib/cache/cache_control.h"
+#include "lib/cache/policy.h"
+#include "lib/cache/shared_cache.h"
+#include "lib/cache/tags.h"
 #include "proxy/log.h"
 
 namespace edge {

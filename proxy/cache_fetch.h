@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "proxy/cache/entry.h"
-#include "proxy/cache/inflight.h"
+#include "lib/cache/entry.h"
+#include "lib/cache/inflight.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream/exchange.h"
 #include "proxy/worker.h"

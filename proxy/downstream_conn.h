@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "proxy/client_side.h"
-#include "proxy/http/request_parser.h"
-#include "proxy/http/serializer.h"
+#include "lib/http/request_parser.h"
+#include "lib/http/serializer.h"
 #include "proxy/out_chunk.h"
 
 namespace edge {

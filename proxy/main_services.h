@@ -10,9 +10,9 @@
 
 #include "config/config.h"
 #include "proxy/admin/admin_api.h"
-#include "proxy/cache/shared_cache.h"
+#include "lib/cache/shared_cache.h"
 #include "proxy/invalidation/purger.h"
-#include "proxy/invalidation/stats.h"
+#include "lib/invalidation/stats.h"
 
 namespace edge {
 

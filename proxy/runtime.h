@@ -10,8 +10,8 @@
 
 #include "config/config.h"
 #include "config/route_rules.h"
-#include "filters/accept_encoding.h"
-#include "filters/encoded_entry.h"
+#include "filters/compress/accept_encoding.h"
+#include "filters/compress/encoded_entry.h"
 
 namespace edge {
 

@@ -1,13 +1,13 @@
 #include "proxy/stream.h"
 
 #include "config/route_rules.h"
-#include "filters/etag.h"
+#include "filters/conditional/etag.h"
 #include "proxy/batch_run.h"
-#include "proxy/cache/key.h"
-#include "proxy/cache/shared_cache.h"
+#include "lib/cache/key.h"
+#include "lib/cache/shared_cache.h"
 #include "proxy/client_side.h"
-#include "proxy/http/serializer.h"
-#include "proxy/http/target.h"
+#include "lib/http/serializer.h"
+#include "lib/http/target.h"
 #include "proxy/log.h"
 #include "proxy/timer.h"
 

@@ -11,15 +11,15 @@
 #include <string>
 
 #include "config/config.h"
-#include "filters/accept_encoding.h"
-#include "filters/codec/encoder.h"
-#include "filters/json/field_selection.h"
-#include "proxy/cache/entry.h"
-#include "proxy/cache/inflight.h"
-#include "proxy/cache/policy.h"
+#include "filters/compress/accept_encoding.h"
+#include "lib/codec/encoder.h"
+#include "lib/json/field_selection.h"
+#include "lib/cache/entry.h"
+#include "lib/cache/inflight.h"
+#include "lib/cache/policy.h"
 #include "proxy/cache_fetch.h"
-#include "proxy/http/framing.h"
-#include "proxy/http/request_parser.h"
+#include "lib/http/framing.h"
+#include "lib/http/request_parser.h"
 #include "proxy/upstream/exchange.h"
 #include "proxy/worker.h"
 

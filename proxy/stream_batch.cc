@@ -3,7 +3,7 @@
 #include "filters/batch/batch_response.h"
 #include "proxy/batch_run.h"
 #include "proxy/client_side.h"
-#include "proxy/http/serializer.h"
+#include "lib/http/serializer.h"
 #include "proxy/stream.h"
 
 namespace edge {

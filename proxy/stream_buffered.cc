@@ -3,11 +3,11 @@
 // is stored), and a request with a field selection gets the selected fields only. The whole
 // body then goes out at once: conditional check, compression in one piece, Content-Length.
 // A body that outgrows the class's max_object_size is released and streams on unchanged.
-#include "filters/encoded_entry.h"
-#include "filters/etag.h"
-#include "filters/json_response.h"
+#include "filters/compress/encoded_entry.h"
+#include "filters/conditional/etag.h"
+#include "filters/fields/json_response.h"
 #include "proxy/client_side.h"
-#include "proxy/http/serializer.h"
+#include "lib/http/serializer.h"
 #include "proxy/stream.h"
 
 namespace edge {

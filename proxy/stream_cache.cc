@@ -1,10 +1,10 @@
 // The cache half of Stream: look up, answer from an entry, lead or follow a fetch, serve
 // stale while one refresh runs, and fall back to a fetch of its own when sharing is unsafe.
-#include "filters/encoded_entry.h"
+#include "filters/compress/encoded_entry.h"
 #include "proxy/background_encoder.h"
-#include "filters/etag.h"
-#include "proxy/cache/key.h"
-#include "proxy/cache/shared_cache.h"
+#include "filters/conditional/etag.h"
+#include "lib/cache/key.h"
+#include "lib/cache/shared_cache.h"
 #include "proxy/client_side.h"
 #include "proxy/stream.h"
 #include "proxy/timer.h"

@@ -1,13 +1,13 @@
 // On-the-fly compression for responses that stream through (pass-through, and misses or
 // coalesced requests while the fetch is still streaming). Cache hits use the stored encoded
 // forms instead (stream_cache.cc). Decided once, at header time, as h2o does.
-#include "filters/codec/brotli_encoder.h"
-#include "filters/codec/gzip_decoder.h"
-#include "filters/codec/gzip_encoder.h"
-#include "filters/etag.h"
+#include "lib/codec/brotli_encoder.h"
+#include "lib/codec/gzip_decoder.h"
+#include "lib/codec/gzip_encoder.h"
+#include "filters/conditional/etag.h"
 #include "proxy/client_side.h"
-#include "proxy/http/framing.h"
-#include "proxy/http/serializer.h"
+#include "lib/http/framing.h"
+#include "lib/http/serializer.h"
 #include "proxy/stream.h"
 
 namespace edge {

@@ -3,11 +3,11 @@
 // are cut to it: stored entries through memoised projection entries, everything else when the
 // body has been held back in full (stream_buffered.cc).
 #include "filters/batch/batch_response.h"
-#include "filters/fields_filter.h"
-#include "filters/json_response.h"
-#include "proxy/cache/shared_cache.h"
+#include "filters/fields/fields_filter.h"
+#include "filters/fields/json_response.h"
+#include "lib/cache/shared_cache.h"
 #include "proxy/client_side.h"
-#include "proxy/http/serializer.h"
+#include "lib/http/serializer.h"
 #include "proxy/log.h"
 #include "proxy/stream.h"
 

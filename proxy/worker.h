@@ -11,7 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "proxy/cache/shared_cache.h"
+#include "lib/cache/shared_cache.h"
 #include "proxy/runtime.h"
 
 namespace edge {

@@ -6,9 +6,9 @@
 #include <random>
 #include <string>
 
-#include "filters/codec/brotli_encoder.h"
-#include "filters/codec/gzip_decoder.h"
-#include "filters/codec/gzip_encoder.h"
+#include "lib/codec/brotli_encoder.h"
+#include "lib/codec/gzip_decoder.h"
+#include "lib/codec/gzip_encoder.h"
 
 namespace edge::filters::codec {
 namespace {

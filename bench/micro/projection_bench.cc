@@ -6,8 +6,8 @@
 #include <random>
 #include <string>
 
-#include "filters/json/field_selection.h"
-#include "filters/json/projection.h"
+#include "lib/json/field_selection.h"
+#include "lib/json/projection.h"
 
 namespace edge::filters::json {
 namespace {

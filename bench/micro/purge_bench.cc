@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/cache/memory_store.h"
+#include "lib/cache/memory_store.h"
 
 namespace {
 

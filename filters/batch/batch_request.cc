@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <map>
 
-#include "proxy/http/headers.h"
+#include "lib/http/headers.h"
 
 namespace edge::filters::batch {
 namespace {

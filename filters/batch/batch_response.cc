@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "filters/json_response.h"
-#include "proxy/http/headers.h"
+#include "filters/fields/json_response.h"
+#include "lib/http/headers.h"
 
 namespace edge::filters::batch {
 namespace {

@@ -7,9 +7,9 @@
 #include <string_view>
 
 #include "proxy/admin/json_writer.h"
-#include "proxy/cache/policy.h"
-#include "proxy/cache/shared_cache.h"
-#include "proxy/http/headers.h"
+#include "lib/cache/policy.h"
+#include "lib/cache/shared_cache.h"
+#include "lib/http/headers.h"
 
 namespace edge::admin {
 namespace {

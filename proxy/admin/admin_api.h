@@ -15,9 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include "proxy/cache/shared_cache.h"
+#include "lib/cache/shared_cache.h"
 #include "proxy/invalidation/purger.h"
-#include "proxy/invalidation/stats.h"
+#include "lib/invalidation/stats.h"
 
 namespace edge::admin {
 

@@ -4,8 +4,8 @@
 #include <string_view>
 
 #include "proxy/admin/json_writer.h"
-#include "proxy/http/request_parser.h"
-#include "proxy/http/serializer.h"
+#include "lib/http/request_parser.h"
+#include "lib/http/serializer.h"
 #include "proxy/log.h"
 #include "proxy/net_util.h"
 

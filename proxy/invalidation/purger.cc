@@ -3,7 +3,7 @@
 #include <chrono>
 #include <string>
 
-#include "proxy/cache/shared_cache.h"
+#include "lib/cache/shared_cache.h"
 #include "proxy/log.h"
 
 namespace edge::invalidation {

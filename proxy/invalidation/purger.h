@@ -6,11 +6,11 @@
 #include <cstddef>
 #include <string_view>
 
-#include "proxy/cache/memory_store.h"
-#include "proxy/invalidation/backoff.h"
-#include "proxy/invalidation/log_limiter.h"
-#include "proxy/invalidation/message.h"
-#include "proxy/invalidation/stats.h"
+#include "lib/cache/memory_store.h"
+#include "lib/invalidation/backoff.h"
+#include "lib/invalidation/log_limiter.h"
+#include "lib/invalidation/message.h"
+#include "lib/invalidation/stats.h"
 
 namespace edge::invalidation {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/cache/shared_cache.h"
+#include "lib/cache/shared_cache.h"
 #include "proxy/log.h"
 #include "proxy/redis/uv_adapter.h"
 

@@ -20,7 +20,7 @@
 
 #include "config/invalidation_config.h"
 #include "proxy/invalidation/purger.h"
-#include "proxy/invalidation/stats.h"
+#include "lib/invalidation/stats.h"
 
 struct redisAsyncContext;
 struct redisReply;

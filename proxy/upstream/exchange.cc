@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "proxy/http/serializer.h"
+#include "lib/http/serializer.h"
 #include "proxy/log.h"
 #include "proxy/upstream/pool.h"
 #include "proxy/worker.h"

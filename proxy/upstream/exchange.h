@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "proxy/http/framing.h"
-#include "proxy/http/headers.h"
-#include "proxy/http/response_parser.h"
+#include "lib/http/framing.h"
+#include "lib/http/headers.h"
+#include "lib/http/response_parser.h"
 #include "proxy/upstream/upstream_conn.h"
 
 namespace edge {

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "proxy/http/response_parser.h"
+#include "lib/http/response_parser.h"
 
 namespace edge {
 class Worker;

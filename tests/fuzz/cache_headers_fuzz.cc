@@ -13,9 +13,9 @@
 
 #include "config/config.h"
 #include "fuzz_check.h"
-#include "proxy/cache/cache_control.h"
-#include "proxy/cache/policy.h"
-#include "proxy/cache/policy_internal.h"
+#include "lib/cache/cache_control.h"
+#include "lib/cache/policy.h"
+#include "lib/cache/policy_internal.h"
 
 namespace {
 

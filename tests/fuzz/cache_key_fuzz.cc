@@ -14,7 +14,7 @@
 
 #include "config/config.h"
 #include "fuzz_check.h"
-#include "proxy/cache/key.h"
+#include "lib/cache/key.h"
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "filters/accept_encoding.h"
-#include "filters/etag.h"
+#include "filters/compress/accept_encoding.h"
+#include "filters/conditional/etag.h"
 #include "fuzz_check.h"
 
 namespace {

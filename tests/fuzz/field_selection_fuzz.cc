@@ -9,7 +9,7 @@
 #include <string_view>
 #include <variant>
 
-#include "filters/json/field_selection.h"
+#include "lib/json/field_selection.h"
 #include "fuzz_check.h"
 
 namespace {

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "proxy/invalidation/message.h"
+#include "lib/invalidation/message.h"
 
 namespace {
 

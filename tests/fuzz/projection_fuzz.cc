@@ -12,8 +12,8 @@
 #include <string_view>
 #include <variant>
 
-#include "filters/json/field_selection.h"
-#include "filters/json/projection.h"
+#include "lib/json/field_selection.h"
+#include "lib/json/projection.h"
 #include "fuzz_check.h"
 
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "fuzz_check.h"
-#include "proxy/http/request_parser.h"
+#include "lib/http/request_parser.h"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "fuzz_check.h"
-#include "proxy/http/response_parser.h"
+#include "lib/http/response_parser.h"
 
 namespace {
 

@@ -12,7 +12,7 @@
 
 #include "config/config.h"
 #include "fuzz_check.h"
-#include "proxy/cache/tags.h"
+#include "lib/cache/tags.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "proxy/admin/json_writer.h"
-#include "proxy/cache/shared_cache.h"
+#include "lib/cache/shared_cache.h"
 
 namespace edge::admin {
 namespace {

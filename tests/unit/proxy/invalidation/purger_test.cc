@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/invalidation/log_limiter.h"
+#include "lib/invalidation/log_limiter.h"
 
 namespace edge::invalidation {
 namespace {
