@@ -1,0 +1,267 @@
+#include "filters/chain/chain.h"
+
+#include <utility>
+
+namespace edge::filters {
+
+// One filter in its place, and the callbacks it gets: they act on the chain at this position.
+class FilterChain::Slot : public FilterCallbacks {
+ public:
+  Slot(FilterChain& chain, ptrdiff_t index, std::unique_ptr<Filter> filter)
+      : chain_(chain), index_(index), filter_(std::move(filter)) {
+    filter_->setCallbacks(*this);
+  }
+
+  Filter& filter() { return *filter_; }
+
+  RequestContext& context() override { return chain_.context_; }
+  void continueRequest() override {
+    if (chain_.request_stopped_ && chain_.request_stopped_at_ == static_cast<size_t>(index_)) {
+      chain_.request_stopped_ = false;
+      chain_.runRequestFrom(static_cast<size_t>(index_) + 1);
+    }
+  }
+  void continueResponse() override { chain_.resumeResponse(index_); }
+  ResponseHead& heldResponse() override { return chain_.head_; }
+  void respond(ResponseHead&& head, cache::Body body) override {
+    chain_.request_answered_ = true;
+    chain_.request_stopped_ = false;
+    chain_.respondFrom(index_ - 1, std::move(head), std::move(body));
+  }
+  void post(std::function<void()> fn) override {
+    std::weak_ptr<bool> alive = chain_.alive_;
+    chain_.owner_.post([alive, fn = std::move(fn)] {
+      if (std::shared_ptr<bool> still = alive.lock(); still && *still) {
+        fn();
+      }
+    });
+  }
+  uint64_t nowMs() const override { return chain_.owner_.nowMs(); }
+
+ private:
+  FilterChain& chain_;
+  const ptrdiff_t index_;
+  std::unique_ptr<Filter> filter_;
+};
+
+FilterChain::FilterChain(RequestContext& context, ChainOwner& owner)
+    : context_(context), owner_(owner), alive_(std::make_shared<bool>(true)) {}
+
+FilterChain::~FilterChain() { *alive_ = false; }
+
+void FilterChain::add(std::unique_ptr<Filter> filter) {
+  slots_.push_back(
+      std::make_unique<Slot>(*this, static_cast<ptrdiff_t>(slots_.size()), std::move(filter)));
+}
+
+void FilterChain::startRequest(http::RequestHead& head) {
+  request_ = &head;
+  runRequestFrom(0);
+}
+
+void FilterChain::runRequestFrom(size_t index) {
+  std::shared_ptr<bool> alive = alive_;
+  for (size_t i = index; i < slots_.size(); ++i) {
+    FilterStatus status = slots_[i]->filter().onRequestHeaders(*request_);
+    if (!*alive || request_answered_) {
+      return;
+    }
+    if (status != FilterStatus::Continue) {
+      request_stopped_ = true;
+      request_stopped_at_ = i;
+      return;
+    }
+  }
+  owner_.onRequestFiltersDone();
+}
+
+void FilterChain::sendHeaders(ResponseHead&& head, bool end) {
+  head_ = std::move(head);
+  entered_at_ = static_cast<ptrdiff_t>(slots_.size()) - 1;
+  runHeadersFrom(entered_at_, end);
+}
+
+void FilterChain::sendBody(BodyPiece piece) {
+  if (cut_ || response_ended_) {
+    return;  // a filter ended the response early: the rest of the source's body is dropped
+  }
+  runBodyFrom(entered_at_, piece);
+}
+
+void FilterChain::respondFrom(ptrdiff_t from, ResponseHead&& head, cache::Body body) {
+  std::shared_ptr<bool> alive = alive_;
+  head_ = std::move(head);
+  entered_at_ = from;
+  const bool has_body = body && !body->empty();
+  runHeadersFrom(from, !has_body);
+  if (*alive && has_body && !cut_ && !response_ended_) {
+    BodyPiece piece{std::move(body), true, false};
+    runBodyFrom(from, piece);
+  }
+}
+
+void FilterChain::runHeadersFrom(ptrdiff_t from, bool end) {
+  std::shared_ptr<bool> alive = alive_;
+  for (ptrdiff_t i = from; i >= 0; --i) {
+    bool filter_end = end;
+    FilterStatus status = slots_[static_cast<size_t>(i)]->filter().onResponseHeaders(head_,
+                                                                                     filter_end);
+    if (!*alive) {
+      return;
+    }
+    if (filter_end && !end) {
+      end = true;
+      cut_ = true;  // ended early: whatever body still comes is not sent
+    }
+    if (status == FilterStatus::Stop ||
+        (status == FilterStatus::StopAndBuffer && !end)) {
+      held_ = i;
+      hold_ = status == FilterStatus::Stop ? Hold::Stop : Hold::Buffer;
+      held_saw_body_ = false;
+      head_end_ = end;
+      return;
+    }
+  }
+  head_written_ = true;
+  response_ended_ = end;
+  owner_.writeHead(head_, end);
+}
+
+void FilterChain::runBodyFrom(ptrdiff_t from, BodyPiece& piece) {
+  std::shared_ptr<bool> alive = alive_;
+  for (ptrdiff_t i = from; i >= 0; --i) {
+    if (i == held_) {
+      hold(piece);
+      return;
+    }
+    if (i == bypassed_) {
+      continue;
+    }
+    slots_[static_cast<size_t>(i)]->filter().onResponseBody(piece);
+    if (!*alive) {
+      return;
+    }
+  }
+  if (piece.size() == 0 && !piece.end && !piece.flush) {
+    return;
+  }
+  response_ended_ = piece.end;
+  owner_.writeBody(piece);
+}
+
+// A body piece reached the filter that holds the response.
+void FilterChain::hold(BodyPiece& piece) {
+  if (piece.size() > 0) {
+    buffered_bytes_ += piece.size();
+    buffered_.push_back(std::move(piece.data));
+  }
+  buffered_end_ = buffered_end_ || piece.end;
+  if (hold_ != Hold::Buffer) {
+    return;  // Stop: kept until the filter resumes
+  }
+  const ptrdiff_t holder = held_;
+  Filter& filter = slots_[static_cast<size_t>(holder)]->filter();
+  if (buffered_bytes_ > filter.bufferLimit()) {
+    releaseHeld();
+    return;
+  }
+  if (!buffered_end_) {
+    return;
+  }
+  std::shared_ptr<bool> alive = alive_;
+  BodyPiece whole = takeBuffered();
+  FilterStatus status = filter.onResponseBody(whole);
+  if (!*alive) {
+    return;
+  }
+  if (status == FilterStatus::Stop) {
+    hold_ = Hold::Stop;  // more work to do before the response goes on: resumed later
+    held_saw_body_ = true;
+    if (whole.size() > 0) {
+      buffered_bytes_ = whole.size();
+      buffered_.push_back(std::move(whole.data));
+    }
+    buffered_end_ = true;
+    return;
+  }
+  held_ = -1;
+  hold_ = Hold::None;
+  runHeadersFrom(holder - 1, head_end_);
+  if (*alive && !cut_) {
+    runBodyFrom(holder - 1, whole);
+  }
+}
+
+// The holder's limit is passed: what it held goes on unchanged, and its body hook is skipped
+// from now on.
+void FilterChain::releaseHeld() {
+  std::shared_ptr<bool> alive = alive_;
+  const ptrdiff_t holder = held_;
+  held_ = -1;
+  hold_ = Hold::None;
+  bypassed_ = holder;
+  head_.released = true;
+  runHeadersFrom(holder - 1, head_end_);
+  if (!*alive || cut_) {
+    return;
+  }
+  BodyPiece held = takeBuffered();
+  runBodyFrom(holder - 1, held);
+}
+
+void FilterChain::resumeResponse(ptrdiff_t index) {
+  if (held_ != index || hold_ != Hold::Stop) {
+    return;
+  }
+  std::shared_ptr<bool> alive = alive_;
+  held_ = -1;
+  hold_ = Hold::None;
+  runHeadersFrom(index - 1, head_end_);
+  if (!*alive || cut_ || (buffered_.empty() && !buffered_end_)) {
+    return;
+  }
+  // A filter stopped at the head has not seen the body yet; one that stopped after its
+  // buffered body has.
+  BodyPiece held = takeBuffered();
+  runBodyFrom(held_saw_body_ ? index - 1 : index, held);
+}
+
+BodyPiece FilterChain::takeBuffered() {
+  BodyPiece piece;
+  piece.end = buffered_end_;
+  if (buffered_.size() == 1) {
+    piece.data = std::move(buffered_.front());
+  } else if (!buffered_.empty()) {
+    auto joined = std::make_shared<std::string>();
+    joined->reserve(buffered_bytes_);
+    for (const cache::Body& part : buffered_) {
+      joined->append(*part);
+    }
+    piece.data = std::move(joined);
+  }
+  buffered_.clear();
+  buffered_bytes_ = 0;
+  buffered_end_ = false;
+  return piece;
+}
+
+void FilterChain::dropHeldResponse() {
+  held_ = -1;
+  hold_ = Hold::None;
+  buffered_.clear();
+  buffered_bytes_ = 0;
+  buffered_end_ = false;
+  cut_ = true;
+}
+
+void FilterChain::log() {
+  if (logged_) {
+    return;
+  }
+  logged_ = true;
+  for (const std::unique_ptr<Slot>& slot : slots_) {
+    slot->filter().onLog(context_);
+  }
+}
+
+}  // namespace edge::filters

@@ -1,0 +1,99 @@
+// Runs one request's filters: the request side in order, then the Stream's lookup or upstream
+// step, the response side in reverse order into the Stream's writer. Holds what a stopped
+// filter holds (the head, the buffered body) and resumes when the filter says so. Destroying
+// the chain (even from inside a filter or writer call) stops every iteration and drops every
+// posted callback of its filters.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "filters/chain/filter.h"
+
+namespace edge::filters {
+
+// The Stream, as the chain sees it: the step after the request filters, the writer after the
+// response filters, and the worker's services.
+class ChainOwner {
+ public:
+  virtual ~ChainOwner() = default;
+  // Every request filter continued: look up the cache or go upstream.
+  virtual void onRequestFiltersDone() = 0;
+  virtual void writeHead(ResponseHead& head, bool end) = 0;
+  virtual void writeBody(BodyPiece& piece) = 0;
+  virtual void post(std::function<void()> fn) = 0;
+  virtual uint64_t nowMs() const = 0;
+};
+
+class FilterChain {
+ public:
+  FilterChain(RequestContext& context, ChainOwner& owner);
+  ~FilterChain();
+  FilterChain(const FilterChain&) = delete;
+  FilterChain& operator=(const FilterChain&) = delete;
+
+  void add(std::unique_ptr<Filter> filter);
+  size_t size() const { return slots_.size(); }
+
+  // Request side. Calls owner.onRequestFiltersDone() (inline, or later after a Stop) unless a
+  // filter answered the request itself.
+  void startRequest(http::RequestHead& head);
+  // The response from the Stream's source (cache, fetch, upstream or the proxy itself): it runs
+  // through every filter, last to first, then to the writer.
+  void sendHeaders(ResponseHead&& head, bool end);
+  void sendBody(BodyPiece piece);
+  // True once the writer has the response's end, or a filter ended it early (a 304): the
+  // source may stop sending.
+  bool responseEnded() const { return response_ended_; }
+  // True once any response head reached the writer.
+  bool headWritten() const { return head_written_; }
+  // True while a filter holds the response and nothing has reached the writer: the response
+  // may still be replaced (a clean error instead of a cut-off body).
+  bool holdingResponse() const { return held_ >= 0 && !head_written_; }
+  // Forgets a held response so another can be sent in its place.
+  void dropHeldResponse();
+  // The log phase, once.
+  void log();
+
+ private:
+  class Slot;
+  enum class Hold { None, Stop, Buffer };
+
+  void runRequestFrom(size_t index);
+  // Response side: `from` is the index of the first filter to see it; -1 is the writer.
+  void respondFrom(ptrdiff_t from, ResponseHead&& head, cache::Body body);
+  void runHeadersFrom(ptrdiff_t from, bool end);
+  void runBodyFrom(ptrdiff_t from, BodyPiece& piece);
+  void hold(BodyPiece& piece);
+  void resumeResponse(ptrdiff_t index);
+  void releaseHeld();
+  BodyPiece takeBuffered();
+
+  RequestContext& context_;
+  ChainOwner& owner_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::shared_ptr<bool> alive_;
+  http::RequestHead* request_ = nullptr;
+  size_t request_stopped_at_ = 0;
+  bool request_stopped_ = false;
+  bool request_answered_ = false;
+
+  ResponseHead head_;             // the response head while it travels or is held
+  bool head_end_ = false;
+  ptrdiff_t entered_at_ = -1;     // the first filter of the current response
+  ptrdiff_t held_ = -1;           // the filter holding the response, or -1
+  Hold hold_ = Hold::None;
+  bool held_saw_body_ = false;    // the holder stopped after its buffered body, not at the head
+  std::vector<cache::Body> buffered_;  // body pieces that arrived while held
+  uint64_t buffered_bytes_ = 0;
+  bool buffered_end_ = false;
+  ptrdiff_t bypassed_ = -1;       // a filter that released its hold: its body hook is skipped
+  bool cut_ = false;              // a filter ended the response early (or it was dropped)
+  bool head_written_ = false;
+  bool response_ended_ = false;
+  bool logged_ = false;
+};
+
+}  // namespace edge::filters

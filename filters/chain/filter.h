@@ -1,0 +1,83 @@
+// The contract between the Stream and the features of the request path (Envoy's stream
+// filters, cut to what an HTTP/1.1 cache needs). A filter is made per request by its factory
+// from an immutable per-snapshot config, sees the request on the way in (in chain order) and
+// the response on the way out (in reverse order), and answers each phase with a FilterStatus.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "filters/chain/request_context.h"
+#include "filters/chain/response_head.h"
+#include "lib/http/request_parser.h"
+
+namespace edge::filters {
+
+enum class FilterStatus {
+  Continue,       // pass it on to the next filter
+  Stop,           // hold here; the filter resumes the chain later through its callbacks
+  StopAndBuffer,  // response body: hold it until complete (up to the filter's buffer limit;
+                  // past it, the chain lets the response go on unchanged, streamed)
+};
+
+// A cancellable wait: the owner drops or cancels it and the callback never runs.
+class Cancellable {
+ public:
+  virtual ~Cancellable() = default;
+  virtual void cancel() = 0;
+};
+
+// What a filter may use. The chain implements it; every call names whether it may call back
+// into the filter before it returns ("inline").
+class FilterCallbacks {
+ public:
+  virtual ~FilterCallbacks() = default;
+  virtual RequestContext& context() = 0;
+  // Resumes the request side after Stop. Inline: the following filters (and the Stream's
+  // lookup or upstream step) run before it returns.
+  virtual void continueRequest() = 0;
+  // Resumes the response side after Stop, with the head as the filter left it. Inline.
+  virtual void continueResponse() = 0;
+  // The held response head (between Stop/StopAndBuffer and the resume).
+  virtual ResponseHead& heldResponse() = 0;
+  // Answers the request from this filter: the response goes out through the filters before
+  // this one (in response order). Inline; the request side does not continue.
+  virtual void respond(ResponseHead&& head, cache::Body body) = 0;
+  // Posts `fn` to this request's worker: never inline. Dropped with the chain.
+  virtual void post(std::function<void()> fn) = 0;
+  // The worker's clock, in milliseconds.
+  virtual uint64_t nowMs() const = 0;
+};
+
+class Filter {
+ public:
+  virtual ~Filter() = default;
+
+  void setCallbacks(FilterCallbacks& callbacks) { callbacks_ = &callbacks; }
+
+  // Request side, in chain order.
+  virtual FilterStatus onRequestHeaders(http::RequestHead& /*head*/) {
+    return FilterStatus::Continue;
+  }
+  virtual FilterStatus onRequestBody(BodyPiece& /*piece*/) { return FilterStatus::Continue; }
+  // Response side, in reverse order. `head` may be changed in place; a filter that ends the
+  // response early (a 304) sets head.content_length and returns Continue with `end` true.
+  virtual FilterStatus onResponseHeaders(ResponseHead& /*head*/, bool& /*end*/) {
+    return FilterStatus::Continue;
+  }
+  // A piece of the response body. After StopAndBuffer, the whole held body comes as one piece
+  // with end set; the filter may rewrite heldResponse() before it returns Continue.
+  virtual FilterStatus onResponseBody(BodyPiece& /*piece*/) { return FilterStatus::Continue; }
+  // How much body StopAndBuffer may hold before the chain releases the response.
+  virtual uint64_t bufferLimit() const { return 0; }
+  // Once per request, after the response is done (or abandoned).
+  virtual void onLog(const RequestContext& /*context*/) {}
+
+ protected:
+  FilterCallbacks& callbacks() { return *callbacks_; }
+
+ private:
+  FilterCallbacks* callbacks_ = nullptr;
+};
+
+}  // namespace edge::filters
