@@ -11,13 +11,15 @@
 // Every sample first stores a fresh entry (two GETs) and checks it is a HIT.
 // Usage: node purge_latency.mjs --edge PORT --admin PORT --redis PORT [--varnish PORT]
 //        [--messages N]; prints one JSON object per method on stdout.
+//        node purge_latency.mjs --edge PORT --store N: stores N entries /_test/cache/p/e<i>?org=<i % 1000>
+//        (256 requests at a time) for the hits-under-purges rounds, and exits.
 import http from 'node:http';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 
 const { values: opts } = parseArgs({ options: {
   edge: { type: 'string' }, admin: { type: 'string' }, redis: { type: 'string' },
-  varnish: { type: 'string' }, messages: { type: 'string', default: '500' },
+  varnish: { type: 'string' }, messages: { type: 'string', default: '500' }, store: { type: 'string' },
   token: { type: 'string', default: process.env.EDGE_ADMIN_TOKEN ?? '' } } });
 const N = Number(opts.messages);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -142,7 +144,26 @@ async function viaRequest(name, port, path, send, hitHeader) {
   return summary(name, samples);
 }
 
+async function store(port, count) {
+  const many = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  const get = (path) => new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path, agent: many }, (res) => { res.resume(); res.on('end', resolve); })
+      .on('error', reject);
+  });
+  for (let i = 0; i < count; i += 256) {
+    const batch = [];
+    for (let j = i; j < Math.min(count, i + 256); j++) batch.push(get(`/_test/cache/p/e${j}?org=${j % 1000}`));
+    await Promise.all(batch);
+  }
+  many.destroy();
+}
+
 const edge = Number(opts.edge);
+if (opts.store !== undefined) {
+  await store(edge, Number(opts.store));
+  agent.destroy();
+  process.exit(0);
+}
 const results = [await viaRedis(), await viaRedisProxyClock()];
 results.push(await viaRequest('edge-admin (POST /purge)', edge, '/_test/cache/p/a',
   (target) => req(Number(opts.admin), 'POST',

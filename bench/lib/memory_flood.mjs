@@ -1,7 +1,7 @@
 // A flood of GETs to unique cacheable URLs through a real edge-proxy with a small cache budget,
-// reporting the proxy's RSS (VmRSS) against the store's own count. Run by memory_flood.sh.
+// reporting the proxy's RSS (VmRSS) against the store's own count. Run by bench/run memory_flood.
 //
-//   node bench/memory_flood.mjs [--bin PATH] [--memory 32m] [--count 30000] [--parallel 32]
+//   node bench/lib/memory_flood.mjs [--bin PATH] [--memory 32m] [--count 30000] [--parallel 32]
 //                               [--workers 2] [--shards 16] [--compress-on-store 0|1]
 //
 // The size mix is JSON API traffic: mostly a few hundred bytes to 4 KB, every 10th 16 KB and
@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const lib = path.join(here, '..', 'tests', 'integration', 'lib');
+const lib = path.join(here, '..', '..', 'tests', 'integration', 'lib');
 const args = parseArgs(process.argv.slice(2));
 if (args.bin) process.env.EDGE_PROXY_BIN = path.resolve(args.bin);
 process.env.EDGE_ADMIN_TOKEN = 'memory-flood-token';
