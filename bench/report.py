@@ -267,18 +267,25 @@ def render_wrk(block, rows, meta, markdown):
             lines.append("    p99 ratio   %s   per-round paired %s   <1 = %s has the lower tail"
                          % (fmt_ratio(r["p99_ms"]), paired_str(r["p99_ms_paired"]), r["label"]))
         lines += ["", "  per round (req/s, p99 ms; order within the round in brackets; TCP retransmissions):"]
-        for rnd in rounds:
-            cells = ["%s %s / %s [%d]%s" % (per[t]["label"], fmt_rps(r["rps"]), fmt_ms(r["p99_ms"]),
-                                            r["position"], retrans_note(r))
-                     for t in shown for r in [per[t]["by_round"].get(rnd)] if r]
-            lines.append("    round %d: %s" % (rnd, ";  ".join(cells)))
+        lines += rounds_text(per, shown, rounds, lambda r: "%s / %s [%d]%s" % (
+            fmt_rps(r["rps"]), fmt_ms(r["p99_ms"]), r["position"], retrans_note(r)))
         lines += footer_lines(meta)
+    return lines + errors_note(per, markdown, "wrk reported %d socket errors or non-2xx/3xx responses; the figures "
+                                              "of the affected target are not comparable.")
+
+
+def rounds_text(per, shown, rounds, cell):
+    """The plain report's per-round lines: every target's figures in that round."""
+    return ["    round %d: %s" % (rnd, ";  ".join("%s %s" % (per[t]["label"], cell(r)) for t in shown
+                                                   for r in [per[t]["by_round"].get(rnd)] if r))
+            for rnd in rounds]
+
+
+def errors_note(per, markdown, text):
     total = sum(p["errors"] for p in per.values())
-    if total:
-        msg = "wrk reported %d socket errors or non-2xx/3xx responses; the figures of the affected " \
-              "target are not comparable." % total
-        lines += ["", "**%s**" % msg if markdown else "  WARNING: " + msg]
-    return lines
+    if not total:
+        return []
+    return ["", "**%s**" % (text % total) if markdown else "  WARNING: " + text % total]
 
 
 # ---- goals ---------------------------------------------------------------------------------------
@@ -402,17 +409,10 @@ def render_burst(block, rows, meta, markdown):
         lines += table_text(table, last_left=True) + ["", "  " + note, "",
                                                       "  per round (origin requests / p50 / p99 / max ms; "
                                                       "order within the round in brackets):"]
-        for rnd in rounds:
-            cells = ["%s %s [%d]" % (per[t]["label"], cell(r), r["position"])
-                     for t in shown for r in [per[t]["by_round"].get(rnd)] if r]
-            lines.append("    round %d: %s" % (rnd, ";  ".join(cells)))
+        lines += rounds_text(per, shown, rounds, lambda r: "%s [%d]" % (cell(r), r["position"]))
         lines += footer_lines(meta)
-    total = sum(p["errors"] for p in per.values())
-    if total:
-        msg = ("%d responses were not 200 with the origin's bytes (or failed); the affected target's "
-               "figures are not comparable." % total)
-        lines += ["", "**%s**" % msg if markdown else "  WARNING: " + msg]
-    return lines
+    return lines + errors_note(per, markdown, "%d responses were not 200 with the origin's bytes (or failed); the "
+                                              "affected target's figures are not comparable.")
 
 
 # ---- batch latency -----------------------------------------------------------------------------

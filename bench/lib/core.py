@@ -264,15 +264,9 @@ def require_hit(name, what, r, header):
             name, what, header, r.header(header) or "<absent>", show_headers(r)))
 
 
-def verify_hit(name, url, expected, header, headers=()):
+def verify_hit(name, url, expected, header):
     """200, exactly the expected bytes, and HEADER says HIT."""
-    r = fetch(url, headers=headers)
-    if r.code != 200:
-        die("%s: GET %s returned HTTP %d, expected 200" % (name, url, r.code))
-    if r.body != expected:
-        die(_differs(name, "GET " + url, r.body, expected))
-    require_hit(name, "GET " + url, r, header)
-    return r
+    require_hit(name, "GET " + url, verify_body(name, url, expected), header)
 
 
 def verify_encoded_hit(name, url, expected, encoding, header):

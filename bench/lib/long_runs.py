@@ -471,7 +471,7 @@ invalidation:
 admin:
   listen: 127.0.0.1:%d
 """ % (p_edge, p_origin, p_redis, p_admin))
-    varnish = start_varnish(run, tools, "varnish", p_varnish, p_origin, recv=PURGE_VCL)
+    start_varnish(run, tools, "varnish", p_varnish, p_origin, recv=PURGE_VCL)
     load_start = loadavg()
 
     log("1. propagation (%d samples per method)" % o.messages)

@@ -302,42 +302,47 @@ def labels_meta(targets, names=None):
     return m
 
 
+def prime_targets(ctx, targets, origin, fields):
+    """Prime in the scenario's order and check what reached the origin: one request per target,
+    or per server for a group of targets that share one stored entry (identity, gzip and br of
+    edge-proxy), or what the target's prime_expect says (0: a projection of a stored entry)."""
+    sc, f = ctx.sc, ctx.facts
+    first = sc["prime"]["order"]
+    order = sorted(targets, key=lambda t: first.index(t.name.replace(BEFORE, "")) if t.name.replace(BEFORE, "") in first
+                   else len(first))
+    f["primed"] = reached = prime(ctx, order, origin, sc["prime"]["gets"], fields)
+    groups = {}
+    for t in order:
+        if t.spec.get("prime_group"):
+            key = (t.spec["prime_group"], t.server.name)
+            groups[key] = groups.get(key, 0) + reached[t.name]
+        elif reached[t.name] != t.spec.get("prime_expect", 1):
+            warn("%s: %d requests for a cacheable URL reached the origin %d times (expected %d)" % (
+                t.label, sc["prime"]["gets"] + 1, reached[t.name], t.spec.get("prime_expect", 1)))
+    for (group, server), n in groups.items():
+        f["primed_group_" + server] = n
+        if n != 1:
+            warn("%s: %s requests for one URL reached the origin %d times (expected 1)" % (
+                ctx.servers[server].label, group, n))
+    log("every target answers as checked: %s" % ", ".join(
+        "%s %s" % (t.label, "%d bytes on the wire" % t.wire[0] if t.wire else "ok") for t in targets))
+
+
 def run_wrk_scenario(ctx, variant=None):
     """A wrk scenario (passthrough, cache_hit, compressed_hit, fields_batch --part hits): the
     scenario's targets, primed and checked, measured in interleaved rounds; one report block per
     table of the scenario, then its goals."""
     sc, o, f = ctx.sc, ctx.o, ctx.facts
-    bodies = ctx.bodies
-    origin = ctx.servers.get(sc.get("origin", "origin"))
-    counting = origin if origin is not None and origin.access_log else None
+    origin = ctx.servers["origin"]
+    counting = origin if origin.access_log else None  # a cacheable origin logs every request
     specs = sc["targets"](o, variant) if callable(sc["targets"]) else sc["targets"]
-    targets = make_targets(ctx, specs, bodies)
-    by = {t.name: t for t in targets}
+    targets = make_targets(ctx, specs, ctx.bodies)
+    names_all = {t.name for t in targets}
     fields = getattr(o, "fields", None)
     f["load_start"] = loadavg()
     f["n_targets"] = len(targets)
     if sc.get("prime"):
-        order = [by[n] for n in sc["prime"]["order"] if n in by] + [t for t in targets if t.name not in sc["prime"]["order"]]
-        reached = prime(ctx, order, counting, sc["prime"]["gets"], fields)
-        f["primed"] = reached
-        for t in order:
-            expect = t.spec.get("prime_expect", 1)
-            group = t.spec.get("prime_group")
-            if group:
-                continue
-            if reached[t.name] != expect:
-                warn("%s: %d requests for a cacheable URL reached the origin %d times (expected %d)" % (
-                    t.label, sc["prime"]["gets"] + 1, reached[t.name], expect))
-        for group in {t.spec["prime_group"] for t in targets if t.spec.get("prime_group")}:
-            members = [t for t in targets if t.spec.get("prime_group") == group]
-            for srv in {t.server.name for t in members}:
-                n = sum(reached[t.name] for t in members if t.server.name == srv)
-                f["primed_group_" + srv] = n
-                if n != 1:
-                    warn("%s: %s requests for one URL reached the origin %d times (expected 1)" % (
-                        ctx.servers[srv].label, group, n))
-        log("every target answers as checked: %s" % ", ".join(
-            "%s %s" % (t.label, "%d bytes on the wire" % t.wire[0] if t.wire else "ok") for t in targets))
+        prime_targets(ctx, targets, counting, fields)
     else:
         for t in targets:
             t.check(fields)
@@ -359,7 +364,7 @@ def run_wrk_scenario(ctx, variant=None):
     for table in sc["tables"]:
         names = table.get("targets")
         if names and ctx.baseline_bin:
-            names = [m for n in names for m in ([n, before_name(n)] if before_name(n) in by else [n])]
+            names = [m for n in names for m in ([n, before_name(n)] if before_name(n) in names_all else [n])]
         meta = ctx.meta(load_start=f["load_start"], edge_version=f["edge_version"] + ", " + ctx.text(sc["edge_setup"]),
                         title=ctx.text(table["title"]), heading=ctx.text(table["heading"]), load=ctx.text(sc["load"]),
                         checks=ctx.text(sc["checks"]) if sc.get("checks") else None)
