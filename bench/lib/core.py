@@ -86,7 +86,7 @@ class Run:
     def __init__(self, keep=False, pin=False):
         self.keep = keep
         self.pin = pin
-        self.dir = tempfile.mkdtemp(prefix="edge-bench.", dir=os.environ.get("TMPDIR", "/tmp"))
+        self.dir = tempfile.mkdtemp(prefix="edge-bench.")  # under $TMPDIR
         self.servers = []  # (name, Popen, logfile)
         self.clients = []
         self.failed = False
