@@ -1,6 +1,6 @@
 // A Stream that took a batch request: it reads the JSON body (bounded), checks it, runs the
 // items through BatchRun (each a Stream of its own) and answers with all their responses.
-#include "filters/batch/batch_response.h"
+#include "lib/json/json_string.h"
 #include "proxy/batch_run.h"
 #include "proxy/client_side.h"
 #include "lib/http/serializer.h"
@@ -90,7 +90,7 @@ void Stream::runBatch() {
 // An error of the proxy's own as {"error": message}, compressed like any other answer.
 void Stream::replyJson(int status, std::string_view message) {
   std::string body = "{\"error\":";
-  filters::batch::appendJsonString(body, message);
+  filters::json::appendJsonString(body, message);
   body.append("}");
   http::Headers headers;
   headers.add("Content-Type", "application/json");

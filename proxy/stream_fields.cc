@@ -2,7 +2,7 @@
 // never reach the origin (which sends the whole representation, cached once), and JSON 200s
 // are cut to it: stored entries through memoised projection entries, everything else when the
 // body has been held back in full (stream_buffered.cc).
-#include "filters/batch/batch_response.h"
+#include "lib/json/json_string.h"
 #include "filters/fields/fields_filter.h"
 #include "filters/fields/json_response.h"
 #include "lib/cache/shared_cache.h"
@@ -26,11 +26,11 @@ bool Stream::readFieldSelection() {
   }
   if (query.error) {
     std::string body = "{\"error\":";
-    filters::batch::appendJsonString(body, "malformed field selection in " + query.param + ": " +
+    filters::json::appendJsonString(body, "malformed field selection in " + query.param + ": " +
                                                query.error->message + " at position " +
                                                std::to_string(query.error->position));
     body.append(",\"parameter\":");
-    filters::batch::appendJsonString(body, query.param);
+    filters::json::appendJsonString(body, query.param);
     body.append(",\"position\":").append(std::to_string(query.error->position)).append("}");
     http::Headers headers;
     headers.add("Content-Type", "application/json");

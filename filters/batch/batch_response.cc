@@ -4,13 +4,15 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <cstdio>
 
 #include "filters/fields/json_response.h"
 #include "lib/http/headers.h"
+#include "lib/json/json_string.h"
 
 namespace edge::filters::batch {
 namespace {
+
+using json::appendJsonString;
 
 constexpr std::string_view kDropped[] = {"connection", "keep-alive", "transfer-encoding",
                                          "content-length", "proxy-connection", "upgrade",
@@ -99,42 +101,6 @@ void appendBase64(std::string& out, std::string_view bytes) {
 }
 
 }  // namespace
-
-// simdjson 3.0 escapes strings only inside its internal formatter, so this small one. Text
-// that is not UTF-8 (obs-text in a header) has its high bytes escaped as Latin-1.
-void appendJsonString(std::string& out, std::string_view text) {
-  const bool utf8 = simdjson::validate_utf8(text);
-  out.push_back('"');
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (byte < 0x20 || (byte >= 0x80 && !utf8)) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
-          out.append(escaped);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
 
 void appendItemResponse(std::string& out, const ItemResponse& item) {
   out.append("{\"id\":");

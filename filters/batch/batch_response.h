@@ -18,9 +18,6 @@ struct ItemResponse {
   std::string body;
 };
 
-// Appends `text` as a JSON string literal (quotes included).
-void appendJsonString(std::string& out, std::string_view text);
-
 // Appends one element of "responses". Framing and hop-by-hop headers are left out (the body
 // is re-embedded); header names are lower-cased and repeated ones joined with ", ", except
 // Set-Cookie, which is always an array of its values.

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/json/json_string.h"
+
 namespace edge::admin {
 
 class JsonWriter {
@@ -74,23 +76,11 @@ class JsonWriter {
       first_.back() = false;
     }
   }
+  // The admin API's answers as they have always been: every control character as "\u00XX",
+  // other bytes copied unchecked.
   void appendString(std::string_view text) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    out_ += '"';
-    for (const char c : text) {
-      const auto byte = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        out_ += '\\';
-        out_ += c;
-      } else if (byte < 0x20) {
-        out_ += "\\u00";
-        out_ += kHex[byte >> 4];
-        out_ += kHex[byte & 0xf];
-      } else {
-        out_ += c;
-      }
-    }
-    out_ += '"';
+    filters::json::appendJsonString(out_, text,
+                                    {.short_forms = false, .latin1_unless_utf8 = false});
   }
 
   std::string out_;

@@ -8,12 +8,6 @@
 namespace edge::filters::batch {
 namespace {
 
-std::string jsonString(std::string_view text) {
-  std::string out;
-  appendJsonString(out, text);
-  return out;
-}
-
 std::string embedded(const ItemResponse& item) {
   std::string out;
   appendItemResponse(out, item);
@@ -27,47 +21,8 @@ bool isJson(const std::string& text) {
   return parser.parse(simdjson::padded_string(text)).get(root) == simdjson::SUCCESS;
 }
 
-// The string a JSON string literal decodes to.
-std::string decodedString(const std::string& literal) {
-  simdjson::dom::parser parser;
-  std::string_view value;
-  EXPECT_EQ(parser.parse(simdjson::padded_string(literal)).get_string().get(value),
-            simdjson::SUCCESS)
-      << literal;
-  return std::string(value);
-}
-
 ItemResponse typed(std::string_view type, std::string body, int status = 200) {
   return ItemResponse{"a", status, {{"Content-Type", std::string(type)}}, std::move(body)};
-}
-
-// ---- JSON strings --------------------------------------------------------------------------
-
-TEST(AppendJsonString, EscapesQuotesBackslashesAndControlCharacters) {
-  EXPECT_EQ(jsonString(""), R"("")");
-  EXPECT_EQ(jsonString(R"(say "hi" \o/)"), R"("say \"hi\" \\o/")");
-  EXPECT_EQ(jsonString("a\nb\rc\td"), R"("a\nb\rc\td")");
-  EXPECT_EQ(jsonString(std::string("\x01\x1f\0", 3)), R"("\u0001\u001f\u0000")");
-  EXPECT_EQ(jsonString("\x08\x0c"), R"("\u0008\u000c")");
-}
-
-TEST(AppendJsonString, KeepsUtf8AsIs) {
-  const std::string text = "caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x9a\x80";
-  EXPECT_EQ(jsonString(text), "\"" + text + "\"");
-  EXPECT_EQ(decodedString(jsonString(text)), text);
-}
-
-TEST(AppendJsonString, EscapesBytesOfTextThatIsNotUtf8AsLatin1) {
-  EXPECT_EQ(jsonString("caf\xe9"), R"("caf\u00e9")");
-  EXPECT_EQ(decodedString(jsonString("caf\xe9")), "caf\xc3\xa9");
-}
-
-TEST(AppendJsonString, EveryByteRoundTrips) {
-  std::string text;
-  for (int c = 0; c < 0x80; ++c) {
-    text.push_back(static_cast<char>(c));
-  }
-  EXPECT_EQ(decodedString(jsonString(text)), text);
 }
 
 // ---- one item's response -------------------------------------------------------------------
