@@ -17,23 +17,24 @@
 #include <memory>
 #include <unordered_set>
 
+#include "filters/chain/services.h"
 #include "lib/cache/entry.h"
 
 namespace edge {
 
 class Worker;
 
-class BackgroundEncoder {
+class BackgroundEncoder : public filters::BrotliQueue {
  public:
   // Bytes of bodies waiting to be encoded on one worker, at most.
   static constexpr size_t kMaxPendingBytes = 4u << 20;
 
   explicit BackgroundEncoder(Worker& worker);
-  ~BackgroundEncoder();
+  ~BackgroundEncoder() override;
 
   // Queues the Brotli form of `entry` unless this worker is already making it or its queue
   // is full.
-  void requestBrotli(const cache::EntryPtr& entry);
+  void requestBrotli(const cache::EntryPtr& entry) override;
 
  private:
   struct Job;

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "config/route_rules.h"
 #include "filters/compress/accept_encoding.h"
+#include "filters/chain_factory.h"
 #include "filters/compress/encoded_entry.h"
 
 namespace edge {
@@ -22,12 +23,15 @@ struct Runtime {
   // The compression settings in the form the filters take, built once.
   filters::CompressConfig compress;
   filters::EncodingLevels stored_levels;
+  // The request filters' configs, built once for this snapshot.
+  filters::ChainFactory filters;
 
   explicit Runtime(config::ConfigPtr cfg)
       : config(cfg),
         routes(*cfg),
         compress{cfg->compression.min_size, cfg->compression.types},
-        stored_levels{cfg->compression.gzip_level, cfg->compression.brotli_quality} {}
+        stored_levels{cfg->compression.gzip_level, cfg->compression.brotli_quality},
+        filters(*cfg) {}
 };
 
 using RuntimePtr = std::shared_ptr<const Runtime>;

@@ -1,21 +1,19 @@
 #include "proxy/stream.h"
 
 #include "config/route_rules.h"
-#include "filters/conditional/etag.h"
-#include "proxy/batch_run.h"
 #include "lib/cache/key.h"
 #include "lib/cache/shared_cache.h"
-#include "proxy/client_side.h"
 #include "lib/http/serializer.h"
 #include "lib/http/target.h"
+#include "lib/http/via.h"
+#include "proxy/background_encoder.h"
+#include "proxy/batch_run.h"
+#include "proxy/client_side.h"
 #include "proxy/log.h"
 #include "proxy/timer.h"
 
 namespace edge {
 namespace {
-
-constexpr std::string_view kVia11 = "1.1 edge-proxy";
-constexpr std::string_view kVia10 = "1.0 edge-proxy";
 
 // Splits an absolute-form target ("http://host:port/p?q") into authority and origin-form.
 void splitAbsoluteForm(std::string_view target, std::string& authority, std::string& origin) {
@@ -34,12 +32,6 @@ bool isUnsafeMethod(std::string_view method) {
   return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
 }
 
-const char* outcomeLabel(int outcome) {
-  static constexpr const char* kLabels[] = {"",      "HIT",         "MISS",     "STALE",
-                                            "REVALIDATED", "COALESCED", "BYPASS"};
-  return kLabels[outcome];
-}
-
 }  // namespace
 
 Stream::Stream(ClientSide& down, Worker& worker, http::RequestHead&& head)
@@ -47,17 +39,27 @@ Stream::Stream(ClientSide& down, Worker& worker, http::RequestHead&& head)
       worker_(worker),
       runtime_(worker.runtimePtr()),
       req_(std::move(head)),
+      services_{&worker.cache(), &worker.encoder()},
       link_(std::make_shared<AdopterLink>(AdopterLink{this})) {}
 
 Stream::~Stream() {
   stopFollowing();
   link_->adopter = nullptr;
+  if (chain_) {
+    chain_->log();
+  }
+  if (ctx_.invalid_json) {
+    EDGE_LOG_DEBUG("%s %s: the origin's JSON is invalid; sent unprojected", req_.method.c_str(),
+                   ctx_.target.c_str());
+  }
 }
 
-// ---- routing and the upstream request ----------------------------------------------------
+// ---- routing, the request filters and the upstream request --------------------------------
 
 void Stream::start() {
-  request_is_head_ = req_.method == "HEAD";
+  ctx_.method = req_.method;
+  ctx_.head_request = req_.method == "HEAD";
+  ctx_.client_http10 = !down_->requestHttp11();
   if (!resolveTarget()) {
     return;
   }
@@ -69,18 +71,23 @@ void Stream::start() {
     return;
   }
   buildUpstreamRequest();
-  accept_ = filters::parseAcceptEncoding(upstream_headers_);
-  // Kept apart: the upstream headers go away with a pass-through request, but a response held
-  // back until complete is still checked against them.
-  if (req_.method == "GET" || request_is_head_) {
-    if (const std::string* inm = upstream_headers_.find("if-none-match")) {
-      if_none_match_ = *inm;
-    }
-    if (const std::string* ims = upstream_headers_.find("if-modified-since")) {
-      if_modified_since_ = *ims;
-    }
-  }
-  if (!readFieldSelection()) {
+  makeChain(route_);
+  chain_->startRequest(req_);  // on to onRequestFiltersDone unless a filter answers
+}
+
+void Stream::makeChain(const config::Route* route) {
+  ctx_.host = host_;
+  ctx_.route = route;
+  ctx_.route_class = route != nullptr ? &runtime_->config->classOf(*route) : nullptr;
+  ctx_.upstream_headers = route != nullptr ? &upstream_headers_ : nullptr;
+  filters::ChainOwner& owner = *this;
+  chain_ = std::make_unique<filters::FilterChain>(ctx_, owner);
+  runtime_->filters.addFilters(*chain_, route, services_);
+}
+
+void Stream::onRequestFiltersDone() {
+  if (batch_mode_) {
+    acceptBatch();
     return;
   }
   const config::RouteClass& cls = runtime_->config->classOf(*route_);
@@ -94,7 +101,7 @@ void Stream::start() {
 }
 
 // The target in origin-form with its path normalised once: routing, the cache key, the batch
-// check and the upstream request all read upstream_target_, so "/static/%2e%2e/api" can never
+// check and the upstream request all read ctx_.target, so "/static/%2e%2e/api" can never
 // match one route's rules and reach another route's resource.
 bool Stream::resolveTarget() {
   const std::string* host_header = req_.headers.find("host");
@@ -115,12 +122,12 @@ bool Stream::resolveTarget() {
     replyLocally(400, "malformed percent-encoding in the request path: '%' must start %XX");
     return false;
   }
-  upstream_target_ = http::normaliseOriginForm(origin_form);
+  ctx_.target = http::normaliseOriginForm(origin_form);
   return true;
 }
 
 bool Stream::route() {
-  std::string_view path = upstream_target_;
+  std::string_view path = ctx_.target;
   path = path.substr(0, path.find('?'));
   route_ = runtime_->routes.match(host_, req_.method, path);
   if (route_ == nullptr) {
@@ -140,7 +147,7 @@ void Stream::buildUpstreamRequest() {
   if (!host_.empty()) {
     upstream_headers_.set("X-Forwarded-Host", host_);
   }
-  upstream_headers_.appendToList("Via", req_.http11() ? kVia11 : kVia10);
+  upstream_headers_.appendToList("Via", req_.http11() ? http::kVia : http::kVia10);
   if (cfg.host_header) {
     upstream_headers_.set("Host", *cfg.host_header);
   } else if (host_.empty()) {
@@ -151,20 +158,11 @@ void Stream::buildUpstreamRequest() {
 }
 
 void Stream::passThrough(Outcome outcome, std::string detail) {
-  outcome_ = outcome;
-  cache_detail_ = std::move(detail);
-  if (fields_) {
-    // The client holds a projection's validators: answered here once the whole body is in.
-    upstream_headers_.remove("if-none-match");
-    upstream_headers_.remove("if-modified-since");
-  }
-  // Our per-encoding tags mean nothing to the origin: it gets its own tags back.
-  if (const std::string* inm = upstream_headers_.find("if-none-match")) {
-    upstream_headers_.set("If-None-Match", filters::stripVariantSuffixes(*inm));
-  }
+  ctx_.outcome = outcome;
+  ctx_.cache_detail = std::move(detail);
   // The last use of the upstream headers: nothing looks at them once the request is gone.
-  upstream::UpstreamRequest request{req_.method, upstream_target_, std::move(upstream_headers_),
-                                    request_framing_, request_is_head_};
+  upstream::UpstreamRequest request{req_.method, ctx_.target, std::move(upstream_headers_),
+                                    request_framing_, ctx_.head_request};
   upstream::ExchangeSink& sink = *this;
   exchange_ = std::make_unique<upstream::UpstreamExchange>(worker_, route_->upstream_index,
                                                            std::move(request), sink);
@@ -180,6 +178,7 @@ void Stream::passThrough(Outcome outcome, std::string detail) {
 }
 
 void Stream::onRequestBody(const char* data, size_t len) {
+  ctx_.bytes_in += len;
   if (batch_mode_) {
     onBatchBody(data, len);
     return;
@@ -217,30 +216,32 @@ void Stream::onExchangeHead(http::ResponseHead&& head) {
     return;
   }
   invalidateAfterUnsafeMethod(head);
-  http::Headers headers = std::move(head.headers);
-  http::stripHopByHop(headers);
-  headers.appendToList("Via", kVia11);
-  std::optional<uint64_t> length;
+  filters::ResponseHead response;
+  response.status = head.status;
+  response.reason = std::move(head.reason);
+  response.headers = std::move(head.headers);
+  http::stripHopByHop(response.headers);
+  response.headers.appendToList("Via", http::kVia);
   if (head.has_content_length) {
-    length = head.content_length;
+    response.content_length = head.content_length;
   }
-  beginResponse(head.status, head.reason, headers, length);
+  source_started_ = true;
+  chain_->sendHeaders(std::move(response), false);
 }
 
 void Stream::onExchangeBody(const char* data, size_t len) {
-  if (down_ == nullptr) {
+  if (down_ == nullptr || done_) {
     return;
   }
-  sendBodyBytes(data, len);
-  if (down_->congested()) {
+  chain_->sendBody({std::make_shared<const std::string>(data, len)});
+  if (down_ != nullptr && down_->congested() && exchange_) {
     exchange_->pauseReading();  // resumed by onDownstreamWritable
   }
 }
 
 void Stream::onExchangeReadBatchDone() {
-  if (down_ != nullptr) {
-    flushEncoder();  // what arrived leaves now, compressed or not
-    down_->flush();
+  if (down_ != nullptr && !done_) {
+    chain_->sendBody({nullptr, false, true});  // what arrived leaves now, compressed or not
   }
 }
 
@@ -251,8 +252,8 @@ void Stream::onDownstreamWritable() {
 }
 
 void Stream::onExchangeEnd() {
-  if (down_ != nullptr) {
-    endResponse();
+  if (down_ != nullptr && !done_) {
+    chain_->sendBody({nullptr, true});
   }
 }
 
@@ -260,7 +261,7 @@ void Stream::onExchangeFailed(int status, const std::string& reason, bool after_
   if (down_ == nullptr || done_) {
     return;
   }
-  if (after_head && failBuffered(status, reason)) {
+  if (after_head && replaceHeldResponse(status, reason)) {
     return;
   }
   if (after_head) {
@@ -269,6 +270,16 @@ void Stream::onExchangeFailed(int status, const std::string& reason, bool after_
     return;
   }
   replyLocally(status, reason);
+}
+
+bool Stream::replaceHeldResponse(int status, const std::string& reason) {
+  if (!chain_ || !chain_->holdingResponse()) {
+    return false;
+  }
+  chain_->dropHeldResponse();
+  source_started_ = false;
+  replyLocally(status, reason);
+  return true;
 }
 
 // Unsafe methods that succeed invalidate what the cache holds for their URL and for the
@@ -287,7 +298,7 @@ void Stream::invalidateAfterUnsafeMethod(const http::ResponseHead& head) {
     std::string pattern = cache::globEscape(cache::urlPrefix(host_, target, cls)) + "*";
     worker_.cache().store.purgeGlob(pattern, cache::PurgeMode::Hard);
   };
-  purgeUrl(upstream_target_);
+  purgeUrl(ctx_.target);
   for (const char* name : {"location", "content-location"}) {
     const std::string* value = head.headers.find(name);
     if (value == nullptr || value->empty()) {
@@ -310,12 +321,29 @@ void Stream::replyLocally(int status, const std::string& reason) {
   if (exchange_) {
     exchange_->cancel();
   }
-  if (!key_.empty() && outcome_ == Outcome::None) {
-    outcome_ = leading_ || flight_ == nullptr ? Outcome::Miss : Outcome::Coalesced;
-    cache_detail_ = "fwd=uri-miss; fwd-status=" + std::to_string(status);
+  if (!key_.empty() && ctx_.outcome == Outcome::None) {
+    ctx_.outcome = leading_ || flight_ == nullptr ? Outcome::Miss : Outcome::Coalesced;
+    ctx_.cache_detail = "fwd=uri-miss; fwd-status=" + std::to_string(status);
   }
+  ctx_.status = status;
   if (down_ != nullptr) {
     down_->replyLocally(status, reason, false, cacheHeaderLines());
+  }
+}
+
+void Stream::respondWhole(int status, std::string_view reason, http::Headers headers,
+                          std::string body) {
+  filters::ResponseHead head;
+  head.status = status;
+  head.reason = std::string(reason);
+  head.headers = std::move(headers);
+  head.content_length = body.size();
+  head.whole_body = true;
+  source_started_ = true;
+  const bool empty = body.empty();
+  chain_->sendHeaders(std::move(head), empty);
+  if (!empty) {
+    chain_->sendBody({std::make_shared<const std::string>(std::move(body)), true});
   }
 }
 
@@ -327,109 +355,6 @@ void Stream::onDownstreamGone() {
   if (exchange_) {
     exchange_->cancel();
   }
-}
-
-// ---- response writer -------------------------------------------------------------------------
-
-std::string Stream::cacheHeaderLines() const {
-  if (outcome_ == Outcome::None) {
-    return {};
-  }
-  std::string lines;
-  lines.append("X-Cache: ").append(outcomeLabel(static_cast<int>(outcome_))).append("\r\n");
-  lines.append("Cache-Status: edge-proxy; ").append(cache_detail_).append("\r\n");
-  if (entry_age_ms_ >= 0) {
-    lines.append("Age: ").append(std::to_string(cache::ageSeconds(entry_age_ms_))).append("\r\n");
-  }
-  return lines;
-}
-
-void Stream::beginResponse(int status, std::string_view reason, std::string_view header_lines,
-                           std::optional<uint64_t> content_length) {
-  http::DownstreamResponseFraming framing = http::downstreamResponseFraming(
-      {request_is_head_, status, content_length.has_value(), content_length.value_or(0),
-       down_->requestHttp11()});
-  response_started_ = true;
-  response_chunked_ = framing.framing.kind == http::BodyFraming::Chunked;
-  response_must_close_ = framing.must_close;
-  body_allowed_ = framing.framing.kind != http::BodyFraming::None;
-  http::ResponseConnection connection{response_must_close_ || down_->closeAfterResponse(),
-                                      down_->requestHttp11()};
-  down_->send(http::serializeResponseHead(status, reason, header_lines, framing, connection,
-                                          cacheHeaderLines()));
-}
-
-void Stream::beginResponse(int status, std::string_view reason, const http::Headers& origin_headers,
-                           std::optional<uint64_t> content_length) {
-  if (startBuffering(status, reason, origin_headers, content_length)) {
-    return;
-  }
-  http::Headers encoded_headers;
-  const http::Headers& headers =
-      startStreamingEncoding(status, origin_headers, content_length, encoded_headers)
-          ? encoded_headers
-          : origin_headers;
-  beginResponse(status, reason, std::string_view(http::headerLines(headers)),
-                content_length);
-}
-
-void Stream::sendBodyPiece(cache::Body chunk) {
-  if (!body_allowed_ || chunk->empty()) {
-    return;
-  }
-  if (buffered_) {
-    bufferBody(chunk->data(), chunk->size());
-    return;
-  }
-  if (encoder_) {
-    sendEncoded(*chunk);
-    return;
-  }
-  if (response_chunked_) {
-    std::string size_line;
-    http::appendChunkHeader(size_line, chunk->size());
-    down_->send(std::move(size_line));
-    size_t size = chunk->size();
-    down_->sendShared(std::move(chunk), 0, size);
-    down_->send(std::string("\r\n"));
-    return;
-  }
-  size_t size = chunk->size();
-  down_->sendShared(std::move(chunk), 0, size);
-}
-
-void Stream::sendBodyBytes(const char* data, size_t len) {
-  if (!body_allowed_) {
-    return;
-  }
-  if (buffered_) {
-    bufferBody(data, len);
-    return;
-  }
-  if (encoder_) {
-    sendEncoded(std::string_view(data, len));
-    return;
-  }
-  sendFramed(std::string(data, len));
-}
-
-void Stream::endResponse() {
-  if (buffered_) {
-    finishBuffered();
-    return;
-  }
-  if (encoder_ && body_allowed_) {
-    finishEncoder();
-    if (done_) {
-      return;  // the encoder failed and the response was aborted
-    }
-  }
-  if (response_chunked_) {
-    down_->send(std::string(http::kLastChunk));
-  }
-  done_ = true;
-  stopFollowing();
-  down_->responseDone(response_must_close_);
 }
 
 }  // namespace edge

@@ -4,17 +4,26 @@
 #include "proxy/batch_run.h"
 #include "proxy/client_side.h"
 #include "lib/http/serializer.h"
+#include "lib/http/via.h"
 #include "proxy/stream.h"
 
 namespace edge {
 
 bool Stream::isBatchRequest() const {
   const config::BatchConfig& batch = runtime_->config->batch;
-  std::string_view target = upstream_target_;  // normalised origin-form
+  std::string_view target = ctx_.target;  // normalised origin-form
   return batch.enabled && target.substr(0, target.find('?')) == batch.path;
 }
 
+// The batch's own response goes through the filters like any other (compressed on the way
+// out); the request filters run first, then acceptBatch reads the body.
 void Stream::startBatch() {
+  batch_mode_ = true;
+  makeChain(nullptr);
+  chain_->startRequest(req_);
+}
+
+void Stream::acceptBatch() {
   const config::BatchConfig& batch = runtime_->config->batch;
   if (req_.method != "POST") {
     done_ = true;
@@ -31,12 +40,6 @@ void Stream::startBatch() {
                                  std::to_string(batch.max_request_size) + " bytes", true);
     return;
   }
-  const std::string* host = req_.headers.find("host");
-  host_ = host != nullptr ? *host : std::string();
-  // Read here because start() returns before the point where ordinary requests read it: the
-  // batch response is compressed like any other answer.
-  accept_ = filters::parseAcceptEncoding(req_.headers);
-  batch_mode_ = true;
   if (req_.expect_continue) {
     down_->send(std::string("HTTP/1.1 100 Continue\r\n\r\n"));
     down_->flush();
@@ -82,8 +85,8 @@ void Stream::runBatch() {
     http::Headers headers;
     headers.add("Content-Type", "application/json");
     headers.add("Cache-Control", "no-store");
-    headers.add("Via", "1.1 edge-proxy");
-    sendComplete(200, "OK", std::move(headers), std::move(body));
+    headers.add("Via", std::string(http::kVia));
+    respondWhole(200, "OK", std::move(headers), std::move(body));
   });
 }
 
@@ -95,7 +98,7 @@ void Stream::replyJson(int status, std::string_view message) {
   http::Headers headers;
   headers.add("Content-Type", "application/json");
   headers.add("Cache-Control", "no-store");
-  sendComplete(status, http::reasonPhrase(status), std::move(headers), std::move(body));
+  respondWhole(status, http::reasonPhrase(status), std::move(headers), std::move(body));
 }
 
 }  // namespace edge

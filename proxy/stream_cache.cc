@@ -1,8 +1,7 @@
 // The cache half of Stream: look up, answer from an entry, lead or follow a fetch, serve
 // stale while one refresh runs, and fall back to a fetch of its own when sharing is unsafe.
-#include "filters/compress/encoded_entry.h"
-#include "proxy/background_encoder.h"
-#include "filters/conditional/etag.h"
+// What the client gets from an entry (its projection, a stored encoding, a 304) is the
+// response filters' business: an entry goes into the chain as it is stored.
 #include "lib/cache/key.h"
 #include "lib/cache/shared_cache.h"
 #include "proxy/client_side.h"
@@ -27,7 +26,7 @@ bool sharedWithCredentials(const http::Headers& headers) {
 
 void Stream::lookupCache() {
   const config::RouteClass& cls = runtime_->config->classOf(*route_);
-  key_ = cache::buildKey({host_, upstream_target_, &upstream_headers_}, cls);
+  key_ = cache::buildKey({host_, ctx_.target, &upstream_headers_}, cls);
   int64_t now = cache::wallClockMs();
   cache::EntryPtr entry = worker_.cache().store.lookup(
       key_, [this](const cache::CachedEntry& e) { return varyMatches(e); });
@@ -41,8 +40,8 @@ void Stream::lookupCache() {
     }
   }
   if (policy_.cc.only_if_cached) {
-    outcome_ = Outcome::Miss;
-    cache_detail_ = "fwd=miss; detail=only-if-cached";
+    ctx_.outcome = Outcome::Miss;
+    ctx_.cache_detail = "fwd=miss; detail=only-if-cached";
     replyLocally(504, "only-if-cached: no usable response is stored");
     return;
   }
@@ -53,11 +52,11 @@ bool Stream::answerFromEntry(const cache::EntryPtr& entry, const cache::Evaluati
   int64_t ttl = entry->freshness_lifetime_ms - evaluation.age_ms;
   switch (evaluation.verdict) {
     case cache::Verdict::Fresh:
-      cache_detail_ = "hit; " + secondsParam("ttl", ttl);
+      ctx_.cache_detail = "hit; " + secondsParam("ttl", ttl);
       serveEntry(entry, Outcome::Hit, evaluation.age_ms);
       return true;
     case cache::Verdict::StaleServable:
-      cache_detail_ = "hit; " + secondsParam("ttl", ttl) + "; detail=stale-while-revalidate";
+      ctx_.cache_detail = "hit; " + secondsParam("ttl", ttl) + "; detail=stale-while-revalidate";
       serveEntry(entry, Outcome::Stale, evaluation.age_ms);
       refreshInBackground(entry);
       return true;
@@ -67,113 +66,13 @@ bool Stream::answerFromEntry(const cache::EntryPtr& entry, const cache::Evaluati
   return false;
 }
 
-// RFC 9110 13.1.2 / 13.1.3: If-None-Match decides when present; If-Modified-Since only
-// without it. Both only for GET and HEAD, which is all the cache answers. `coding` is the
-// encoding about to be sent: a client holding another encoding's tag has another copy.
-bool Stream::clientHasCurrentCopy(const http::Headers& response_headers,
-                                  filters::Coding coding) const {
-  if (if_none_match_) {
-    const std::string* etag = response_headers.find("etag");
-    return etag != nullptr && filters::conditionMatchesVariant(*if_none_match_, *etag, coding);
-  }
-  if (if_modified_since_) {
-    const std::string* last_modified = response_headers.find("last-modified");
-    return last_modified != nullptr && filters::notModifiedSince(*if_modified_since_,
-                                                                 *last_modified);
-  }
-  return false;
-}
-
-void Stream::answerNotModified(const http::Headers& response_headers, filters::Coding coding) {
-  http::Headers headers = filters::notModifiedHeaders(response_headers);
-  if (coding != filters::Coding::Identity) {
-    if (const std::string* etag = response_headers.find("etag")) {
-      headers.set("ETag", filters::variantTag(*etag, coding));
-    }
-    filters::addVaryAcceptEncoding(headers);
-  }
-  headers.appendToList("Via", "1.1 edge-proxy");
-  beginResponse(304, "Not Modified", headers, std::nullopt);
-  endResponse();
-}
-
-void Stream::serveEntry(const cache::EntryPtr& stored, Outcome outcome, int64_t age_ms) {
+void Stream::serveEntry(const cache::EntryPtr& entry, Outcome outcome, int64_t age_ms) {
   stopFollowing();
-  outcome_ = outcome;
-  entry_age_ms_ = age_ms;
-  cache::EntryPtr entry = stored;
-  if (entry->status == 200 && projectable(entry->headers)) {
-    if (cache::EntryPtr projected = projectionOf(entry)) {
-      if (!runtime_->config->classOf(*route_).fields.memoize) {
-        http::Headers headers = projected->headers;
-        headers.appendToList("Via", "1.1 edge-proxy");
-        sendComplete(projected->status, projected->reason, std::move(headers),
-                     std::string(*projected->body));
-        return;
-      }
-      entry = std::move(projected);
-    }
-  }
-  filters::Coding coding = chooseEncoding(*entry);
-  if (wantsBrotliLater(*entry)) {
-    worker_.encoder().requestBrotli(entry);
-  }
-  if (entry->status == 200 && clientHasCurrentCopy(entry->headers, coding)) {
-    answerNotModified(entry->headers, coding);
-    return;
-  }
-  if (coding == filters::Coding::Identity) {
-    beginResponse(entry->status, entry->reason, std::string_view(entry->wire_headers),
-                  entry->body->size());
-    sendBodyPiece(entry->body);
-  } else {
-    std::shared_ptr<const cache::CachedEntry::Encoded> encoded = encodedForm(entry, coding);
-    beginResponse(entry->status, entry->reason, std::string_view(encoded->wire_headers),
-                  encoded->body->size());
-    sendBodyPiece(encoded->body);
-  }
-  endResponse();
-}
-
-bool Stream::compressible(const cache::CachedEntry& entry) const {
-  filters::CompressFacts facts{req_.method, entry.status, entry.headers, entry.body->size(),
-                               !down_->requestHttp11()};
-  return runtime_->config->compression.enabled &&
-         filters::decideCompression(facts, runtime_->compress) == filters::CompressVerdict::Compress;
-}
-
-bool Stream::wantsBrotliLater(const cache::CachedEntry& entry) const {
-  return !entry.encoded[filters::encodedSlot(filters::Coding::Brotli)] && compressible(entry) &&
-         filters::chooseCoding(accept_, true, true) == filters::Coding::Brotli;
-}
-
-filters::Coding Stream::chooseEncoding(const cache::CachedEntry& entry) const {
-  if (!compressible(entry)) {
-    return filters::Coding::Identity;
-  }
-  // Nothing acceptable: identity anyway (as nginx does) rather than a 406.
-  filters::Coding coding =
-      filters::chooseCoding(accept_, true, true).value_or(filters::Coding::Identity);
-  if (coding == filters::Coding::Brotli && !entry.encoded[filters::encodedSlot(coding)]) {
-    // Brotli is made off the request path; this answer falls back to gzip or identity.
-    coding = filters::chooseCoding(accept_, true, false).value_or(filters::Coding::Identity);
-  }
-  return coding;
-}
-
-// The entry's body in `coding`: made on first demand, then kept by storing a copy of the
-// entry that holds it (so the memory budget counts it and every worker finds it).
-std::shared_ptr<const cache::CachedEntry::Encoded> Stream::encodedForm(
-    const cache::EntryPtr& entry, filters::Coding coding) {
-  size_t slot = filters::encodedSlot(coding);
-  if (entry->encoded[slot]) {
-    return entry->encoded[slot];
-  }
-  auto encoded = filters::encodeEntry(*entry, coding, runtime_->stored_levels);
-  std::shared_ptr<cache::CachedEntry> with_form = cache::cloneEntry(*entry);
-  with_form->encoded[slot] = encoded;
-  worker_.cache().store.insert(std::move(with_form));
-  return encoded;
+  ctx_.outcome = outcome;
+  ctx_.entry_age_ms = age_ms;
+  source_started_ = true;
+  chain_->sendHeaders(filters::ResponseHead::fromEntry(entry), false);
+  chain_->sendBody({entry->body, true});
 }
 
 // ---- fetching ------------------------------------------------------------------------------
@@ -197,7 +96,7 @@ void Stream::joinFetch(const cache::EntryPtr& stale) {
       follow_timer_ = Timer::create(worker_.loop(), [this] {
         follow_timer_->close();
         follow_timer_ = nullptr;
-        if (!response_started_ && !done_) {
+        if (!source_started_ && !done_) {
           stopFollowing();
           passThrough(Outcome::Miss, "fwd=uri-miss; detail=lock-timeout");
         }
@@ -209,7 +108,7 @@ void Stream::joinFetch(const cache::EntryPtr& stale) {
 }
 
 upstream::UpstreamRequest Stream::fetchRequest(const cache::EntryPtr& stale) const {
-  upstream::UpstreamRequest request{"GET", upstream_target_, upstream_headers_, {}, false};
+  upstream::UpstreamRequest request{"GET", ctx_.target, upstream_headers_, {}, false};
   // The fetch fills the cache with the whole representation: the client's own conditions
   // and ranges are answered from what it brings back.
   for (const char* name : {"if-none-match", "if-modified-since", "if-match",
@@ -229,7 +128,7 @@ void Stream::startFetch(const cache::InFlightPtr& flight, const cache::EntryPtr&
   params.route_class = &runtime_->config->classOf(*route_);
   params.upstream = route_->upstream_index;
   params.request = fetchRequest(stale);
-  params.target = upstream_target_;
+  params.target = ctx_.target;
   params.flight = flight;
   params.stale = stale;
   if (lead) {
@@ -286,7 +185,7 @@ void Stream::onFlightUpdate() {
     case State::Waiting:
       return;
     case State::Streaming:
-      if (!response_started_) {
+      if (!source_started_) {
         if (!mayShare(*view.head)) {
           stopFollowing();
           passThrough(Outcome::Miss, "fwd=vary-miss");
@@ -302,20 +201,11 @@ void Stream::onFlightUpdate() {
           return;  // answered 304
         }
       }
-      for (cache::Body& chunk : view.chunks) {
-        sendBodyPiece(std::move(chunk));
-      }
-      flushEncoder();
-      if (down_ != nullptr) {
-        down_->flush();
-      }
+      sendFlightChunks(view.chunks, false);
       return;
     case State::Complete:
-      if (response_started_) {
-        for (cache::Body& chunk : view.chunks) {
-          sendBodyPiece(std::move(chunk));
-        }
-        endResponse();
+      if (source_started_) {
+        sendFlightChunks(view.chunks, true);
       } else if (!leading_ && !(varyMatches(*view.entry) &&
                                 (!policy_.credentialed_unscoped ||
                                  sharedWithCredentials(view.entry->headers)))) {
@@ -330,31 +220,32 @@ void Stream::onFlightUpdate() {
         bool refreshed = leading_ && revalidating_ && view.head == nullptr;
         Outcome outcome = !leading_ ? Outcome::Coalesced
                                     : (refreshed ? Outcome::Revalidated : Outcome::Miss);
-        cache_detail_ = !leading_   ? "fwd=uri-miss; collapsed"
-                        : refreshed ? "fwd=stale; fwd-status=304"
-                        : revalidating_ ? "fwd=stale; fwd-status=" + std::to_string(view.entry->status)
-                                        : "fwd=uri-miss; stored";
+        ctx_.cache_detail = !leading_   ? "fwd=uri-miss; collapsed"
+                            : refreshed ? "fwd=stale; fwd-status=304"
+                            : revalidating_
+                                ? "fwd=stale; fwd-status=" + std::to_string(view.entry->status)
+                                : "fwd=uri-miss; stored";
         int64_t age = cache::evaluate(*view.entry, {}, cache::wallClockMs()).age_ms;
         serveEntry(view.entry, outcome, age);
       }
       return;
     case State::Released:
-      if (!leading_ && !response_started_) {
+      if (!leading_ && !source_started_) {
         stopFollowing();
         passThrough(Outcome::Miss, "fwd=uri-miss; detail=" + view.reason);
       }
       return;  // the leader was handed the response itself (adoptExchange)
     case State::Failed:
-      if (response_started_ && failBuffered(view.status, view.reason)) {
+      if (source_started_ && replaceHeldResponse(view.status, view.reason)) {
         return;
       }
-      if (response_started_) {
+      if (source_started_) {
         done_ = true;
         stopFollowing();
         down_->abortResponse();
       } else if (view.fallback) {
-        cache_detail_ = "hit; fwd=stale; fwd-status=" + std::to_string(view.status) +
-                        "; detail=stale-if-error";
+        ctx_.cache_detail = "hit; fwd=stale; fwd-status=" + std::to_string(view.status) +
+                            "; detail=stale-if-error";
         int64_t age = cache::evaluate(*view.fallback, {}, cache::wallClockMs()).age_ms;
         serveEntry(view.fallback, Outcome::Stale, age);
       } else {
@@ -370,23 +261,39 @@ void Stream::onFlightHead(const cache::FlightHead& head) {
     follow_timer_ = nullptr;
   }
   if (leading_) {
-    outcome_ = Outcome::Miss;
-    cache_detail_ = revalidating_ ? "fwd=stale; fwd-status=" + std::to_string(head.status)
-                                  : "fwd=uri-miss";
+    ctx_.outcome = Outcome::Miss;
+    ctx_.cache_detail = revalidating_ ? "fwd=stale; fwd-status=" + std::to_string(head.status)
+                                      : "fwd=uri-miss";
     if (head.will_store) {
-      cache_detail_ += "; stored";
+      ctx_.cache_detail += "; stored";
     }
   } else {
-    outcome_ = Outcome::Coalesced;
-    cache_detail_ = "fwd=uri-miss; collapsed";
+    ctx_.outcome = Outcome::Coalesced;
+    ctx_.cache_detail = "fwd=uri-miss; collapsed";
   }
-  if (head.status == 200 && !fields_ &&
-      clientHasCurrentCopy(head.headers, filters::Coding::Identity)) {
-    // The body still streams into the cache for the others.
-    answerNotModified(head.headers, filters::Coding::Identity);
-    return;
+  filters::ResponseHead response;
+  response.status = head.status;
+  response.reason = head.reason;
+  response.headers = head.headers;
+  response.content_length = head.content_length;
+  // The origin never saw this client's conditionals; the body still streams into the cache
+  // for the others if the client gets a 304.
+  response.answer_conditionals_at_head = true;
+  source_started_ = true;
+  chain_->sendHeaders(std::move(response), false);
+}
+
+void Stream::sendFlightChunks(std::vector<cache::Body>& chunks, bool end) {
+  for (cache::Body& chunk : chunks) {
+    if (done_ || down_ == nullptr) {
+      return;
+    }
+    chain_->sendBody({std::move(chunk)});
   }
-  beginResponse(head.status, head.reason, head.headers, head.content_length);
+  if (!done_ && down_ != nullptr) {
+    // The end, or what arrived leaves now, compressed or not.
+    chain_->sendBody({nullptr, end, !end});
+  }
 }
 
 // A purge (Redis, admin API) processed since the shared fetch went upstream names what it
@@ -421,8 +328,8 @@ void Stream::adoptExchange(std::unique_ptr<upstream::UpstreamExchange> exchange,
   stopFollowing();
   exchange_ = std::move(exchange);
   exchange_->setSink(*this);
-  outcome_ = Outcome::Miss;
-  cache_detail_ = std::string("fwd=uri-miss; detail=") + reason;
+  ctx_.outcome = Outcome::Miss;
+  ctx_.cache_detail = std::string("fwd=uri-miss; detail=") + reason;
   onExchangeHead(std::move(head));
 }
 

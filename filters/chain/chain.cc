@@ -28,6 +28,12 @@ class FilterChain::Slot : public FilterCallbacks {
     chain_.request_stopped_ = false;
     chain_.respondFrom(index_ - 1, std::move(head), std::move(body));
   }
+  void resetStream(ErrorKind kind) override {
+    chain_.cut_ = true;
+    chain_.reset_ = true;
+    chain_.context_.error = kind;
+    chain_.owner_.resetStream(kind);
+  }
   void post(std::function<void()> fn) override {
     std::weak_ptr<bool> alive = chain_.alive_;
     chain_.owner_.post([alive, fn = std::move(fn)] {
@@ -50,6 +56,7 @@ FilterChain::FilterChain(RequestContext& context, ChainOwner& owner)
 FilterChain::~FilterChain() { *alive_ = false; }
 
 void FilterChain::add(std::unique_ptr<Filter> filter) {
+  bypassed_.push_back(false);
   slots_.push_back(
       std::make_unique<Slot>(*this, static_cast<ptrdiff_t>(slots_.size()), std::move(filter)));
 }
@@ -63,7 +70,7 @@ void FilterChain::runRequestFrom(size_t index) {
   std::shared_ptr<bool> alive = alive_;
   for (size_t i = index; i < slots_.size(); ++i) {
     FilterStatus status = slots_[i]->filter().onRequestHeaders(*request_);
-    if (!*alive || request_answered_) {
+    if (!*alive || reset_ || request_answered_) {
       return;
     }
     if (status != FilterStatus::Continue) {
@@ -76,13 +83,14 @@ void FilterChain::runRequestFrom(size_t index) {
 }
 
 void FilterChain::sendHeaders(ResponseHead&& head, bool end) {
+  cut_ = false;  // a new response (after a dropped one)
   head_ = std::move(head);
   entered_at_ = static_cast<ptrdiff_t>(slots_.size()) - 1;
   runHeadersFrom(entered_at_, end);
 }
 
 void FilterChain::sendBody(BodyPiece piece) {
-  if (cut_ || response_ended_) {
+  if (cut_ || reset_ || response_ended_) {
     return;  // a filter ended the response early: the rest of the source's body is dropped
   }
   runBodyFrom(entered_at_, piece);
@@ -90,11 +98,12 @@ void FilterChain::sendBody(BodyPiece piece) {
 
 void FilterChain::respondFrom(ptrdiff_t from, ResponseHead&& head, cache::Body body) {
   std::shared_ptr<bool> alive = alive_;
+  cut_ = false;
   head_ = std::move(head);
   entered_at_ = from;
   const bool has_body = body && !body->empty();
   runHeadersFrom(from, !has_body);
-  if (*alive && has_body && !cut_ && !response_ended_) {
+  if (*alive && !reset_ && has_body && !cut_ && !response_ended_) {
     BodyPiece piece{std::move(body), true, false};
     runBodyFrom(from, piece);
   }
@@ -106,7 +115,7 @@ void FilterChain::runHeadersFrom(ptrdiff_t from, bool end) {
     bool filter_end = end;
     FilterStatus status = slots_[static_cast<size_t>(i)]->filter().onResponseHeaders(head_,
                                                                                      filter_end);
-    if (!*alive) {
+    if (!*alive || reset_) {
       return;
     }
     if (filter_end && !end) {
@@ -134,11 +143,11 @@ void FilterChain::runBodyFrom(ptrdiff_t from, BodyPiece& piece) {
       hold(piece);
       return;
     }
-    if (i == bypassed_) {
+    if (bypassed_[static_cast<size_t>(i)]) {
       continue;
     }
     slots_[static_cast<size_t>(i)]->filter().onResponseBody(piece);
-    if (!*alive) {
+    if (!*alive || reset_) {
       return;
     }
   }
@@ -171,7 +180,7 @@ void FilterChain::hold(BodyPiece& piece) {
   std::shared_ptr<bool> alive = alive_;
   BodyPiece whole = takeBuffered();
   FilterStatus status = filter.onResponseBody(whole);
-  if (!*alive) {
+  if (!*alive || reset_) {
     return;
   }
   if (status == FilterStatus::Stop) {
@@ -187,7 +196,7 @@ void FilterChain::hold(BodyPiece& piece) {
   held_ = -1;
   hold_ = Hold::None;
   runHeadersFrom(holder - 1, head_end_);
-  if (*alive && !cut_) {
+  if (*alive && !reset_ && !cut_) {
     runBodyFrom(holder - 1, whole);
   }
 }
@@ -199,10 +208,10 @@ void FilterChain::releaseHeld() {
   const ptrdiff_t holder = held_;
   held_ = -1;
   hold_ = Hold::None;
-  bypassed_ = holder;
+  bypassed_[static_cast<size_t>(holder)] = true;
   head_.released = true;
   runHeadersFrom(holder - 1, head_end_);
-  if (!*alive || cut_) {
+  if (!*alive || reset_ || cut_) {
     return;
   }
   BodyPiece held = takeBuffered();
@@ -210,14 +219,14 @@ void FilterChain::releaseHeld() {
 }
 
 void FilterChain::resumeResponse(ptrdiff_t index) {
-  if (held_ != index || hold_ != Hold::Stop) {
+  if (held_ != index || hold_ != Hold::Stop || reset_) {
     return;
   }
   std::shared_ptr<bool> alive = alive_;
   held_ = -1;
   hold_ = Hold::None;
   runHeadersFrom(index - 1, head_end_);
-  if (!*alive || cut_ || (buffered_.empty() && !buffered_end_)) {
+  if (!*alive || reset_ || cut_ || (buffered_.empty() && !buffered_end_)) {
     return;
   }
   // A filter stopped at the head has not seen the body yet; one that stopped after its
@@ -251,7 +260,9 @@ void FilterChain::dropHeldResponse() {
   buffered_.clear();
   buffered_bytes_ = 0;
   buffered_end_ = false;
-  cut_ = true;
+  bypassed_.assign(bypassed_.size(), false);
+  cut_ = true;  // what still comes of the dropped response goes nowhere
+  response_ended_ = false;
 }
 
 void FilterChain::log() {
@@ -259,8 +270,9 @@ void FilterChain::log() {
     return;
   }
   logged_ = true;
-  for (const std::unique_ptr<Slot>& slot : slots_) {
-    slot->filter().onLog(context_);
+  std::shared_ptr<bool> alive = alive_;
+  for (size_t i = 0; i < slots_.size() && *alive; ++i) {
+    slots_[i]->filter().onLog(context_);
   }
 }
 

@@ -23,6 +23,8 @@ class ChainOwner {
   virtual void onRequestFiltersDone() = 0;
   virtual void writeHead(ResponseHead& head, bool end) = 0;
   virtual void writeBody(BodyPiece& piece) = 0;
+  // A filter gave up on the response (see FilterCallbacks::resetStream).
+  virtual void resetStream(ErrorKind kind) = 0;
   virtual void post(std::function<void()> fn) = 0;
   virtual uint64_t nowMs() const = 0;
 };
@@ -52,7 +54,7 @@ class FilterChain {
   // True while a filter holds the response and nothing has reached the writer: the response
   // may still be replaced (a clean error instead of a cut-off body).
   bool holdingResponse() const { return held_ >= 0 && !head_written_; }
-  // Forgets a held response so another can be sent in its place.
+  // Forgets a held response (and what was buffered for it) so another can be sent in its place.
   void dropHeldResponse();
   // The log phase, once.
   void log();
@@ -89,7 +91,8 @@ class FilterChain {
   std::vector<cache::Body> buffered_;  // body pieces that arrived while held
   uint64_t buffered_bytes_ = 0;
   bool buffered_end_ = false;
-  ptrdiff_t bypassed_ = -1;       // a filter that released its hold: its body hook is skipped
+  std::vector<bool> bypassed_;    // per filter: released its hold, its body hook is skipped
+  bool reset_ = false;            // a filter reset the stream: nothing more goes anywhere
   bool cut_ = false;              // a filter ended the response early (or it was dropped)
   bool head_written_ = false;
   bool response_ended_ = false;

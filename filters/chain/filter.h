@@ -43,6 +43,9 @@ class FilterCallbacks {
   // Answers the request from this filter: the response goes out through the filters before
   // this one (in response order). Inline; the request side does not continue.
   virtual void respond(ResponseHead&& head, cache::Body body) = 0;
+  // The response cannot go on (a body that fails to encode): the Stream cuts it off so it can
+  // never look complete. Inline; the chain is done afterwards.
+  virtual void resetStream(ErrorKind kind) = 0;
   // Posts `fn` to this request's worker: never inline. Dropped with the chain.
   virtual void post(std::function<void()> fn) = 0;
   // The worker's clock, in milliseconds.

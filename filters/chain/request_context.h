@@ -65,6 +65,7 @@ struct RequestContext {
   uint64_t bytes_in = 0;   // request body bytes read from the client
   uint64_t bytes_out = 0;  // response bytes queued to the client
   std::string upstream_address;
+  bool invalid_json = false;  // the origin's JSON could not be projected; sent as it was
   ErrorKind error = ErrorKind::None;
   Timings timings;
 };

@@ -28,8 +28,9 @@ struct ResponseHead {
   bool whole_body = false;
   // A filter held this response and let it go unchanged because it outgrew the filter's limit.
   bool released = false;
-  // The origin saw the client's own conditionals (pass-through): it answered them itself.
-  bool origin_saw_conditionals = false;
+  // From a shared fetch: the origin never saw this client's conditionals, so a 304 is ours
+  // to give as soon as the head is known.
+  bool answer_conditionals_at_head = false;
 
   static ResponseHead fromEntry(cache::EntryPtr stored) {
     ResponseHead head;

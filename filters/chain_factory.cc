@@ -1,0 +1,30 @@
+#include "filters/chain_factory.h"
+
+#include <memory>
+
+namespace edge::filters {
+
+ChainFactory::ChainFactory(const config::Config& config) {
+  compress_.settings.config = &config.compression;
+  compress_.settings.rules = {config.compression.min_size, config.compression.types};
+  compress_.stored_levels = {config.compression.gzip_level, config.compression.brotli_quality};
+  conditional_unrouted_.compression = &compress_.settings;
+  for (const config::RouteClass& route_class : config.route_classes) {
+    conditional_.push_back(
+        {&compress_.settings, route_class.generate_etag, route_class.max_object_size});
+    fields_.push_back({&route_class.fields, route_class.max_object_size});
+  }
+}
+
+void ChainFactory::addFilters(FilterChain& chain, const config::Route* route,
+                              const FilterServices& services) const {
+  chain.add(std::make_unique<CompressFilter>(compress_, services));
+  if (route == nullptr) {
+    chain.add(std::make_unique<ConditionalFilter>(conditional_unrouted_));
+    return;
+  }
+  chain.add(std::make_unique<ConditionalFilter>(conditional_[route->class_index]));
+  chain.add(std::make_unique<FieldsFilter>(fields_[route->class_index], services));
+}
+
+}  // namespace edge::filters

@@ -1,0 +1,34 @@
+// The filters of the request path, in their fixed order, made per request from configs built
+// once per config snapshot (Envoy's config/instance split). Request order: compress,
+// conditional, fields; the response runs back through fields, conditional, compress.
+#pragma once
+
+#include <vector>
+
+#include "config/config.h"
+#include "filters/chain/chain.h"
+#include "filters/chain/services.h"
+#include "filters/compress/compress_filter.h"
+#include "filters/conditional/conditional_filter.h"
+#include "filters/fields/projection_filter.h"
+
+namespace edge::filters {
+
+class ChainFactory {
+ public:
+  explicit ChainFactory(const config::Config& config);
+  ChainFactory(const ChainFactory&) = delete;
+  ChainFactory& operator=(const ChainFactory&) = delete;
+
+  // Adds the filters for `route` (null: a request the proxy answers itself, such as a batch).
+  void addFilters(FilterChain& chain, const config::Route* route,
+                  const FilterServices& services) const;
+
+ private:
+  CompressFilterConfig compress_;
+  ConditionalFilterConfig conditional_unrouted_;
+  std::vector<ConditionalFilterConfig> conditional_;  // per route class
+  std::vector<FieldsFilterConfig> fields_;            // per route class
+};
+
+}  // namespace edge::filters

@@ -1,0 +1,50 @@
+#include "filters/compress/negotiation.h"
+
+#include "filters/compress/encoded_entry.h"
+
+namespace edge::filters {
+namespace {
+
+bool compressible(const cache::CachedEntry& entry, const RequestContext& context,
+                  const CompressionSettings& settings) {
+  CompressFacts facts{context.method, entry.status, entry.headers, entry.body->size(),
+                      context.client_http10};
+  return settings.config->enabled &&
+         decideCompression(facts, settings.rules) == CompressVerdict::Compress;
+}
+
+}  // namespace
+
+Coding entryCoding(const cache::CachedEntry& entry, const RequestContext& context,
+                   const CompressionSettings& settings) {
+  if (!compressible(entry, context, settings)) {
+    return Coding::Identity;
+  }
+  // Nothing acceptable: identity anyway (as nginx does) rather than a 406.
+  Coding coding = chooseCoding(context.accept, true, true).value_or(Coding::Identity);
+  if (coding == Coding::Brotli && !entry.encoded[encodedSlot(coding)]) {
+    // Brotli is made off the request path; this answer falls back to gzip or identity.
+    coding = chooseCoding(context.accept, true, false).value_or(Coding::Identity);
+  }
+  return coding;
+}
+
+bool wantsBrotliLater(const cache::CachedEntry& entry, const RequestContext& context,
+                      const CompressionSettings& settings) {
+  return !entry.encoded[encodedSlot(Coding::Brotli)] && compressible(entry, context, settings) &&
+         chooseCoding(context.accept, true, true) == Coding::Brotli;
+}
+
+WholeBodyCoding wholeBodyCoding(const ResponseHead& head, const RequestContext& context,
+                                const CompressionSettings& settings) {
+  CompressFacts facts{context.method, head.status, head.headers, head.content_length,
+                      context.client_http10};
+  WholeBodyCoding decision;
+  decision.verdict = decideCompression(facts, settings.rules);
+  if (settings.config->enabled && decision.verdict == CompressVerdict::Compress) {
+    decision.coding = chooseCoding(context.accept, true, true).value_or(Coding::Identity);
+  }
+  return decision;
+}
+
+}  // namespace edge::filters

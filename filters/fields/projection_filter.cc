@@ -1,0 +1,145 @@
+#include "filters/fields/projection_filter.h"
+
+#include "lib/json/json_string.h"
+#include "filters/fields/fields_filter.h"
+#include "filters/fields/json_response.h"
+#include "lib/http/via.h"
+
+namespace edge::filters {
+
+FilterStatus FieldsFilter::onRequestHeaders(http::RequestHead& /*head*/) {
+  RequestContext& context = callbacks().context();
+  const size_t question = context.target.find('?');
+  if (!config_.fields->enabled || question == std::string::npos) {
+    return FilterStatus::Continue;
+  }
+  json::QuerySelection query =
+      json::selectionFromQuery(std::string_view(context.target).substr(question + 1));
+  if (!query.present) {
+    return FilterStatus::Continue;
+  }
+  if (query.error) {
+    refuseSelection(query.param, *query.error);
+    return FilterStatus::Stop;
+  }
+  context.target = withoutFieldParams(context.target);
+  if (!query.selection.empty()) {
+    selection_ = std::make_shared<const json::FieldSelection>(std::move(query.selection));
+    context.has_field_selection = true;
+    // The client holds a projection's validators: answered here once the whole body is in.
+    context.upstream_headers->remove("if-none-match");
+    context.upstream_headers->remove("if-modified-since");
+  }
+  return FilterStatus::Continue;
+}
+
+void FieldsFilter::refuseSelection(const std::string& param, const json::SelectionError& error) {
+  std::string body = "{\"error\":";
+  json::appendJsonString(body, "malformed field selection in " + param + ": " + error.message +
+                                    " at position " + std::to_string(error.position));
+  body.append(",\"parameter\":");
+  json::appendJsonString(body, param);
+  body.append(",\"position\":").append(std::to_string(error.position)).append("}");
+  ResponseHead head;
+  head.status = 400;
+  head.reason = "Bad Request";
+  head.headers.add("Content-Type", "application/json");
+  head.headers.add("Cache-Control", "no-store");
+  head.content_length = body.size();
+  head.whole_body = true;
+  callbacks().respond(std::move(head), std::make_shared<const std::string>(std::move(body)));
+}
+
+bool FieldsFilter::projectable(const http::Headers& headers) const {
+  return selection_ != nullptr && isPlainJson(headers) && !forbidsTransform(headers);
+}
+
+FilterStatus FieldsFilter::onResponseHeaders(ResponseHead& head, bool& end) {
+  if (selection_ == nullptr || end || head.status != 200 || head.released) {
+    return FilterStatus::Continue;
+  }
+  if (head.entry && !head.materialised) {
+    if (!projectable(head.entry->headers)) {
+      return FilterStatus::Continue;
+    }
+    cache::EntryPtr projected = projectionOf(head.entry);
+    if (!projected) {
+      return FilterStatus::Continue;  // invalid JSON: served as it is
+    }
+    replacement_ = projected->body;
+    if (config_.fields->memoize) {
+      head = ResponseHead::fromEntry(std::move(projected));
+    } else {
+      // Not kept: a body of its own, sent whole like any held response.
+      head.headers = projected->headers;
+      head.headers.appendToList("Via", http::kVia);
+      head.status = projected->status;
+      head.reason = projected->reason;
+      head.content_length = projected->body->size();
+      head.entry.reset();
+      head.materialised = true;
+    }
+    return FilterStatus::Continue;
+  }
+  if (!head.whole_body && projectable(head.headers) && !callbacks().context().head_request &&
+      !(head.content_length && *head.content_length > config_.max_object_size)) {
+    holding_ = true;
+    return FilterStatus::StopAndBuffer;
+  }
+  return FilterStatus::Continue;
+}
+
+FilterStatus FieldsFilter::onResponseBody(BodyPiece& piece) {
+  if (replacement_) {
+    if (piece.size() > 0) {
+      piece.data = replacement_;
+    }
+    return FilterStatus::Continue;
+  }
+  if (!holding_) {
+    return FilterStatus::Continue;
+  }
+  holding_ = false;
+  ResponseHead& head = callbacks().heldResponse();
+  std::string body = piece.data ? *piece.data : std::string();
+  if (!projectBody(head.headers, body, *selection_, {config_.fields->envelope})) {
+    countInvalidJson();
+  }
+  head.whole_body = true;
+  head.content_length = body.size();
+  piece.data = std::make_shared<const std::string>(std::move(body));
+  return FilterStatus::Continue;
+}
+
+// The projection of a stored JSON 200 for this request's selection: the memoised one when it
+// was cut from this very representation, else a new one (memoised if the class says so).
+// Null when the body is not valid JSON: the entry is then served as it is.
+cache::EntryPtr FieldsFilter::projectionOf(const cache::EntryPtr& entry) {
+  cache::MemoryStore& store = services_.cache->store;
+  std::string key = projectionKey(entry->key, *selection_);
+  if (config_.fields->memoize) {
+    cache::EntryPtr memo = store.lookup(key, [&](const cache::CachedEntry& candidate) {
+      return isProjectionOf(candidate, *entry);
+    });
+    if (memo) {
+      return memo;
+    }
+  }
+  std::shared_ptr<cache::CachedEntry> projected =
+      projectEntry(*entry, *selection_, {config_.fields->envelope}, std::move(key));
+  if (!projected) {
+    countInvalidJson();
+    return nullptr;
+  }
+  if (config_.fields->memoize) {
+    store.insert(projected);
+  }
+  return projected;
+}
+
+void FieldsFilter::countInvalidJson() {
+  services_.cache->invalid_json.fetch_add(1, std::memory_order_relaxed);
+  callbacks().context().invalid_json = true;
+}
+
+}  // namespace edge::filters
