@@ -11,17 +11,14 @@ namespace edge::config {
 namespace {
 
 using test_support::errorsOf;
-using test_support::formatted;
-using test_support::load;
-using test_support::minimal;
+using test_support::loaded;
 
 using namespace std::chrono_literals;
 
 // The batch section of a config that must load.
 BatchConfig batchOf(const std::string& extra) {
-  const LoadResult result = load(extra);
-  EXPECT_TRUE(result.ok()) << (result.errors.empty() ? "" : result.errors[0].format());
-  return result.ok() ? result.config->batch : BatchConfig{};
+  const ConfigPtr config = loaded(extra);
+  return config ? config->batch : BatchConfig{};
 }
 
 void expectDefaults(const BatchConfig& batch) {

@@ -12,10 +12,8 @@ namespace {
 
 using test_support::errorsOf;
 using test_support::formatted;
+using test_support::kExamplePath;
 using test_support::load;
-using test_support::minimal;
-
-const std::string kExamplePath = EDGE_SOURCE_DIR "/config/examples/edge.yaml";
 
 void expectDefaults(const CompressionConfig& compression) {
   EXPECT_TRUE(compression.enabled);

@@ -5,29 +5,14 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "tests/unit/config/config_test_support.h"
 
 namespace edge::config {
 namespace {
 
-std::vector<std::string> formatted(const LoadResult& result) {
-  std::vector<std::string> out;
-  for (const auto& error : result.errors) {
-    out.push_back(error.format());
-  }
-  return out;
-}
-
-// A valid config with `extra` spliced in at line 5, before the routes.
-LoadResult load(const std::string& extra) {
-  return loadConfigString("listen: 127.0.0.1:8080\n"
-                          "upstreams:\n"
-                          "  app:\n"
-                          "    servers: [127.0.0.1:3000]\n" +
-                              extra +
-                              "routes:\n"
-                              "  - upstream: app\n",
-                          "test.yaml");
-}
+using test_support::formatted;
+using test_support::kExamplePath;
+using test_support::load;
 
 // The one error a config with `extra` produces.
 std::string errorOf(const std::string& extra) {
@@ -166,7 +151,7 @@ TEST(InvalidationSectionTest, UnknownKeysGetSuggestions) {
 }
 
 TEST(InvalidationSectionTest, TheExampleConfigHasBothSections) {
-  const LoadResult result = loadConfigFile(EDGE_SOURCE_DIR "/config/examples/edge.yaml");
+  const LoadResult result = loadConfigFile(kExamplePath);
   ASSERT_TRUE(result.ok()) << formatted(result)[0];
   ASSERT_TRUE(result.config->invalidation.has_value());
   EXPECT_EQ(result.config->invalidation->redis.str(), "127.0.0.1:6379");

@@ -6,14 +6,19 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/config/config_test_support.h"
+
 namespace edge::config {
 namespace {
 
 using namespace std::chrono_literals;
+using test_support::formatted;
+using test_support::kExamplePath;
+using test_support::minimal;
 
-const std::string kExamplePath = EDGE_SOURCE_DIR "/config/examples/edge.yaml";
-
-LoadResult load(const std::string& yaml) { return loadConfigString(yaml, "test.yaml"); }
+// The loader's own tests write whole documents, with minimal() where any valid base will do.
+constexpr auto& load = test_support::loadYaml;
+constexpr auto& errorsOf = test_support::yamlErrors;
 
 // The 1-based line of the first line of `path` that equals `text`, or 0.
 int lineOf(const std::string& path, const std::string& text) {
@@ -25,33 +30,6 @@ int lineOf(const std::string& path, const std::string& text) {
     }
   }
   return 0;
-}
-
-std::vector<std::string> formatted(const LoadResult& result) {
-  std::vector<std::string> out;
-  for (const auto& error : result.errors) {
-    out.push_back(error.format());
-  }
-  return out;
-}
-
-// Loads `yaml`, expects failure and returns the formatted errors.
-std::vector<std::string> errorsOf(const std::string& yaml) {
-  const LoadResult result = load(yaml);
-  EXPECT_FALSE(result.ok());
-  EXPECT_EQ(result.config, nullptr);
-  return formatted(result);
-}
-
-// A valid config, with `extra` spliced in before the routes.
-std::string minimal(const std::string& extra = "") {
-  return "listen: 127.0.0.1:8080\n"
-         "upstreams:\n"
-         "  app:\n"
-         "    servers: [127.0.0.1:3000]\n" +
-         extra +
-         "routes:\n"
-         "  - upstream: app\n";
 }
 
 TEST(LoaderTest, ExampleConfigLoadsWithItsValues) {

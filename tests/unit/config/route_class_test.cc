@@ -12,22 +12,20 @@ namespace {
 
 using test_support::errorsOf;
 using test_support::formatted;
+using test_support::kExamplePath;
 using test_support::load;
-using test_support::minimal;
+using test_support::loaded;
 
 using namespace std::chrono_literals;
 using QueryMode = CacheKeyConfig::QueryMode;
 
-const std::string kExamplePath = EDGE_SOURCE_DIR "/config/examples/edge.yaml";
-
 // The one class of a config whose `route_classes` section is `classes`.
 RouteClass onlyClass(const std::string& classes) {
-  const LoadResult result = load("route_classes:\n" + classes);
-  EXPECT_TRUE(result.ok()) << (result.errors.empty() ? "" : result.errors[0].format());
-  if (!result.ok() || result.config->route_classes.empty()) {
+  const ConfigPtr config = loaded("route_classes:\n" + classes);
+  if (!config || config->route_classes.empty()) {
     return RouteClass{};
   }
-  return result.config->route_classes[0];
+  return config->route_classes[0];
 }
 
 TEST(RouteClassLoaderTest, ReadsEveryKey) {

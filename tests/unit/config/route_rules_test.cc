@@ -6,9 +6,12 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "tests/unit/config/config_test_support.h"
 
 namespace edge::config {
 namespace {
+
+using test_support::kExamplePath;
 
 RouteMatch pathMatch(PathMatchKind kind, std::string path) {
   RouteMatch match;
@@ -162,7 +165,7 @@ TEST(RouteTableTest, NoMatchingRouteGivesNull) {
 }
 
 TEST(RouteTableTest, ExampleConfigRoutesRequestsToTheExpectedClasses) {
-  const LoadResult result = loadConfigFile(EDGE_SOURCE_DIR "/config/examples/edge.yaml");
+  const LoadResult result = loadConfigFile(kExamplePath);
   ASSERT_TRUE(result.ok());
   const Config& config = *result.config;
   const RouteTable table(config);
