@@ -24,6 +24,10 @@ class ChainFactory {
   void addFilters(FilterChain& chain, const config::Route* route,
                   const FilterServices& services) const;
 
+  // For the fetch that stores responses (proxy/cache_fetch): the same settings hits use.
+  const CompressionSettings& compression() const { return compress_.settings; }
+  const EncodingLevels& storedLevels() const { return compress_.stored_levels; }
+
  private:
   CompressFilterConfig compress_;
   ConditionalFilterConfig conditional_unrouted_;

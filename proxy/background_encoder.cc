@@ -81,18 +81,22 @@ void BackgroundEncoder::done(uv_work_t* req, int status) {
 }
 
 void BackgroundEncoder::store(const cache::CachedEntry& made_from, std::string&& compressed) {
-  cache::MemoryStore& store = worker_.cache().store;
+  cache::Store& store = worker_.cache().store;
   // Store the form only with the representation it was made from: the entry may have been
-  // replaced (a new body) or purged meanwhile.
-  cache::EntryPtr current = store.lookup(made_from.key, [&](const cache::CachedEntry& e) {
-    return e.vary_values == made_from.vary_values;
-  });
-  if (current && current->body == made_from.body && !current->encoded[1]) {
-    std::shared_ptr<cache::CachedEntry> with_form = cache::cloneEntry(*current);
-    with_form->encoded[1] =
-        filters::encodedForm(*current, filters::Coding::Brotli, std::move(compressed));
-    store.insert(std::move(with_form));
-  }
+  // replaced (a new body) or purged meanwhile. Made from a copy of what is needed, so the
+  // answer may come after `made_from` is gone.
+  store.lookup(
+      made_from.key,
+      [vary = made_from.vary_values](const cache::CachedEntry& e) { return e.vary_values == vary; },
+      [&store, body = made_from.body,
+       compressed = std::make_shared<std::string>(std::move(compressed))](cache::EntryPtr current) {
+        if (current && current->body == body && !current->encoded[1]) {
+          std::shared_ptr<cache::CachedEntry> with_form = cache::cloneEntry(*current);
+          with_form->encoded[1] =
+              filters::encodedForm(*current, filters::Coding::Brotli, std::move(*compressed));
+          store.insert(std::move(with_form));
+        }
+      });
 }
 
 }  // namespace edge

@@ -1,21 +1,17 @@
 #include "proxy/cache_fetch.h"
 
-#include "filters/compress/accept_encoding.h"
 #include "filters/compress/encoded_entry.h"
+#include "filters/compress/stored_forms.h"
 #include "filters/conditional/etag.h"
 #include "proxy/background_encoder.h"
 #include "lib/cache/cache_control.h"
 #include "lib/cache/policy.h"
 #include "lib/cache/shared_cache.h"
 #include "lib/cache/tags.h"
+#include "lib/http/via.h"
 #include "proxy/log.h"
 
 namespace edge {
-namespace {
-
-constexpr std::string_view kVia = "1.1 edge-proxy";
-
-}  // namespace
 
 void CacheFetch::start(Worker& worker, CacheFetchParams&& params) {
   auto* fetch = new CacheFetch(worker, std::move(params));
@@ -73,7 +69,7 @@ void CacheFetch::onExchangeHead(http::ResponseHead&& head) {
   headers_ = std::move(head.headers);
   cache::FlightHead flight_head{status_, reason_, headers_, std::nullopt, vary_values_,
                                !do_not_store_};
-  flight_head.headers.appendToList("Via", kVia);
+  flight_head.headers.appendToList("Via", http::kVia);
   flight_head.generation = generation_;
   tags_ = cache::expandTags(*params_.route_class,
                             {params_.target, &params_.request.headers, &headers_});
@@ -101,7 +97,7 @@ void CacheFetch::onNotModified(const http::ResponseHead& head) {
   std::shared_ptr<cache::CachedEntry> entry = cache::cloneEntry(*refreshed);
   entry->generation = generation_;
   http::Headers with_via = entry->headers;
-  with_via.appendToList("Via", kVia);
+  with_via.appendToList("Via", http::kVia);
   entry->wire_headers = cache::wireHeaderBlock(with_via);
   worker_.cache().store.insert(entry);
   params_.flight->complete(entry);
@@ -167,21 +163,14 @@ cache::EntryPtr CacheFetch::buildEntry() {
     // freshness pass on purpose: entry->etag (sent upstream) stays the origin's, which has none.
     entry->headers.add("ETag", filters::generateEtag(*entry->body));
   }
-  filters::CompressFacts facts{"GET", entry->status, entry->headers, entry->body->size(), false};
-  const Runtime& runtime = *params_.runtime;
-  const filters::CompressVerdict verdict = filters::decideCompression(facts, runtime.compress);
-  if (runtime.config->compression.enabled && filters::variesByAcceptEncoding(verdict)) {
-    filters::addVaryAcceptEncoding(entry->headers);  // hits may come compressed
-  }
+  const filters::ChainFactory& factory = params_.runtime->filters;
+  const bool compressible = filters::prepareStoredHeaders(*entry, factory.compression());
   http::Headers with_via = entry->headers;
-  with_via.appendToList("Via", kVia);
+  with_via.appendToList("Via", http::kVia);
   entry->wire_headers = cache::wireHeaderBlock(with_via);
-  if (runtime.config->compression.enabled && params_.route_class->compress_on_store &&
-      verdict == filters::CompressVerdict::Compress && !do_not_store_) {
+  if (compressible && params_.route_class->compress_on_store && !do_not_store_) {
     // gzip now, so no hit ever waits for it; Brotli at quality 11 on the thread pool.
-    const size_t gzip = filters::encodedSlot(filters::Coding::Gzip);
-    entry->encoded[gzip] = filters::encodeEntry(*entry, filters::Coding::Gzip,
-                                                runtime.stored_levels);
+    filters::addGzipForm(*entry, factory.storedLevels());
   }
   return entry;
 }

@@ -20,18 +20,10 @@ struct Runtime {
   config::ConfigPtr config;
   config::RouteTable routes;
   std::vector<std::vector<sockaddr_storage>> upstream_addresses;  // [upstream][server]
-  // The compression settings in the form the filters take, built once.
-  filters::CompressConfig compress;
-  filters::EncodingLevels stored_levels;
   // The request filters' configs, built once for this snapshot.
   filters::ChainFactory filters;
 
-  explicit Runtime(config::ConfigPtr cfg)
-      : config(cfg),
-        routes(*cfg),
-        compress{cfg->compression.min_size, cfg->compression.types},
-        stored_levels{cfg->compression.gzip_level, cfg->compression.brotli_quality},
-        filters(*cfg) {}
+  explicit Runtime(config::ConfigPtr cfg) : config(cfg), routes(*cfg), filters(*cfg) {}
 };
 
 using RuntimePtr = std::shared_ptr<const Runtime>;

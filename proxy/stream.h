@@ -95,6 +95,7 @@ class Stream : public Deferred,
 
   // ---- stream_cache.cc ----
   void lookupCache();
+  void onLookupDone(cache::EntryPtr entry);
   bool answerFromEntry(const cache::EntryPtr& entry, const cache::Evaluation& evaluation);
   void serveEntry(const cache::EntryPtr& entry, Outcome outcome, int64_t age_ms);
   void joinFetch(const cache::EntryPtr& stale);

@@ -27,14 +27,26 @@ bool sharedWithCredentials(const http::Headers& headers) {
 void Stream::lookupCache() {
   const config::RouteClass& cls = runtime_->config->classOf(*route_);
   key_ = cache::buildKey({host_, ctx_.target, &upstream_headers_}, cls);
-  int64_t now = cache::wallClockMs();
-  cache::EntryPtr entry = worker_.cache().store.lookup(
-      key_, [this](const cache::CachedEntry& e) { return varyMatches(e); });
+  std::weak_ptr<AdopterLink> weak = link_;
+  worker_.cache().store.lookup(
+      key_, [this](const cache::CachedEntry& e) { return varyMatches(e); },
+      [weak](cache::EntryPtr entry) {
+        // Inline from the memory tier; a later answer finds the stream gone or still here.
+        if (std::shared_ptr<AdopterLink> link = weak.lock(); link && link->adopter != nullptr) {
+          static_cast<Stream*>(link->adopter)->onLookupDone(std::move(entry));
+        }
+      });
+}
+
+void Stream::onLookupDone(cache::EntryPtr entry) {
+  if (done_ || down_ == nullptr) {
+    return;
+  }
   if (entry && policy_.credentialed_unscoped && !sharedWithCredentials(entry->headers)) {
     entry = nullptr;
   }
   if (entry) {
-    cache::Evaluation evaluation = cache::evaluate(*entry, policy_.cc, now);
+    cache::Evaluation evaluation = cache::evaluate(*entry, policy_.cc, cache::wallClockMs());
     if (answerFromEntry(entry, evaluation)) {
       return;
     }

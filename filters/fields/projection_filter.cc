@@ -62,24 +62,7 @@ FilterStatus FieldsFilter::onResponseHeaders(ResponseHead& head, bool& end) {
     if (!projectable(head.entry->headers)) {
       return FilterStatus::Continue;
     }
-    cache::EntryPtr projected = projectionOf(head.entry);
-    if (!projected) {
-      return FilterStatus::Continue;  // invalid JSON: served as it is
-    }
-    replacement_ = projected->body;
-    if (config_.fields->memoize) {
-      head = ResponseHead::fromEntry(std::move(projected));
-    } else {
-      // Not kept: a body of its own, sent whole like any held response.
-      head.headers = projected->headers;
-      head.headers.appendToList("Via", http::kVia);
-      head.status = projected->status;
-      head.reason = projected->reason;
-      head.content_length = projected->body->size();
-      head.entry.reset();
-      head.materialised = true;
-    }
-    return FilterStatus::Continue;
+    return projectStored(head);
   }
   if (!head.whole_body && projectable(head.headers) && !callbacks().context().head_request &&
       !(head.content_length && *head.content_length > config_.max_object_size)) {
@@ -111,30 +94,70 @@ FilterStatus FieldsFilter::onResponseBody(BodyPiece& piece) {
   return FilterStatus::Continue;
 }
 
-// The projection of a stored JSON 200 for this request's selection: the memoised one when it
-// was cut from this very representation, else a new one (memoised if the class says so).
-// Null when the body is not valid JSON: the entry is then served as it is.
-cache::EntryPtr FieldsFilter::projectionOf(const cache::EntryPtr& entry) {
-  cache::MemoryStore& store = services_.cache->store;
-  std::string key = projectionKey(entry->key, *selection_);
-  if (config_.fields->memoize) {
-    cache::EntryPtr memo = store.lookup(key, [&](const cache::CachedEntry& candidate) {
-      return isProjectionOf(candidate, *entry);
-    });
-    if (memo) {
-      return memo;
-    }
+// A stored JSON 200 goes out as its projection for this request's selection: the memoised
+// one when it was cut from this very representation, else a new one (memoised if the class
+// says so). The memo lookup may answer later (a remote tier): the response waits for it.
+FilterStatus FieldsFilter::projectStored(ResponseHead& head) {
+  const cache::EntryPtr base = head.entry;
+  if (!config_.fields->memoize) {
+    useProjection(head, projectNew(base));
+    return FilterStatus::Continue;
   }
-  std::shared_ptr<cache::CachedEntry> projected =
-      projectEntry(*entry, *selection_, {config_.fields->envelope}, std::move(key));
+  std::string key = projectionKey(base->key, *selection_);
+  bool answered = false;
+  bool inside_lookup = true;
+  std::weak_ptr<bool> alive = alive_;
+  services_.cache->store.lookup(
+      key, [base](const cache::CachedEntry& candidate) { return isProjectionOf(candidate, *base); },
+      [&answered, &inside_lookup, &head, alive, this, base](cache::EntryPtr memo) {
+        if (alive.expired()) {
+          return;  // the request went away while the store looked
+        }
+        cache::EntryPtr projected = memo ? std::move(memo) : projectNew(base);
+        if (inside_lookup) {
+          answered = true;
+          useProjection(head, std::move(projected));
+          return;
+        }
+        useProjection(callbacks().heldResponse(), std::move(projected));
+        callbacks().continueResponse();
+      });
+  inside_lookup = false;
+  return answered ? FilterStatus::Continue : FilterStatus::Stop;
+}
+
+// A new projection of `base`, memoised if the class says so; null when the body is not valid
+// JSON (the entry is then served as it is).
+cache::EntryPtr FieldsFilter::projectNew(const cache::EntryPtr& base) {
+  std::shared_ptr<cache::CachedEntry> projected = projectEntry(
+      *base, *selection_, {config_.fields->envelope}, projectionKey(base->key, *selection_));
   if (!projected) {
     countInvalidJson();
     return nullptr;
   }
   if (config_.fields->memoize) {
-    store.insert(projected);
+    services_.cache->store.insert(projected);
   }
   return projected;
+}
+
+void FieldsFilter::useProjection(ResponseHead& head, cache::EntryPtr projected) {
+  if (!projected) {
+    return;  // invalid JSON: served as it is
+  }
+  replacement_ = projected->body;
+  if (config_.fields->memoize) {
+    head = ResponseHead::fromEntry(std::move(projected));
+    return;
+  }
+  // Not kept: a body of its own, sent whole like any held response.
+  head.headers = projected->headers;
+  head.headers.appendToList("Via", http::kVia);
+  head.status = projected->status;
+  head.reason = projected->reason;
+  head.content_length = projected->body->size();
+  head.entry.reset();
+  head.materialised = true;
 }
 
 void FieldsFilter::countInvalidJson() {

@@ -30,7 +30,9 @@ class FieldsFilter : public Filter {
 
  private:
   bool projectable(const http::Headers& headers) const;
-  cache::EntryPtr projectionOf(const cache::EntryPtr& entry);
+  FilterStatus projectStored(ResponseHead& head);
+  cache::EntryPtr projectNew(const cache::EntryPtr& base);
+  void useProjection(ResponseHead& head, cache::EntryPtr projected);
   void refuseSelection(const std::string& param, const json::SelectionError& error);
   void countInvalidJson();
 
@@ -39,6 +41,7 @@ class FieldsFilter : public Filter {
   std::shared_ptr<const json::FieldSelection> selection_;  // null: no selection
   cache::Body replacement_;  // the projected body that replaces the one coming
   bool holding_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards store answers
 };
 
 }  // namespace edge::filters

@@ -21,57 +21,52 @@
 
 #include "lib/cache/entry.h"
 #include "lib/cache/purge_log.h"
+#include "lib/cache/store.h"
 
 namespace edge::cache {
 
-struct StoreStats {
-  uint64_t entries = 0;  // variants stored
-  uint64_t bytes = 0;    // sum of charge()
-  uint64_t budget = 0;
-  uint64_t inserts = 0;
-  uint64_t evictions = 0;
-  uint64_t purged = 0;   // removed or invalidated by purges
-  uint64_t rejected = 0; // single entries larger than a shard's budget
-};
-
-class MemoryStore {
+class MemoryStore final : public Store {
  public:
   MemoryStore(uint64_t budget_bytes, unsigned shards);
-  ~MemoryStore();
+  ~MemoryStore() override;
   MemoryStore(const MemoryStore&) = delete;
   MemoryStore& operator=(const MemoryStore&) = delete;
 
   // The variant of `key` that `matches` accepts (Vary), or null. Marks it visited.
   EntryPtr lookup(std::string_view key,
                   const std::function<bool(const CachedEntry&)>& matches);
+  // Store: answers inline.
+  void lookup(std::string_view key, Matcher matches, Found found) override {
+    found(lookup(key, matches));
+  }
 
   // Every variant of `key`, without marking anything visited (for inspection).
-  std::vector<EntryPtr> peek(std::string_view key);
+  std::vector<EntryPtr> peek(std::string_view key) override;
 
   // Stores `entry`, replacing a variant of the same key with equal vary_values, then evicts
   // unvisited entries from the shard until it fits its budget. Returns false (and stores
   // nothing) when the entry alone is larger than a shard's budget, or when a hard purge that
   // ran after entry->generation names it (one that a soft purge names is stored invalidated).
-  bool insert(EntryPtr entry);
+  bool insert(EntryPtr entry) override;
 
   // The number of the latest purge: what a fetch stamps its entry with (CachedEntry::generation).
-  uint64_t generation() const { return log_.generation(); }
+  uint64_t generation() const override { return log_.generation(); }
 
   // True when a purge that ran after `stamp` names `probe` (its key and tags), or everything
   // fetched before a later soft purge of all must revalidate: a response fetched from `stamp`
   // on is then out of date for anyone who asks now.
-  bool purgedSince(const CachedEntry& probe, uint64_t stamp) const;
+  bool purgedSince(const CachedEntry& probe, uint64_t stamp) const override;
 
   // Every variant of `key`. Returns how many were affected.
-  size_t purgeKey(std::string_view key, PurgeMode mode);
+  size_t purgeKey(std::string_view key, PurgeMode mode) override;
   // Every entry carrying `tag`.
-  size_t purgeTag(std::string_view tag, PurgeMode mode);
+  size_t purgeTag(std::string_view tag, PurgeMode mode) override;
   // Every entry with a tag or a key matching the glob `pattern` (fnmatch(3), no flags).
-  size_t purgeGlob(std::string_view pattern, PurgeMode mode);
+  size_t purgeGlob(std::string_view pattern, PurgeMode mode) override;
   // Everything (e.g. after a gap in the invalidation feed). Soft costs the same at any size.
-  size_t purgeAll(PurgeMode mode);
+  size_t purgeAll(PurgeMode mode) override;
 
-  StoreStats stats() const;
+  StoreStats stats() const override;
 
  private:
   struct Shard;

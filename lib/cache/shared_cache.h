@@ -15,9 +15,13 @@ namespace edge::cache {
 
 struct SharedCache {
   explicit SharedCache(const config::CacheConfig& cfg)
-      : store(cfg.memory, cfg.shards), coalescer(cfg.shards) {}
+      : memory(cfg.memory, cfg.shards), coalescer(cfg.shards) {}
+  SharedCache(const SharedCache&) = delete;
+  SharedCache& operator=(const SharedCache&) = delete;
 
-  MemoryStore store;
+  MemoryStore memory;
+  // What every user of the cache goes through: today the memory tier alone.
+  Store& store = memory;
   Coalescer coalescer;
   // JSON responses that could not be projected to a field selection because the origin's
   // JSON is invalid; they are passed on unchanged.

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string_view>
 
-#include "lib/cache/memory_store.h"
+#include "lib/cache/store.h"
 #include "lib/invalidation/backoff.h"
 #include "lib/invalidation/log_limiter.h"
 #include "lib/invalidation/message.h"
@@ -16,7 +16,7 @@ namespace edge::invalidation {
 
 class Purger {
  public:
-  Purger(cache::MemoryStore& store, InvalidationStats& stats, size_t max_message_bytes)
+  Purger(cache::Store& store, InvalidationStats& stats, size_t max_message_bytes)
       : store_(store), stats_(stats), max_message_bytes_(max_message_bytes) {}
 
   // One message from Redis: parsed, counted and applied. A malformed one is logged with the
@@ -31,10 +31,10 @@ class Purger {
   // The gap policy's action, after `down_ms` without the feed.
   void applyGap(GapAction action, int64_t down_ms);
 
-  cache::MemoryStore& store() { return store_; }
+  cache::Store& store() { return store_; }
 
  private:
-  cache::MemoryStore& store_;
+  cache::Store& store_;
   InvalidationStats& stats_;
   const size_t max_message_bytes_;
   LogLimiter malformed_log_{10, 10'000};

@@ -1,5 +1,7 @@
 #include "proxy/invalidation/purger.h"
 
+#include "lib/cache/memory_store.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
