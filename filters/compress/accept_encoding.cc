@@ -235,28 +235,6 @@ CompressVerdict decideCompression(const CompressFacts& facts, const CompressConf
   return CompressVerdict::Compress;
 }
 
-std::string_view verdictName(CompressVerdict verdict) {
-  switch (verdict) {
-    case CompressVerdict::Compress:
-      return "compress";
-    case CompressVerdict::SkipNoBody:
-      return "no-body";
-    case CompressVerdict::SkipStatus:
-      return "status";
-    case CompressVerdict::SkipAlreadyEncoded:
-      return "already-encoded";
-    case CompressVerdict::SkipNoTransform:
-      return "no-transform";
-    case CompressVerdict::SkipType:
-      return "type";
-    case CompressVerdict::SkipSmall:
-      return "small";
-    case CompressVerdict::SkipHttp10:
-      return "http10";
-  }
-  return "unknown";
-}
-
 bool variesByAcceptEncoding(CompressVerdict verdict) {
   return verdict == CompressVerdict::Compress || verdict == CompressVerdict::SkipHttp10;
 }

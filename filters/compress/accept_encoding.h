@@ -88,9 +88,6 @@ enum class CompressVerdict {
 // request is not consulted: that is chooseCoding's job.
 CompressVerdict decideCompression(const CompressFacts& facts, const CompressConfig& config);
 
-// For logs and stats: "compress", "no-body", "status", ...
-std::string_view verdictName(CompressVerdict verdict);
-
 // True when the response as sent depends on Accept-Encoding, so it must carry
 // "Vary: Accept-Encoding" even if this client gets identity: Compress, and SkipHttp10 (the same
 // response goes out compressed to HTTP/1.1 clients).

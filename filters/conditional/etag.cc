@@ -119,10 +119,6 @@ std::string formatEntityTag(const EntityTag& tag) {
   return out;
 }
 
-bool strongCompare(const EntityTag& a, const EntityTag& b) {
-  return !a.weak && !b.weak && a.opaque == b.opaque;
-}
-
 bool weakCompare(const EntityTag& a, const EntityTag& b) { return a.opaque == b.opaque; }
 
 std::optional<std::vector<EntityTag>> parseEntityTagList(std::string_view text) {

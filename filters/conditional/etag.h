@@ -24,8 +24,7 @@ struct EntityTag {
 std::optional<EntityTag> parseEntityTag(std::string_view text);
 std::string formatEntityTag(const EntityTag& tag);
 
-// RFC 9110 8.8.3.2: strong needs both tags strong; weak ignores the W/ prefix.
-bool strongCompare(const EntityTag& a, const EntityTag& b);
+// RFC 9110 8.8.3.2: weak comparison ignores the W/ prefix.
 bool weakCompare(const EntityTag& a, const EntityTag& b);
 
 // A comma-separated list of entity tags (commas inside the quotes are part of the tag). Empty

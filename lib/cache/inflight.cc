@@ -1,7 +1,5 @@
 #include "lib/cache/inflight.h"
 
-#include <algorithm>
-
 namespace edge::cache {
 
 void InFlight::Subscription::cancel() {
@@ -100,12 +98,6 @@ void InFlight::fail(int status, std::string reason, EntryPtr fallback) {
     fallback_ = std::move(fallback);
     state_ = State::Failed;
   });
-}
-
-size_t InFlight::subscriberCount() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return static_cast<size_t>(std::count_if(subscribers_.begin(), subscribers_.end(),
-                                           [](const auto& w) { return !w.expired(); }));
 }
 
 }  // namespace edge::cache

@@ -81,8 +81,6 @@ class InFlight {
   void release(std::string reason);
   void fail(int status, std::string reason, EntryPtr fallback);
 
-  size_t subscriberCount() const;
-
  private:
   void notifyAllLocked(std::vector<std::function<void()>>& to_call);
   template <typename Fn>

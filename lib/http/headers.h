@@ -45,7 +45,6 @@ class Headers {
 
   size_t size() const { return list_.size(); }
   bool empty() const { return list_.empty(); }
-  void clear() { list_.clear(); }
   auto begin() const { return list_.begin(); }
   auto end() const { return list_.end(); }
 

@@ -114,17 +114,6 @@ std::string headerLines(const Headers& headers) {
   return out;
 }
 
-std::string serializeResponseHead(int status, std::string_view reason, const Headers& headers,
-                                  const DownstreamResponseFraming& framing,
-                                  const ResponseConnection& connection) {
-  std::string out;
-  out.reserve(256 + headers.size() * 48);
-  appendStatusLine(out, status, reason);
-  appendHeaders(out, headers);
-  appendFramingAndEnd(out, framing, connection);
-  return out;
-}
-
 std::string serializeResponseHead(int status, std::string_view reason, std::string_view header_lines,
                                   const DownstreamResponseFraming& framing,
                                   const ResponseConnection& connection,

@@ -20,12 +20,8 @@ struct ResponseConnection {
   bool client_http11 = true;   // HTTP/1.0 clients need an explicit keep-alive
 };
 
-std::string serializeResponseHead(int status, std::string_view reason, const Headers& headers,
-                                  const DownstreamResponseFraming& framing,
-                                  const ResponseConnection& connection);
-
-// The same, with the header fields already serialised ("Name: value\r\n" lines, no framing
-// headers): cached responses keep their header block ready to send.
+// A response head from header fields already serialised ("Name: value\r\n" lines, no framing
+// headers, see headerLines): cached responses keep their header block ready to send.
 std::string serializeResponseHead(int status, std::string_view reason, std::string_view header_lines,
                                   const DownstreamResponseFraming& framing,
                                   const ResponseConnection& connection,

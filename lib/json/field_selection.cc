@@ -229,19 +229,6 @@ void appendEscapedName(std::string& out, std::string_view name) {
 
 }  // namespace
 
-const FieldNode* FieldNode::find(std::string_view name) const {
-  if (name.empty()) {
-    return nullptr;  // names are never empty
-  }
-  for (const FieldChild& child : children) {
-    if (child.name.size() == name.size() && child.name[0] == name[0] &&
-        std::memcmp(child.name.data(), name.data(), name.size()) == 0) {
-      return &child.node;
-    }
-  }
-  return nullptr;
-}
-
 const TypedFields* FieldSelection::fieldsFor(std::string_view type) const {
   for (const TypedFields& fields : types_) {
     if (fields.type == type) {

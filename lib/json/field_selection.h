@@ -28,9 +28,6 @@ struct FieldNode {
   bool whole = false;
   bool wildcard = false;
   std::vector<FieldChild> children;  // sorted by name (bytewise), names unique
-
-  // The child selecting the member called `name` (unescaped key text), or nullptr.
-  const FieldNode* find(std::string_view name) const;
 };
 
 struct FieldChild {
@@ -66,8 +63,6 @@ class FieldSelection {
 
   // The path tree (plain selections; an empty node for typed ones).
   const FieldNode& root() const { return root_; }
-  // The typed fieldsets, sorted by type (typed selections only).
-  const std::vector<TypedFields>& types() const { return types_; }
   // The fieldset of `type`, or nullptr when the request named none for it.
   const TypedFields* fieldsFor(std::string_view type) const;
 

@@ -253,12 +253,6 @@ TEST(DecideCompression, VariesByAcceptEncodingWhenOtherClientsGetItCompressed) {
   EXPECT_FALSE(variesByAcceptEncoding(CompressVerdict::SkipAlreadyEncoded));
 }
 
-TEST(DecideCompression, NamesEveryVerdict) {
-  EXPECT_EQ(verdictName(CompressVerdict::Compress), "compress");
-  EXPECT_EQ(verdictName(CompressVerdict::SkipNoTransform), "no-transform");
-  EXPECT_EQ(verdictName(CompressVerdict::SkipHttp10), "http10");
-}
-
 // ---- Vary --------------------------------------------------------------------------------------
 
 TEST(AddVaryAcceptEncoding, CreatesVaryWhenAbsent) {

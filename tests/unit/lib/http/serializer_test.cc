@@ -19,7 +19,7 @@ TEST(Serializer, ResponseHeadWithLengthAndClose) {
   h.add("Content-Type", "application/json");
   DownstreamResponseFraming f;
   f.framing = {BodyFraming::ContentLength, 12};
-  std::string head = serializeResponseHead(200, "OK", h, f, {true, true});
+  std::string head = serializeResponseHead(200, "OK", headerLines(h), f, {true, true});
   EXPECT_EQ(head,
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n"
             "Connection: close\r\n\r\n");
@@ -28,7 +28,7 @@ TEST(Serializer, ResponseHeadWithLengthAndClose) {
 TEST(Serializer, Http10ClientsGetAnExplicitKeepAlive) {
   DownstreamResponseFraming f;
   f.framing = {BodyFraming::ContentLength, 0};
-  std::string head = serializeResponseHead(204, "", Headers{}, f, {false, false});
+  std::string head = serializeResponseHead(204, "", headerLines(Headers{}), f, {false, false});
   EXPECT_NE(head.find("HTTP/1.1 204 No Content\r\n"), std::string::npos);
   EXPECT_NE(head.find("Connection: keep-alive\r\n"), std::string::npos);
 }

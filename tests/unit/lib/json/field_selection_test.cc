@@ -68,11 +68,11 @@ TEST(ParseFields, BuildsATreeWithSortedChildren) {
   EXPECT_EQ(root.children[0].name, "id");
   EXPECT_EQ(root.children[1].name, "site");
   EXPECT_EQ(root.children[2].name, "title");
-  const FieldNode* site = root.find("site");
-  ASSERT_NE(site, nullptr);
-  EXPECT_FALSE(site->whole);
-  EXPECT_TRUE(site->find("name")->whole);
-  EXPECT_EQ(root.find("missing"), nullptr);
+  const FieldNode& site = root.children[1].node;
+  EXPECT_FALSE(site.whole);
+  ASSERT_EQ(site.children.size(), 2u);
+  EXPECT_EQ(site.children[1].name, "name");
+  EXPECT_TRUE(site.children[1].node.whole);
   EXPECT_FALSE(selection.empty());
   EXPECT_FALSE(selection.typed());
 }
@@ -192,7 +192,8 @@ TEST(ParseTypedFields, KeepsOneMemberSetPerType) {
   EXPECT_FALSE(selection.empty());
   EXPECT_EQ(selection.canonical(), "fields[articles]=body,title&fields[people]=name");
   ASSERT_NE(selection.fieldsFor("articles"), nullptr);
-  EXPECT_NE(selection.fieldsFor("articles")->members.find("title"), nullptr);
+  ASSERT_EQ(selection.fieldsFor("articles")->members.children.size(), 2u);
+  EXPECT_EQ(selection.fieldsFor("articles")->members.children[1].name, "title");
   EXPECT_EQ(selection.fieldsFor("comments"), nullptr);
 }
 
