@@ -1,0 +1,64 @@
+// Request counters: each worker owns one RequestCounters and adds every finished request to it
+// in the log phase; the admin API sums the workers' counters on read. One writer per counter
+// (the worker's thread), so relaxed atomic adds need no lock and a reader sees whole values.
+// The sum of several counters read at one moment may be a request apart (no snapshot).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "filters/chain/request_context.h"
+
+namespace edge {
+
+inline constexpr size_t kOutcomeCount = static_cast<size_t>(filters::CacheOutcome::Bypass) + 1;
+inline constexpr size_t kErrorKindCount = static_cast<size_t>(filters::ErrorKind::Aborted) + 1;
+// Index 0: no status (the client left before an answer); 1..5: 1xx..5xx.
+inline constexpr size_t kStatusClassCount = 6;
+
+// Plain numbers: one worker's counters as read, or the sum over all workers.
+struct RequestTotals {
+  uint64_t requests = 0;
+  std::array<uint64_t, kOutcomeCount> outcomes{};      // by filters::CacheOutcome
+  std::array<uint64_t, kStatusClassCount> statuses{};  // by statusClass()
+  std::array<uint64_t, kErrorKindCount> errors{};      // by filters::ErrorKind; [None] stays 0
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+
+  RequestTotals& operator+=(const RequestTotals& other);
+};
+
+// 1..5 for 1xx..5xx, 0 for no (or an impossible) status.
+constexpr size_t statusClass(int status) {
+  return status >= 100 && status < 600 ? static_cast<size_t>(status / 100) : 0;
+}
+
+// The names /stats gives the buckets: "hit", "connect_refused", "2xx", ...
+std::string_view outcomeName(filters::CacheOutcome outcome);
+std::string_view errorKindName(filters::ErrorKind kind);
+std::string_view statusClassName(size_t status_class);
+
+// Cache lines of their own: workers never share one.
+class alignas(64) RequestCounters {
+ public:
+  // The owning worker's thread only: one finished request.
+  void record(const filters::RequestContext& ctx);
+  // Any thread.
+  RequestTotals read() const;
+
+ private:
+  using Counter = std::atomic<uint64_t>;
+  static void add(Counter& counter, uint64_t n) { counter.fetch_add(n, std::memory_order_relaxed); }
+
+  Counter requests_{0};
+  std::array<Counter, kOutcomeCount> outcomes_{};
+  std::array<Counter, kStatusClassCount> statuses_{};
+  std::array<Counter, kErrorKindCount> errors_{};
+  Counter bytes_in_{0};
+  Counter bytes_out_{0};
+};
+
+}  // namespace edge
