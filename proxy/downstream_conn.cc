@@ -1,49 +1,41 @@
 #include "proxy/downstream_conn.h"
 
+#include <span>
+
 #include "proxy/log.h"
+#include "proxy/net/tcp_socket.h"
 #include "proxy/net_util.h"
 #include "proxy/stream.h"
-#include "proxy/try_write.h"
 #include "proxy/worker.h"
 
 namespace edge {
 
-struct DownstreamConn::WriteReq {
-  uv_write_t req;
-  std::vector<OutChunk> bufs;
-  DownstreamConn* owner;
-};
-
 namespace {
 
-constexpr uint64_t kLingerMs = 2000;
-
-uint64_t ms(config::Millis d) { return static_cast<uint64_t>(d.count()); }
+constexpr config::Millis kLinger{2000};
 
 }  // namespace
 
 DownstreamConn::DownstreamConn(Worker& worker)
-    : worker_(worker), parser_(*this, worker.runtime().config->limits) {
-  uv_tcp_init(worker.loop(), &tcp_);
-  uv_timer_init(worker.loop(), &timer_);
-  tcp_.data = this;
-  timer_.data = this;
-  shutdown_req_.data = this;
-}
+    : worker_(worker),
+      socket_(net::TcpSocket::create(
+          worker.loop(), *this, std::span<char>(worker.readBuffer(), Worker::kReadBufferSize),
+          net::WaterMarks{kHighWater, kLowWater})),
+      timer_(worker.loop(), [this](TimerKind kind) { onTimer(kind); }),
+      parser_(*this, worker.runtime().config->limits) {}
 
 DownstreamConn::~DownstreamConn() { worker_.untrack(this); }
 
 void DownstreamConn::accept(Worker& worker, uv_stream_t* listener) {
   auto* conn = new DownstreamConn(worker);
   worker.track(conn);
-  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&conn->tcp_)) != 0) {
+  if (conn->socket_->accept(listener) != 0) {
     conn->close();
     return;
   }
-  uv_tcp_nodelay(&conn->tcp_, 1);
+  conn->socket_->setNoDelay(true);
   sockaddr_storage peer{};
-  int len = sizeof peer;
-  if (uv_tcp_getpeername(&conn->tcp_, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
+  if (conn->socket_->peerName(peer) == 0) {
     conn->client_ip_ = net::ipString(peer);
   }
   conn->updateReading();
@@ -60,45 +52,28 @@ void DownstreamConn::updateReading() {
   bool backlog_full = request_complete_ && pending_input_.size() >= kMaxPendingInput;
   bool want = !closed_ && (lingering_ || (!shutting_down_ && !backlog_full &&
                                           !paused_by_stream_ && !peer_eof_));
-  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
-  if (want && !reading_) {
-    reading_ = true;
-    uv_read_start(
-        stream,
-        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-          auto* self = static_cast<DownstreamConn*>(h->data);
-          buf->base = self->worker_.readBuffer();
-          buf->len = Worker::kReadBufferSize;
-        },
-        [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-          static_cast<DownstreamConn*>(s->data)->onRead(nread, buf);
-        });
-  } else if (!want && reading_) {
-    reading_ = false;
-    uv_read_stop(stream);
+  if (want) {
+    socket_->startReading();
+  } else {
+    socket_->stopReading();
   }
 }
 
-void DownstreamConn::onRead(ssize_t nread, const uv_buf_t* buf) {
-  if (nread == 0 || closed_) {
-    return;
-  }
-  if (nread < 0) {
-    reading_ = false;
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
-    if (nread == UV_EOF && exchange_active_ && request_complete_ && !lingering_) {
-      // Half-close after a full request: still answer it, then close.
-      peer_eof_ = true;
-      close_after_response_ = true;
-      return;
-    }
-    close();
-    return;
-  }
+void DownstreamConn::onSocketData(const char* data, size_t len) {
   if (lingering_) {
     return;  // discarding what the client still sends after our close notice
   }
-  processInput(buf->base, static_cast<size_t>(nread));
+  processInput(data, len);
+}
+
+void DownstreamConn::onSocketReadEnd(int status) {
+  if (status == UV_EOF && exchange_active_ && request_complete_ && !lingering_) {
+    // Half-close after a full request: still answer it, then close.
+    peer_eof_ = true;
+    close_after_response_ = true;
+    return;
+  }
+  close();
 }
 
 void DownstreamConn::processInput(const char* data, size_t len) {
@@ -179,8 +154,8 @@ void DownstreamConn::resumeReading() {
 // ---- writing -------------------------------------------------------------------------------
 
 void DownstreamConn::send(std::string&& bytes) {
-  outbox_bytes_ += bytes.size();
-  outbox_.emplace_back(std::move(bytes));
+  unflushed_ = true;
+  socket_->write(std::move(bytes));
 }
 
 void DownstreamConn::sendShared(std::shared_ptr<const std::string> buffer, size_t offset,
@@ -188,80 +163,31 @@ void DownstreamConn::sendShared(std::shared_ptr<const std::string> buffer, size_
   if (length == 0) {
     return;
   }
-  outbox_bytes_ += length;
-  outbox_.emplace_back(std::move(buffer), offset, length);
+  unflushed_ = true;
+  socket_->writeShared(std::move(buffer), offset, length);
 }
 
 void DownstreamConn::flush() {
-  if (outbox_.empty() || closed_) {
+  if (!unflushed_ || closed_) {
     return;
   }
-  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
-  if (tryWriteFront(stream, outbox_) < 0) {
-    close();
-    return;
-  }
-  if (outbox_.empty()) {
-    outbox_bytes_ = 0;
-    onWriteProgress();
-    return;
-  }
-  auto* wr = new WriteReq{{}, std::move(outbox_), this};
-  outbox_.clear();
-  outbox_bytes_ = 0;
-  std::vector<uv_buf_t> bufs;
-  bufs.reserve(wr->bufs.size());
-  for (const OutChunk& chunk : wr->bufs) {
-    std::string_view bytes = chunk.view();
-    bufs.push_back(uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size())));
-  }
-  int rc = uv_write(&wr->req, stream, bufs.data(),
-                    static_cast<unsigned>(bufs.size()), [](uv_write_t* req, int status) {
-                      auto* w = reinterpret_cast<WriteReq*>(req);
-                      DownstreamConn* owner = w->owner;
-                      delete w;
-                      owner->onWriteDone(status);
-                    });
-  if (rc != 0) {
-    delete wr;
-    close();
-    return;
-  }
+  unflushed_ = false;
+  socket_->flush();  // may report writable, or a write error, before it returns
   updateTimer();
 }
 
-size_t DownstreamConn::queuedBytes() const {
-  return outbox_bytes_ +
-         uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
+bool DownstreamConn::congested() { return socket_->congested(); }
+
+void DownstreamConn::onSocketWritable() {
+  if (stream_) {
+    stream_->onDownstreamWritable();
+  }
 }
 
-bool DownstreamConn::congested() {
-  if (queuedBytes() > kHighWater) {
-    blocked_ = true;
-    return true;
-  }
-  return false;
-}
+void DownstreamConn::onSocketWriteProgress() { updateTimer(); }
 
-void DownstreamConn::onWriteDone(int status) {
-  if (closed_) {
-    return;
-  }
-  if (status < 0) {
-    close();  // the client went away
-    return;
-  }
-  onWriteProgress();
-}
-
-void DownstreamConn::onWriteProgress() {
-  if (blocked_ && queuedBytes() < kLowWater) {
-    blocked_ = false;
-    if (stream_) {
-      stream_->onDownstreamWritable();
-    }
-  }
-  updateTimer();
+void DownstreamConn::onSocketWriteError(int /*status*/) {
+  close();  // the client went away
 }
 
 // ---- end of an exchange ----------------------------------------------------------------------
@@ -274,7 +200,7 @@ void DownstreamConn::retireStream() {
 
 void DownstreamConn::responseDone(bool close) {
   exchange_active_ = false;
-  blocked_ = false;
+  socket_->cancelWritable();
   paused_by_stream_ = false;
   retireStream();
   flush();
@@ -342,21 +268,14 @@ void DownstreamConn::closeGracefully() {
   shutting_down_ = true;
   flush();
   updateReading();
-  int rc = uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_),
-                       [](uv_shutdown_t* req, int status) {
-                         static_cast<DownstreamConn*>(req->data)->onShutdown(status);
-                       });
-  if (rc != 0) {
+  if (socket_->shutdown() != 0) {
     close();
     return;
   }
   updateTimer();
 }
 
-void DownstreamConn::onShutdown(int status) {
-  if (closed_) {
-    return;
-  }
+void DownstreamConn::onSocketShutdown(int status) {
   if (status < 0 || peer_eof_) {
     close();
     return;
@@ -365,7 +284,7 @@ void DownstreamConn::onShutdown(int status) {
   // and destroy the response before the client has read it.
   lingering_ = true;
   updateReading();
-  startTimer(TimerKind::Linger, kLingerMs);
+  timer_.start(TimerKind::Linger, kLinger);
 }
 
 void DownstreamConn::close() {
@@ -377,15 +296,11 @@ void DownstreamConn::close() {
     stream_->onDownstreamGone();
     retireStream();
   }
-  auto on_close = [](uv_handle_t* h) {
-    auto* self = static_cast<DownstreamConn*>(h->data);
-    if (--self->open_handles_ == 0) {
-      delete self;
-    }
-  };
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_close);
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_close);
+  timer_.close();
+  socket_->close();
 }
+
+void DownstreamConn::onSocketClosed() { delete this; }
 
 // ---- timers --------------------------------------------------------------------------------
 
@@ -394,34 +309,24 @@ void DownstreamConn::updateTimer() {
     return;
   }
   const config::ClientTimeouts& t = worker_.runtime().config->client_timeouts;
-  if (queuedBytes() > 0) {
-    startTimer(TimerKind::SendIdle, ms(t.send_idle));
+  if (socket_->queuedBytes() > 0) {
+    timer_.start(TimerKind::SendIdle, t.send_idle);
   } else if (shutting_down_) {
-    uv_timer_stop(&timer_);
-    timer_kind_ = TimerKind::None;
+    timer_.stop();
   } else if (!exchange_active_ && !parser_.inMessage()) {
-    startTimer(TimerKind::Keepalive, ms(t.keepalive));
+    timer_.start(TimerKind::Keepalive, t.keepalive);
   } else if (parser_.inMessage() && !parser_.headComplete()) {
-    if (timer_kind_ != TimerKind::Header) {
-      startTimer(TimerKind::Header, ms(t.header));  // counted from the head's first byte
+    if (timer_.reason() != TimerKind::Header) {
+      timer_.start(TimerKind::Header, t.header);  // counted from the head's first byte
     }
-  } else if (exchange_active_ && !request_complete_ && reading_ && !paused_by_stream_) {
-    startTimer(TimerKind::BodyIdle, ms(t.body_idle));
+  } else if (exchange_active_ && !request_complete_ && socket_->reading() && !paused_by_stream_) {
+    timer_.start(TimerKind::BodyIdle, t.body_idle);
   } else {
-    uv_timer_stop(&timer_);  // waiting for the upstream: its own timeouts apply
-    timer_kind_ = TimerKind::None;
+    timer_.stop();  // waiting for the upstream: its own timeouts apply
   }
 }
 
-void DownstreamConn::startTimer(TimerKind kind, uint64_t timeout_ms) {
-  timer_kind_ = kind;
-  uv_timer_start(&timer_, [](uv_timer_t* t) { static_cast<DownstreamConn*>(t->data)->onTimer(); },
-                 timeout_ms, 0);
-}
-
-void DownstreamConn::onTimer() {
-  TimerKind kind = timer_kind_;
-  timer_kind_ = TimerKind::None;
+void DownstreamConn::onTimer(TimerKind kind) {
   const config::ClientTimeouts& t = worker_.runtime().config->client_timeouts;
   switch (kind) {
     case TimerKind::Header:

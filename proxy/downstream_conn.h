@@ -1,25 +1,26 @@
 // A client connection: reads and parses requests one at a time (pipelined bytes wait their
-// turn), owns the active Stream, and writes responses with backpressure. It dies only through
-// close() -> uv_close -> delete in the last close callback.
+// turn), owns the active Stream, and writes responses with backpressure through its socket.
+// It dies only through close(): its socket closes, and the connection deletes itself when
+// the socket reports onSocketClosed.
 #pragma once
 
 #include <uv.h>
 
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "proxy/client_side.h"
 #include "lib/http/request_parser.h"
 #include "lib/http/serializer.h"
-#include "proxy/out_chunk.h"
+#include "proxy/net/connection_timer.h"
+#include "proxy/net/socket.h"
 
 namespace edge {
 
 class Stream;
 class Worker;
 
-class DownstreamConn : public ClientSide, private http::RequestSink {
+class DownstreamConn : public ClientSide, private http::RequestSink, private net::SocketHandler {
  public:
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
@@ -54,38 +55,37 @@ class DownstreamConn : public ClientSide, private http::RequestSink {
   enum class TimerKind { None, Keepalive, Header, BodyIdle, SendIdle, Linger };
 
   explicit DownstreamConn(Worker& worker);
-  ~DownstreamConn();
+  ~DownstreamConn() override;
 
   // RequestSink
   void onRequestHead(http::RequestHead&& head) override;
   void onRequestBody(const char* data, size_t len) override;
   void onRequestEnd() override;
 
-  void onRead(ssize_t nread, const uv_buf_t* buf);
+  // SocketHandler
+  void onSocketData(const char* data, size_t len) override;
+  void onSocketReadEnd(int status) override;
+  void onSocketWritable() override;
+  void onSocketWriteProgress() override;
+  void onSocketWriteError(int status) override;
+  void onSocketShutdown(int status) override;
+  void onSocketClosed() override;
+
   void processInput(const char* data, size_t len);
-  void onWriteDone(int status);
-  void onWriteProgress();
   void updateReading();
   void updateTimer();
-  void startTimer(TimerKind kind, uint64_t timeout_ms);
-  void onTimer();
+  void onTimer(TimerKind kind);
   void closeGracefully();
-  void onShutdown(int status);
-  size_t queuedBytes() const;
   void retireStream();
 
   Worker& worker_;
-  uv_tcp_t tcp_{};
-  uv_timer_t timer_{};
-  uv_shutdown_t shutdown_req_{};
-  int open_handles_ = 2;
-  TimerKind timer_kind_ = TimerKind::None;
+  net::Socket* socket_;  // frees itself after onSocketClosed
+  net::ConnectionTimer<TimerKind> timer_;
   http::RequestParser parser_;
   std::unique_ptr<Stream> stream_;
   std::string client_ip_;
   std::string pending_input_;  // bytes read after a complete request: the next request(s)
-  std::vector<OutChunk> outbox_;
-  size_t outbox_bytes_ = 0;
+  bool unflushed_ = false;         // sent since the last flush
   bool request_http11_ = true;
   bool request_is_head_ = false;
   bool request_has_body_ = false;
@@ -94,15 +94,11 @@ class DownstreamConn : public ClientSide, private http::RequestSink {
   bool body_received_ = false;     // the parser has delivered the whole request body
   bool paused_by_stream_ = false;
   bool in_parser_ = false;         // inside llhttp_execute: never re-enter it
-  bool reading_ = false;
   bool peer_eof_ = false;
-  bool closed_ = false;            // uv_close issued
+  bool closed_ = false;            // socket close issued
   bool shutting_down_ = false;     // writes draining before close
   bool lingering_ = false;         // discarding input after our close notice
-  bool blocked_ = false;           // the stream waits for onDownstreamWritable
   bool close_after_response_ = false;
-
-  struct WriteReq;
 };
 
 }  // namespace edge

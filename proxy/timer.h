@@ -1,6 +1,7 @@
 // A one-shot timer for objects that do not own libuv handles themselves (a Stream waiting on
-// another request's fetch). Created on a worker loop, dies only through close(): uv_close,
-// then delete in the close callback; after close() the callback never runs.
+// another request's fetch, a connection's deadlines). Created on a worker loop, it dies only
+// through close(): uv_close, then delete in the close callback; after close() the callback
+// never runs, and close() may be called from inside the callback.
 #pragma once
 
 #include <uv.h>
@@ -19,17 +20,24 @@ class Timer {
     return timer;
   }
 
+  // Starts, or restarts, the countdown.
   void start(uint64_t timeout_ms) {
     uv_timer_start(&handle_, [](uv_timer_t* h) {
       auto* self = static_cast<Timer*>(h->data);
-      if (self->on_fire_) {
+      if (!self->closed_ && self->on_fire_) {
         self->on_fire_();
       }
     }, timeout_ms, 0);
   }
 
+  void stop() { uv_timer_stop(&handle_); }
+
   void close() {
-    on_fire_ = nullptr;
+    if (closed_) {
+      return;
+    }
+    // The callback stays alive until the close callback: close() may run inside it.
+    closed_ = true;
     uv_close(reinterpret_cast<uv_handle_t*>(&handle_),
              [](uv_handle_t* h) { delete static_cast<Timer*>(h->data); });
   }
@@ -40,6 +48,7 @@ class Timer {
 
   uv_timer_t handle_{};
   std::function<void()> on_fire_;
+  bool closed_ = false;
 };
 
 }  // namespace edge

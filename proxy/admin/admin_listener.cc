@@ -1,13 +1,15 @@
 #include "proxy/admin/admin_listener.h"
 
-#include <memory>
+#include <span>
 #include <string_view>
 
 #include "proxy/admin/json_writer.h"
 #include "lib/http/request_parser.h"
 #include "lib/http/serializer.h"
 #include "proxy/log.h"
+#include "proxy/net/tcp_socket.h"
 #include "proxy/net_util.h"
+#include "proxy/timer.h"
 
 namespace edge::admin {
 
@@ -17,17 +19,11 @@ constexpr size_t kMaxHeaderBytes = 8 * 1024;
 constexpr uint64_t kRequestTimeoutMs = 10'000;  // the whole exchange, slow clients included
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-// A write request that owns its bytes until libuv is done with them.
-struct Write {
-  uv_write_t req{};
-  std::string data;
-};
-
 }  // namespace
 
 // One admin connection: reads one request (bounded head and body, one deadline), answers it
-// and closes.
-class AdminConn final : public http::RequestSink {
+// and closes once the answer is sent.
+class AdminConn final : public http::RequestSink, private net::SocketHandler {
  public:
   static void accept(AdminListener& listener, uv_stream_t* server);
   void close();
@@ -39,61 +35,52 @@ class AdminConn final : public http::RequestSink {
 
  private:
   explicit AdminConn(AdminListener& listener)
-      : listener_(&listener), parser_(*this, limits()) {}
+      : listener_(&listener),
+        socket_(net::TcpSocket::create(listener.loop_, *this,
+                                       std::span<char>(listener.read_buffer_))),
+        deadline_(Timer::create(listener.loop_, [this] { close(); })),
+        parser_(*this, limits()) {}
   ~AdminConn() override = default;
 
   // The body limit is ours, not the parser's: it applies only once the token is checked.
   static config::Limits limits() { return config::Limits{kMaxHeaderBytes, 0}; }
   void refuseLargeBody();
-  void onRead(ssize_t nread, const uv_buf_t* buf);
   void respond(const AdminResponse& response);
   void send(std::string data, bool then_close);
-  void onHandleClosed();
+
+  // SocketHandler
+  void onSocketData(const char* data, size_t len) override;
+  void onSocketReadEnd(int /*status*/) override { close(); }
+  void onSocketWriteError(int /*status*/) override { close(); }
+  void onSocketShutdown(int /*status*/) override { close(); }  // the answer is out
+  void onSocketClosed() override { delete this; }
 
   AdminListener* listener_;
-  uv_tcp_t tcp_{};
-  uv_timer_t timer_{};
+  net::Socket* socket_;  // frees itself after onSocketClosed
+  Timer* deadline_;      // the same
   http::RequestParser parser_;
   AdminRequest request_;
   bool done_ = false;
   bool responded_ = false;
   bool closing_ = false;
-  int open_handles_ = 2;
 };
 
 void AdminConn::accept(AdminListener& listener, uv_stream_t* server) {
   auto* conn = new AdminConn(listener);
-  uv_tcp_init(listener.loop_, &conn->tcp_);
-  uv_timer_init(listener.loop_, &conn->timer_);
-  conn->tcp_.data = conn->timer_.data = conn;
   listener.conns_.insert(conn);
-  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&conn->tcp_)) != 0) {
+  if (conn->socket_->accept(server) != 0) {
     conn->close();
     return;
   }
-  uv_timer_start(&conn->timer_, [](uv_timer_t* t) { static_cast<AdminConn*>(t->data)->close(); },
-                 kRequestTimeoutMs, 0);
-  uv_read_start(
-      reinterpret_cast<uv_stream_t*>(&conn->tcp_),
-      [](uv_handle_t*, size_t suggested, uv_buf_t* buf) {
-        buf->base = new char[suggested];
-        buf->len = suggested;
-      },
-      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-        const std::unique_ptr<char[]> owned(buf->base);
-        static_cast<AdminConn*>(s->data)->onRead(nread, buf);
-      });
+  conn->deadline_->start(kRequestTimeoutMs);
+  conn->socket_->startReading();
 }
 
-void AdminConn::onRead(ssize_t nread, const uv_buf_t* buf) {
-  if (nread < 0) {
-    close();
+void AdminConn::onSocketData(const char* data, size_t len) {
+  if (responded_) {
     return;
   }
-  if (nread == 0 || responded_) {
-    return;
-  }
-  const http::RequestParser::Result result = parser_.execute(buf->base, static_cast<size_t>(nread));
+  const http::RequestParser::Result result = parser_.execute(data, len);
   if (responded_) {  // refused at the head or for its body size
     return;
   }
@@ -149,7 +136,7 @@ void AdminConn::refuseLargeBody() {
 
 void AdminConn::respond(const AdminResponse& response) {
   responded_ = true;
-  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  socket_->stopReading();
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +
                     std::string(http::reasonPhrase(response.status)) +
                     "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
@@ -166,19 +153,10 @@ void AdminConn::send(std::string data, bool then_close) {
   if (closing_) {
     return;
   }
-  auto* write = new Write;
-  write->data = std::move(data);
-  write->req.data = then_close ? this : nullptr;
-  uv_buf_t buf = uv_buf_init(write->data.data(), static_cast<unsigned>(write->data.size()));
-  const int rc = uv_write(&write->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1,
-                          [](uv_write_t* req, int) {
-                            std::unique_ptr<Write> done(reinterpret_cast<Write*>(req));
-                            if (req->data != nullptr) {
-                              static_cast<AdminConn*>(req->data)->close();
-                            }
-                          });
-  if (rc != 0) {
-    delete write;
+  socket_->write(std::move(data));
+  socket_->flush();  // a write error closes the connection before this returns
+  // Closing waits for the answer to go out: the shutdown completes once it has.
+  if (then_close && !closing_ && socket_->shutdown() != 0) {
     close();
   }
 }
@@ -191,15 +169,8 @@ void AdminConn::close() {
   if (listener_ != nullptr) {
     listener_->conns_.erase(this);
   }
-  auto closed = [](uv_handle_t* h) { static_cast<AdminConn*>(h->data)->onHandleClosed(); };
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), closed);
-}
-
-void AdminConn::onHandleClosed() {
-  if (--open_handles_ == 0) {
-    delete this;
-  }
+  deadline_->close();
+  socket_->close();
 }
 
 AdminListener* AdminListener::open(uv_loop_t* loop, const config::AdminConfig& config,

@@ -3,8 +3,8 @@
 // traffic and proxied listeners never see it.
 //
 // Ownership: open() returns the listener; close() stops it and closes every connection. The
-// listener is deleted in its handle's close callback; each connection deletes itself once its
-// socket and its timer are closed.
+// listener is deleted in its handle's close callback; each connection deletes itself when its
+// socket reports onSocketClosed.
 #pragma once
 
 #include <uv.h>
@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "config/invalidation_config.h"
 #include "proxy/admin/admin_api.h"
@@ -41,6 +42,8 @@ class AdminListener {
   uv_tcp_t tcp_{};
   uint16_t port_ = 0;
   std::set<AdminConn*> conns_;
+  // Every connection reads into it; a read is handled before the next one.
+  std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
 };
 
 }  // namespace edge::admin

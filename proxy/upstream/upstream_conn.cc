@@ -1,44 +1,33 @@
 #include "proxy/upstream/upstream_conn.h"
 
+#include <span>
+
 #include "proxy/log.h"
+#include "proxy/net/tcp_socket.h"
 #include "proxy/upstream/pool.h"
 #include "proxy/worker.h"
 
 namespace edge::upstream {
 
-struct UpstreamConn::WriteReq {
-  uv_write_t req;
-  std::string data;
-  UpstreamConn* owner;
-};
-
-namespace {
-
-uint64_t ms(config::Millis d) { return static_cast<uint64_t>(d.count()); }
-
-}  // namespace
-
 UpstreamConn::UpstreamConn(Worker& worker, size_t upstream, size_t server)
-    : worker_(worker), upstream_(upstream), server_(server), parser_(*this) {
-  uv_tcp_init(worker.loop(), &tcp_);
-  uv_timer_init(worker.loop(), &timer_);
-  tcp_.data = this;
-  timer_.data = this;
-  connect_req_.data = this;
-}
+    : worker_(worker),
+      upstream_(upstream),
+      server_(server),
+      socket_(net::TcpSocket::create(
+          worker.loop(), *this, std::span<char>(worker.readBuffer(), Worker::kReadBufferSize),
+          net::WaterMarks{kHighWater, kLowWater})),
+      timer_(worker.loop(), [this](TimerKind kind) { onTimer(kind); }),
+      parser_(*this) {}
 
 UpstreamConn* UpstreamConn::connect(Worker& worker, size_t upstream, size_t server,
                                     UpstreamHandler& handler) {
   auto* conn = new UpstreamConn(worker, upstream, server);
   conn->handler_ = &handler;
-  uv_tcp_nodelay(&conn->tcp_, 1);
+  conn->socket_->setNoDelay(true);
   const sockaddr_storage& addr = worker.runtime().upstream_addresses[upstream][server];
   const config::UpstreamConfig& cfg = worker.runtime().config->upstreams[upstream];
-  conn->startTimer(TimerKind::Connect, ms(cfg.connect_timeout));
-  int rc = uv_tcp_connect(&conn->connect_req_, &conn->tcp_,
-                          reinterpret_cast<const sockaddr*>(&addr), [](uv_connect_t* req, int status) {
-                            static_cast<UpstreamConn*>(req->data)->onConnect(status);
-                          });
+  conn->timer_.start(TimerKind::Connect, cfg.connect_timeout);
+  int rc = conn->socket_->connect(reinterpret_cast<const sockaddr*>(&addr));
   if (rc != 0) {
     // The caller is still on the stack: it sees null instead of a callback.
     EDGE_LOG_WARN("cannot start a connection to %s: %s",
@@ -50,17 +39,13 @@ UpstreamConn* UpstreamConn::connect(Worker& worker, size_t upstream, size_t serv
   return conn;
 }
 
-void UpstreamConn::onConnect(int status) {
-  if (state_ == State::Closed) {
-    return;  // closed while connecting (UV_ECANCELED)
-  }
+void UpstreamConn::onSocketConnected(int status) {
   if (status < 0) {
     fail(UpstreamFailure::Kind::ConnectFailed, uv_strerror(status));
     return;
   }
   state_ = State::Active;
-  uv_timer_stop(&timer_);
-  timer_kind_ = TimerKind::None;
+  timer_.stop();
   startReading();
   handler_->onUpstreamReady();
 }
@@ -68,8 +53,7 @@ void UpstreamConn::onConnect(int status) {
 void UpstreamConn::attach(UpstreamHandler& handler) {
   handler_ = &handler;
   state_ = State::Active;
-  uv_timer_stop(&timer_);
-  timer_kind_ = TimerKind::None;
+  timer_.stop();
 }
 
 void UpstreamConn::beginExchange(bool head_request) {
@@ -83,131 +67,76 @@ void UpstreamConn::beginExchange(bool head_request) {
 }
 
 void UpstreamConn::startReading() {
-  if (reading_ || read_paused_ || state_ == State::Closed) {
+  if (read_paused_ || state_ == State::Closed) {
     return;
   }
-  reading_ = true;
-  uv_read_start(
-      reinterpret_cast<uv_stream_t*>(&tcp_),
-      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-        auto* self = static_cast<UpstreamConn*>(h->data);
-        buf->base = self->worker_.readBuffer();
-        buf->len = Worker::kReadBufferSize;
-      },
-      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-        static_cast<UpstreamConn*>(s->data)->onRead(nread, buf);
-      });
+  socket_->startReading();
 }
 
 void UpstreamConn::write(std::string&& bytes) {
   if (write_failed_ || state_ == State::Closed || bytes.empty()) {
     return;
   }
-  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
-  if (writeQueueSize() == 0) {
-    // Most requests fit the socket buffer: write now and skip uv_write's epoll re-arm.
-    uv_buf_t now = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
-    int n = uv_try_write(stream, &now, 1);
-    if (n == static_cast<int>(bytes.size())) {
-      return;
-    }
-    if (n > 0) {
-      bytes.erase(0, static_cast<size_t>(n));
-    } else if (n != UV_EAGAIN) {
-      write_failed_ = true;  // the read side reports what the upstream did
-      write_error_ = uv_strerror(n);
-      return;
-    }
-  }
-  auto* wr = new WriteReq{{}, std::move(bytes), this};
-  uv_buf_t buf = uv_buf_init(wr->data.data(), static_cast<unsigned>(wr->data.size()));
-  int rc = uv_write(&wr->req, stream, &buf, 1,
-                    [](uv_write_t* req, int status) {
-                      auto* w = reinterpret_cast<WriteReq*>(req);
-                      UpstreamConn* owner = w->owner;
-                      delete w;
-                      owner->onWriteDone(status);
-                    });
-  if (rc != 0) {
-    delete wr;
-    write_failed_ = true;
-    write_error_ = uv_strerror(rc);
+  // Most requests fit the socket buffer: the try-write sends them and skips uv_write's
+  // epoll re-arm.
+  socket_->write(std::move(bytes));
+  socket_->flush();
+  if (write_failed_ || socket_->queuedBytes() == 0) {
     return;
   }
-  if (!request_sent_ && timer_kind_ == TimerKind::None && writeQueueSize() > 0) {
+  if (!request_sent_ && timer_.reason() == TimerKind::None) {
     // The upstream is not taking the request body: bound how long that may last.
-    startTimer(TimerKind::Idle, ms(worker_.runtime().config->upstreams[upstream_].idle_timeout));
-  }
-  if (congested()) {
-    wants_writable_ = true;
+    startIdleTimer();
   }
 }
 
-size_t UpstreamConn::writeQueueSize() const {
-  return uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
+void UpstreamConn::onSocketWriteError(int status) {
+  // The read side reports what the upstream did (an early response or a reset).
+  write_failed_ = true;
+  write_error_ = uv_strerror(status);
 }
 
-void UpstreamConn::onWriteDone(int status) {
-  if (state_ == State::Closed) {
-    return;
-  }
-  if (status < 0) {
-    // The read side reports what the upstream did (an early response or a reset).
-    write_failed_ = true;
-    write_error_ = uv_strerror(status);
-    return;
-  }
-  if (!request_sent_ && timer_kind_ == TimerKind::Idle) {
-    if (writeQueueSize() == 0) {
-      uv_timer_stop(&timer_);
-      timer_kind_ = TimerKind::None;
-    } else {
-      startTimer(TimerKind::Idle, ms(worker_.runtime().config->upstreams[upstream_].idle_timeout));
-    }
-  }
-  if (wants_writable_ && writeQueueSize() < kLowWater && handler_ != nullptr) {
-    wants_writable_ = false;
+void UpstreamConn::onSocketWritable() {
+  if (handler_ != nullptr) {
     handler_->onUpstreamWritable();
+  }
+}
+
+void UpstreamConn::onSocketWriteProgress() {
+  if (!request_sent_ && timer_.reason() == TimerKind::Idle) {
+    if (socket_->queuedBytes() == 0) {
+      timer_.stop();
+    } else {
+      startIdleTimer();
+    }
   }
 }
 
 void UpstreamConn::requestSent() {
   request_sent_ = true;
   if (!parser_.started()) {
-    startTimer(TimerKind::FirstByte,
-               ms(worker_.runtime().config->upstreams[upstream_].first_byte_timeout));
+    timer_.start(TimerKind::FirstByte,
+                 worker_.runtime().config->upstreams[upstream_].first_byte_timeout);
   }
 }
 
 void UpstreamConn::pauseReading() {
   read_paused_ = true;
-  if (reading_) {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
-    reading_ = false;
-  }
-  if (timer_kind_ == TimerKind::Idle) {
-    uv_timer_stop(&timer_);  // a slow client is the downstream's timeout to enforce
-    timer_kind_ = TimerKind::None;
+  socket_->stopReading();
+  if (timer_.reason() == TimerKind::Idle) {
+    timer_.stop();  // a slow client is the downstream's timeout to enforce
   }
 }
 
 void UpstreamConn::resumeReading() {
   read_paused_ = false;
   startReading();
-  if (parser_.started() && timer_kind_ == TimerKind::None) {
-    startTimer(TimerKind::Idle, ms(worker_.runtime().config->upstreams[upstream_].idle_timeout));
+  if (parser_.started() && timer_.reason() == TimerKind::None) {
+    startIdleTimer();
   }
 }
 
-void UpstreamConn::onRead(ssize_t nread, const uv_buf_t* buf) {
-  if (nread > 0) {
-    onReadData(buf->base, static_cast<size_t>(nread));
-  } else if (nread < 0) {
-    onReadEnd(nread);
-  }
-}
-
-void UpstreamConn::onReadData(const char* data, size_t len) {
+void UpstreamConn::onSocketData(const char* data, size_t len) {
   if (state_ == State::Idle) {
     EDGE_LOG_DEBUG("upstream sent %zu unexpected bytes on an idle connection", len);
     worker_.upstreams().forget(this);
@@ -217,7 +146,7 @@ void UpstreamConn::onReadData(const char* data, size_t len) {
   if (state_ != State::Active || handler_ == nullptr) {
     return;
   }
-  startTimer(TimerKind::Idle, ms(worker_.runtime().config->upstreams[upstream_].idle_timeout));
+  startIdleTimer();
   http::ResponseParser::Result r = parser_.execute(data, len);
   if (state_ != State::Active || handler_ == nullptr) {
     return;  // the handler abandoned us from a callback
@@ -234,8 +163,7 @@ void UpstreamConn::onReadData(const char* data, size_t len) {
   handler_->onUpstreamReadBatchDone();
 }
 
-void UpstreamConn::onReadEnd(ssize_t status) {
-  reading_ = false;
+void UpstreamConn::onSocketReadEnd(int status) {
   if (state_ == State::Idle) {
     worker_.upstreams().forget(this);
     close();
@@ -248,7 +176,7 @@ void UpstreamConn::onReadEnd(ssize_t status) {
     finishExchange(false);  // a read-until-close body ended
     return;
   }
-  const char* why = status == UV_EOF ? "" : uv_strerror(static_cast<int>(status));
+  const char* why = status == UV_EOF ? "" : uv_strerror(status);
   std::string detail = parser_.error();
   if (*why != '\0') {
     detail += std::string(" (") + why + ")";
@@ -276,14 +204,13 @@ void UpstreamConn::onResponseEnd() { response_done_ = true; }
 void UpstreamConn::finishExchange(bool reusable) {
   UpstreamHandler* handler = handler_;
   handler_ = nullptr;
-  uv_timer_stop(&timer_);
-  timer_kind_ = TimerKind::None;
+  timer_.stop();
   const config::UpstreamConfig& cfg = worker_.runtime().config->upstreams[upstream_];
   if (reusable && !worker_.draining() && cfg.pool_max_idle > 0) {
     state_ = State::Idle;
     read_paused_ = false;
     startReading();  // notice when the server closes the idle connection
-    startTimer(TimerKind::PoolIdle, ms(cfg.pool_idle_timeout));
+    timer_.start(TimerKind::PoolIdle, cfg.pool_idle_timeout);
     worker_.upstreams().putIdle(this);
   } else {
     close();
@@ -310,25 +237,17 @@ void UpstreamConn::close() {
     return;
   }
   state_ = State::Closed;
-  auto on_close = [](uv_handle_t* h) {
-    auto* self = static_cast<UpstreamConn*>(h->data);
-    if (--self->open_handles_ == 0) {
-      delete self;
-    }
-  };
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_close);
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_close);
+  timer_.close();
+  socket_->close();
 }
 
-void UpstreamConn::startTimer(TimerKind kind, uint64_t timeout_ms) {
-  timer_kind_ = kind;
-  uv_timer_start(&timer_, [](uv_timer_t* t) { static_cast<UpstreamConn*>(t->data)->onTimer(); },
-                 timeout_ms, 0);
+void UpstreamConn::onSocketClosed() { delete this; }
+
+void UpstreamConn::startIdleTimer() {
+  timer_.start(TimerKind::Idle, worker_.runtime().config->upstreams[upstream_].idle_timeout);
 }
 
-void UpstreamConn::onTimer() {
-  TimerKind kind = timer_kind_;
-  timer_kind_ = TimerKind::None;
+void UpstreamConn::onTimer(TimerKind kind) {
   const config::UpstreamConfig& cfg = worker_.runtime().config->upstreams[upstream_];
   switch (kind) {
     case TimerKind::Connect:

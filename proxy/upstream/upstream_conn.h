@@ -1,15 +1,16 @@
-// One TCP connection to an upstream server, with its response parser and timers. It is either
+// One connection to an upstream server, with its response parser and timers. It is either
 // connecting, serving one exchange for a handler, or idle in the worker's pool. It dies only
-// through close() -> uv_close -> delete in the last close callback; a handler that goes away
-// calls abandon() and never hears from the connection again.
+// through close(): its socket closes, and the connection deletes itself when the socket
+// reports onSocketClosed. A handler that goes away calls abandon() and never hears from the
+// connection again.
 #pragma once
-
-#include <uv.h>
 
 #include <cstdint>
 #include <string>
 
 #include "lib/http/response_parser.h"
+#include "proxy/net/connection_timer.h"
+#include "proxy/net/socket.h"
 
 namespace edge {
 class Worker;
@@ -45,7 +46,7 @@ class UpstreamHandler {
   virtual void onUpstreamFailure(const UpstreamFailure& failure) = 0;
 };
 
-class UpstreamConn : private http::ResponseSink {
+class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
  public:
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
@@ -59,9 +60,10 @@ class UpstreamConn : private http::ResponseSink {
   void attach(UpstreamHandler& handler);
   // Resets the parser for a new exchange; call before writing the request.
   void beginExchange(bool head_request);
+  // Sent at once when the socket takes it (try-write), queued otherwise.
   void write(std::string&& bytes);
-  size_t writeQueueSize() const;
-  bool congested() const { return writeQueueSize() > kHighWater; }
+  // True above the high mark; the handler hears onUpstreamWritable below the low mark.
+  bool congested() const { return socket_->congested(); }
   // The whole request is written (or queued): the first-byte timeout starts.
   void requestSent();
   void pauseReading();
@@ -81,17 +83,21 @@ class UpstreamConn : private http::ResponseSink {
   enum class TimerKind { None, Connect, FirstByte, Idle, PoolIdle };
 
   UpstreamConn(Worker& worker, size_t upstream, size_t server);
-  ~UpstreamConn() = default;
+  ~UpstreamConn() override = default;
 
-  void onConnect(int status);
-  void onRead(ssize_t nread, const uv_buf_t* buf);
-  void onReadData(const char* data, size_t len);
-  void onReadEnd(ssize_t status);
-  void onWriteDone(int status);
-  void onTimer();
+  // SocketHandler
+  void onSocketConnected(int status) override;
+  void onSocketData(const char* data, size_t len) override;
+  void onSocketReadEnd(int status) override;
+  void onSocketWritable() override;
+  void onSocketWriteProgress() override;
+  void onSocketWriteError(int status) override;
+  void onSocketClosed() override;
+
+  void onTimer(TimerKind kind);
+  void startIdleTimer();
   void fail(UpstreamFailure::Kind kind, std::string detail);
   void finishExchange(bool reusable);
-  void startTimer(TimerKind kind, uint64_t ms);
   void startReading();
 
   // ResponseSink
@@ -102,25 +108,18 @@ class UpstreamConn : private http::ResponseSink {
   Worker& worker_;
   const size_t upstream_;
   const size_t server_;
-  uv_tcp_t tcp_{};
-  uv_timer_t timer_{};
-  uv_connect_t connect_req_{};
-  int open_handles_ = 2;
+  net::Socket* socket_;  // frees itself after onSocketClosed
+  net::ConnectionTimer<TimerKind> timer_;
   State state_ = State::Connecting;
-  TimerKind timer_kind_ = TimerKind::None;
   UpstreamHandler* handler_ = nullptr;
   http::ResponseParser parser_;
-  bool reading_ = false;
   bool read_paused_ = false;
   bool request_sent_ = false;
   bool response_done_ = false;
   bool keep_alive_ = false;
   bool write_failed_ = false;
-  bool wants_writable_ = false;
   uint64_t exchanges_ = 0;
   std::string write_error_;
-
-  struct WriteReq;
 };
 
 }  // namespace edge::upstream

@@ -1,12 +1,13 @@
-// One piece of an outgoing byte stream: either bytes the connection owns, or a shared,
-// immutable buffer (a cached body, a chunk of an in-flight fetch) sent without copying.
+// One piece of an outgoing byte stream: either bytes the socket owns, or a slice of a shared,
+// immutable buffer (a cached body, a chunk of an in-flight fetch) sent without copying. A
+// queued chunk keeps its shared buffer alive until the bytes are written.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <string_view>
 
-namespace edge {
+namespace edge::net {
 
 class OutChunk {
  public:
@@ -35,4 +36,4 @@ class OutChunk {
   size_t length_ = 0;
 };
 
-}  // namespace edge
+}  // namespace edge::net
