@@ -1,6 +1,7 @@
 #include "proxy/upstream/exchange.h"
 
 #include <algorithm>
+#include <array>
 
 #include "lib/http/serializer.h"
 #include "proxy/log.h"
@@ -12,7 +13,78 @@ namespace {
 
 constexpr size_t kPendingBodyHighWater = 256 * 1024;
 
+// Words of the failure texts that tell the kinds apart where only the text is left: the
+// exchange's own, UpstreamConn's timer details and the response parser's errors.
+constexpr std::string_view kUpstreamPrefix = "upstream \"";
+constexpr std::string_view kNoServerLeft = ": no server left to try";
+constexpr std::string_view kUnreachable = " is unreachable: ";
+constexpr std::string_view kConnectTimedOut = "connect timed out";
+constexpr std::array<std::string_view, 4> kProtocolWords = {
+    "malformed response", "invalid status code", "switched protocols", "larger than"};
+
 }  // namespace
+
+filters::ErrorKind errorKindOf(UpstreamFailure::Kind kind, bool response_started) {
+  using filters::ErrorKind;
+  using Kind = UpstreamFailure::Kind;
+  switch (kind) {
+    case Kind::ConnectFailed:
+      return ErrorKind::ConnectRefused;
+    case Kind::ConnectTimeout:
+      return ErrorKind::ConnectTimeout;
+    case Kind::FirstByteTimeout:
+      return ErrorKind::FirstByteTimeout;
+    case Kind::IdleTimeout:
+      // Before the head the server is connected but has not answered in time.
+      return response_started ? ErrorKind::UpstreamReset : ErrorKind::FirstByteTimeout;
+    case Kind::BadResponse:
+      return ErrorKind::UpstreamProtocol;
+    case Kind::ClosedBeforeResponse:
+    case Kind::ClosedMidResponse:
+      return ErrorKind::UpstreamReset;
+  }
+  return ErrorKind::UpstreamReset;
+}
+
+filters::ErrorKind errorKindOfReason(int status, std::string_view reason) {
+  using filters::ErrorKind;
+  auto has = [reason](std::string_view word) { return reason.find(word) != reason.npos; };
+  if (status == 504) {
+    // Every 504 the exchange makes names the upstream; others (only-if-cached) are no failure.
+    if (!reason.starts_with(kUpstreamPrefix)) {
+      return ErrorKind::None;
+    }
+    return has(kConnectTimedOut) ? ErrorKind::ConnectTimeout : ErrorKind::FirstByteTimeout;
+  }
+  if (status != 502) {
+    return ErrorKind::None;
+  }
+  if (has(kNoServerLeft) || has(kUnreachable)) {
+    return ErrorKind::ConnectRefused;
+  }
+  for (std::string_view word : kProtocolWords) {
+    if (has(word)) {
+      return ErrorKind::UpstreamProtocol;
+    }
+  }
+  return ErrorKind::UpstreamReset;
+}
+
+int failureStatus(UpstreamFailure::Kind kind) {
+  using Kind = UpstreamFailure::Kind;
+  const bool timeout =
+      kind == Kind::ConnectTimeout || kind == Kind::FirstByteTimeout || kind == Kind::IdleTimeout;
+  return timeout ? 504 : 502;
+}
+
+std::string failureReason(std::string_view name, UpstreamFailure::Kind kind,
+                          std::string_view detail) {
+  const std::string_view what =
+      kind == UpstreamFailure::Kind::ConnectFailed ? kUnreachable : " failed: ";
+  std::string reason(name);
+  reason.append(what).append(detail);
+  return reason;
+}
 
 UpstreamExchange::UpstreamExchange(Worker& worker, size_t upstream, UpstreamRequest&& request,
                                    ExchangeSink& sink)
@@ -48,10 +120,11 @@ void UpstreamExchange::acquireConnection() {
   UpstreamSet& set = worker_.upstreams();
   size_t picked = set.balancer(upstream_).pick(worker_.nowMs(), tried_servers_);
   if (picked == Balancer::kNone) {
-    fail(502, upstreamName() + ": no server left to try");
+    fail(502, upstreamName() + std::string(kNoServerLeft), filters::ErrorKind::ConnectRefused);
     return;
   }
   server_ = picked;
+  record_.server = &worker_.runtime().config->upstreams[upstream_].servers[server_];
   tried_servers_[server_] = true;
   if (UpstreamConn* idle = set.takeIdle(upstream_, server_)) {
     idle->attach(*this);
@@ -72,6 +145,7 @@ void UpstreamExchange::onUpstreamReady() { useConnection(conn_); }
 
 void UpstreamExchange::useConnection(UpstreamConn* conn) {
   conn_ = conn;
+  record_.connected_ms = worker_.nowMs();
   conn_->beginExchange(request_.expect_no_body);
   conn_->write(http::serializeRequestHead(request_.method, request_.target, request_.headers,
                                           request_.framing));
@@ -146,6 +220,7 @@ void UpstreamExchange::onUpstreamWritable() { sink_->onExchangeWritable(); }
 
 void UpstreamExchange::onUpstreamHead(http::ResponseHead&& head) {
   response_started_ = true;
+  record_.first_byte_ms = worker_.nowMs();
   worker_.upstreams().balancer(upstream_).reportSuccess(server_);
   sink_->onExchangeHead(std::move(head));
 }
@@ -162,8 +237,9 @@ void UpstreamExchange::onUpstreamEnd() {
   sink_->onExchangeEnd();
 }
 
-void UpstreamExchange::fail(int status, const std::string& reason) {
+void UpstreamExchange::fail(int status, const std::string& reason, filters::ErrorKind kind) {
   done_ = true;
+  record_.error = kind;
   if (conn_ != nullptr) {
     conn_->abandon();
     conn_ = nullptr;
@@ -177,7 +253,7 @@ void UpstreamExchange::onUpstreamFailure(const UpstreamFailure& failure) {
   head_sent_ = false;
   if (response_started_) {
     EDGE_LOG_WARN("%s: response broken off: %s", upstreamName().c_str(), failure.detail.c_str());
-    fail(502, failure.detail);
+    fail(502, failure.detail, errorKindOf(failure.kind, true));
     return;
   }
   Balancer& balancer = worker_.upstreams().balancer(upstream_);
@@ -214,12 +290,9 @@ void UpstreamExchange::onUpstreamFailure(const UpstreamFailure& failure) {
     case Kind::ClosedMidResponse:
       break;
   }
-  bool timeout = failure.kind == Kind::ConnectTimeout || failure.kind == Kind::FirstByteTimeout ||
-                 failure.kind == Kind::IdleTimeout;
-  std::string what = failure.kind == Kind::ConnectFailed ? "is unreachable: " : "failed: ";
-  std::string reason = upstreamName() + " " + what + failure.detail;
+  std::string reason = failureReason(upstreamName(), failure.kind, failure.detail);
   EDGE_LOG_WARN("%s %s: %s", request_.method.c_str(), request_.target.c_str(), reason.c_str());
-  fail(timeout ? 504 : 502, reason);
+  fail(failureStatus(failure.kind), reason, errorKindOf(failure.kind, false));
 }
 
 }  // namespace edge::upstream

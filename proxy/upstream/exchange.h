@@ -5,10 +5,14 @@
 // worker. Destroying it abandons the connection.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "config/config.h"
+#include "filters/chain/request_context.h"
 #include "lib/http/framing.h"
 #include "lib/http/headers.h"
 #include "lib/http/response_parser.h"
@@ -43,6 +47,25 @@ class ExchangeSink {
   virtual void onExchangeFailed(int status, const std::string& reason, bool after_head) = 0;
 };
 
+// What an exchange did, for its request's context: the server it went to, when a connection
+// took the request, when the response head came, and why it failed.
+struct ExchangeRecord {
+  const config::HostPort* server = nullptr;  // the last one picked (the config outlives it)
+  uint64_t connected_ms = 0;                 // worker clock; 0 = not yet
+  uint64_t first_byte_ms = 0;
+  filters::ErrorKind error = filters::ErrorKind::None;
+};
+
+// The error kind of an upstream failure, before or after the response head.
+filters::ErrorKind errorKindOf(UpstreamFailure::Kind kind, bool response_started);
+// The same, read back from the status and reason of a failure reported by this exchange (a
+// shared fetch's failure reaches its followers as these two only). None for other texts.
+filters::ErrorKind errorKindOfReason(int status, std::string_view reason);
+// The status and the client's reason for a failure before the head; `name` is upstreamName().
+int failureStatus(UpstreamFailure::Kind kind);
+std::string failureReason(std::string_view name, UpstreamFailure::Kind kind,
+                          std::string_view detail);
+
 class UpstreamExchange : private UpstreamHandler {
  public:
   UpstreamExchange(Worker& worker, size_t upstream, UpstreamRequest&& request, ExchangeSink& sink);
@@ -66,12 +89,13 @@ class UpstreamExchange : private UpstreamHandler {
 
   bool responseStarted() const { return response_started_; }
   std::string upstreamName() const;
+  const ExchangeRecord& record() const { return record_; }
 
  private:
   void acquireConnection();
   void connectFresh();
   void useConnection(UpstreamConn* conn);
-  void fail(int status, const std::string& reason);
+  void fail(int status, const std::string& reason, filters::ErrorKind kind);
 
   // UpstreamHandler
   void onUpstreamReady() override;
@@ -96,6 +120,7 @@ class UpstreamExchange : private UpstreamHandler {
   bool retried_ = false;
   bool response_started_ = false;
   bool done_ = false;
+  ExchangeRecord record_;
 };
 
 }  // namespace edge::upstream
