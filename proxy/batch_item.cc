@@ -53,6 +53,7 @@ BatchItem::~BatchItem() { stopStream(true); }
 void BatchItem::start(const filters::batch::ItemRequest& request, uint64_t timeout_ms,
                       Done done) {
   id_ = request.id;
+  started_ms_ = worker_.nowMs();
   done_ = std::move(done);
   head_request_ = request.method == "HEAD";
   http::RequestHead head;

@@ -50,6 +50,7 @@ class BatchItem : public ClientSide {
   bool closeAfterResponse() const override { return false; }
   bool requestHttp11() const override { return true; }
   const std::string& clientIp() const override { return parent_.client_ip; }
+  uint64_t acceptedMs() const override { return started_ms_; }
 
  private:
   void append(const char* data, size_t len);
@@ -60,6 +61,7 @@ class BatchItem : public ClientSide {
   const BatchParent& parent_;
   uint64_t max_response_bytes_;
   std::string id_;
+  uint64_t started_ms_ = 0;
   bool head_request_ = false;
   Done done_;
   std::unique_ptr<Stream> stream_;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,6 +35,9 @@ class ClientSide {
   virtual bool closeAfterResponse() const = 0;
   virtual bool requestHttp11() const = 0;
   virtual const std::string& clientIp() const = 0;
+  // When the client's connection was accepted (a batch item: when it started), on the
+  // worker's clock: the request context's first timing.
+  virtual uint64_t acceptedMs() const = 0;
 };
 
 }  // namespace edge

@@ -22,7 +22,8 @@ DownstreamConn::DownstreamConn(Worker& worker)
           worker.loop(), *this, std::span<char>(worker.readBuffer(), Worker::kReadBufferSize),
           net::WaterMarks{kHighWater, kLowWater})),
       timer_(worker.loop(), [this](TimerKind kind) { onTimer(kind); }),
-      parser_(*this, worker.runtime().config->limits) {}
+      parser_(*this, worker.runtime().config->limits),
+      accepted_ms_(worker.nowMs()) {}
 
 DownstreamConn::~DownstreamConn() { worker_.untrack(this); }
 

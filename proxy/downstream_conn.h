@@ -44,6 +44,7 @@ class DownstreamConn : public ClientSide, private http::RequestSink, private net
   bool closeAfterResponse() const override { return close_after_response_ || draining(); }
   bool requestHttp11() const override { return request_http11_; }
   const std::string& clientIp() const override { return client_ip_; }
+  uint64_t acceptedMs() const override { return accepted_ms_; }
   bool draining() const;
 
   // For the Worker.
@@ -99,6 +100,7 @@ class DownstreamConn : public ClientSide, private http::RequestSink, private net
   bool shutting_down_ = false;     // writes draining before close
   bool lingering_ = false;         // discarding input after our close notice
   bool close_after_response_ = false;
+  uint64_t accepted_ms_;  // worker clock
 };
 
 }  // namespace edge

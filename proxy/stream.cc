@@ -40,14 +40,19 @@ Stream::Stream(ClientSide& down, Worker& worker, http::RequestHead&& head)
       runtime_(worker.runtimePtr()),
       req_(std::move(head)),
       services_{&worker.cache(), &worker.encoder()},
-      link_(std::make_shared<AdopterLink>(AdopterLink{this})) {}
+      link_(std::make_shared<AdopterLink>(AdopterLink{this})) {
+  ctx_.timings.accepted = down.acceptedMs();
+  ctx_.timings.headers_read = worker.nowMs();
+}
 
 Stream::~Stream() {
   stopFollowing();
   link_->adopter = nullptr;
+  closeContext();
   if (chain_) {
     chain_->log();
   }
+  worker_.requestCounters().record(ctx_);
   if (ctx_.invalid_json) {
     EDGE_LOG_DEBUG("%s %s: the origin's JSON is invalid; sent unprojected", req_.method.c_str(),
                    ctx_.target.c_str());
@@ -168,7 +173,9 @@ void Stream::passThrough(Outcome outcome, std::string detail) {
                                                            std::move(request), sink);
   if (req_.expect_continue && req_.hasBody()) {
     // We read the body ourselves and stream it; the client may start sending now.
-    down_->send(std::string("HTTP/1.1 100 Continue\r\n\r\n"));
+    std::string interim("HTTP/1.1 100 Continue\r\n\r\n");
+    ctx_.bytes_out += interim.size();
+    down_->send(std::move(interim));
     down_->flush();
   }
   if (request_complete_) {
@@ -212,6 +219,7 @@ void Stream::onExchangeWritable() {
 // ---- pass-through response -------------------------------------------------------------------
 
 void Stream::onExchangeHead(http::ResponseHead&& head) {
+  noteExchange();
   if (down_ == nullptr) {
     return;
   }
@@ -252,12 +260,14 @@ void Stream::onDownstreamWritable() {
 }
 
 void Stream::onExchangeEnd() {
+  noteExchange();
   if (down_ != nullptr && !done_) {
     chain_->sendBody({nullptr, true});
   }
 }
 
 void Stream::onExchangeFailed(int status, const std::string& reason, bool after_head) {
+  noteExchange();  // the error kind: a clean reply below reports the exchange's own
   if (down_ == nullptr || done_) {
     return;
   }
@@ -266,6 +276,8 @@ void Stream::onExchangeFailed(int status, const std::string& reason, bool after_
   }
   if (after_head) {
     done_ = true;
+    ctx_.error = filters::ErrorKind::Aborted;
+    markDone();
     down_->abortResponse();
     return;
   }
@@ -325,7 +337,7 @@ void Stream::replyLocally(int status, const std::string& reason) {
     ctx_.outcome = leading_ || flight_ == nullptr ? Outcome::Miss : Outcome::Coalesced;
     ctx_.cache_detail = "fwd=uri-miss; fwd-status=" + std::to_string(status);
   }
-  ctx_.status = status;
+  noteLocalReply(status, reason);
   if (down_ != nullptr) {
     down_->replyLocally(status, reason, false, cacheHeaderLines());
   }
@@ -348,6 +360,10 @@ void Stream::respondWhole(int status, std::string_view reason, http::Headers hea
 }
 
 void Stream::onDownstreamGone() {
+  if (!done_) {
+    client_gone_ = true;  // else the stream itself broke its response off
+  }
+  closeContext();  // nothing changes it any more
   down_ = nullptr;
   done_ = true;
   batch_.reset();  // cancels the items still running
@@ -355,6 +371,58 @@ void Stream::onDownstreamGone() {
   if (exchange_) {
     exchange_->cancel();
   }
+}
+
+// ---- the request context --------------------------------------------------------------------
+
+// What the exchange saw (a pass-through, or a fetch this stream adopted): the upstream's
+// timings and address, and why it failed.
+void Stream::noteExchange() {
+  if (!exchange_) {
+    return;
+  }
+  const upstream::ExchangeRecord& record = exchange_->record();
+  ctx_.timings.upstream_connected = record.connected_ms;
+  ctx_.timings.upstream_first_byte = record.first_byte_ms;
+  if (ctx_.upstream_address.empty() && record.server != nullptr) {
+    ctx_.upstream_address = record.server->str();
+  }
+  if (ctx_.error == filters::ErrorKind::None) {
+    ctx_.error = record.error;
+  }
+}
+
+// A reply of the proxy's own: its status, its error kind (unless the exchange told it
+// already) and its time.
+void Stream::noteLocalReply(int status, std::string_view reason) {
+  ctx_.status = status;
+  if (ctx_.error == filters::ErrorKind::None) {
+    ctx_.error = status >= 500   ? upstream::errorKindOfReason(status, reason)
+                 : status >= 400 ? filters::ErrorKind::BadRequest
+                                 : filters::ErrorKind::None;
+  }
+  markDone();
+  if (down_ != nullptr) {
+    ctx_.timings.first_byte_out = ctx_.timings.done;
+  }
+}
+
+// The response is over (sent, refused, broken off or abandoned); the first end counts.
+void Stream::markDone() {
+  if (ctx_.timings.done == 0) {
+    ctx_.timings.done = worker_.nowMs();
+  }
+}
+
+// Before the log phase: a response that started and never ended broke off (unless its client
+// left), and a request still open ends now.
+void Stream::closeContext() {
+  noteExchange();
+  if (response_started_ && !response_complete_ && !client_gone_ &&
+      ctx_.error == filters::ErrorKind::None) {
+    ctx_.error = filters::ErrorKind::Aborted;
+  }
+  markDone();
 }
 
 }  // namespace edge

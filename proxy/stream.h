@@ -85,6 +85,12 @@ class Stream : public Deferred,
   void sendBodyPiece(cache::Body chunk);
   void endResponse();
 
+  // ---- stream.cc: the request context for the log phase ----
+  void noteExchange();
+  void noteLocalReply(int status, std::string_view reason);
+  void markDone();
+  void closeContext();
+
   // ---- stream_batch.cc: batch requests ----
   bool isBatchRequest() const;
   void startBatch();
@@ -150,6 +156,8 @@ class Stream : public Deferred,
   bool response_chunked_ = false;
   bool response_must_close_ = false;
   bool body_allowed_ = false;  // false for HEAD, 1xx, 204 and 304
+  bool response_complete_ = false;  // the response's end went to the client
+  bool client_gone_ = false;  // the client left before the response was over
   bool done_ = false;
 };
 

@@ -51,6 +51,7 @@ void Stream::writeBody(filters::BodyPiece& piece) {
 // A filter cannot finish the body (it failed to encode): it must not look complete.
 void Stream::resetStream(filters::ErrorKind kind) {
   ctx_.error = kind;
+  markDone();
   done_ = true;
   stopFollowing();
   if (exchange_) {
@@ -91,8 +92,11 @@ void Stream::beginResponse(int status, std::string_view reason, std::string_view
   body_allowed_ = framing.framing.kind != http::BodyFraming::None;
   http::ResponseConnection connection{response_must_close_ || down_->closeAfterResponse(),
                                       down_->requestHttp11()};
-  down_->send(http::serializeResponseHead(status, reason, header_lines, framing, connection,
-                                          cacheHeaderLines()));
+  std::string head = http::serializeResponseHead(status, reason, header_lines, framing,
+                                                 connection, cacheHeaderLines());
+  ctx_.timings.first_byte_out = worker_.nowMs();
+  ctx_.bytes_out += head.size();
+  down_->send(std::move(head));
 }
 
 void Stream::sendBodyPiece(cache::Body chunk) {
@@ -103,6 +107,7 @@ void Stream::sendBodyPiece(cache::Body chunk) {
   if (response_chunked_) {
     std::string size_line;
     http::appendChunkHeader(size_line, chunk->size());
+    ctx_.bytes_out += size_line.size() + 2;  // and the CRLF after the data
     down_->send(std::move(size_line));
     size_t size = chunk->size();
     down_->sendShared(std::move(chunk), 0, size);
@@ -118,9 +123,12 @@ void Stream::endResponse() {
     return;
   }
   if (response_chunked_) {
+    ctx_.bytes_out += http::kLastChunk.size();
     down_->send(std::string(http::kLastChunk));
   }
   done_ = true;
+  response_complete_ = true;
+  markDone();
   stopFollowing();
   down_->responseDone(response_must_close_);
 }

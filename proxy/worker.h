@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lib/cache/shared_cache.h"
+#include "proxy/request_counters.h"
 #include "proxy/runtime.h"
 
 namespace edge {
@@ -47,6 +48,10 @@ class Worker {
   // Any thread: stop accepting, let in-flight exchanges finish (bounded by the drain
   // timeout), then end the loop.
   void drain();
+
+  // Any thread may read them; only this worker's streams add to them.
+  RequestCounters& requestCounters() { return request_counters_; }
+  const RequestCounters& requestCounters() const { return request_counters_; }
 
   // Worker thread only below.
   unsigned id() const { return id_; }
@@ -102,6 +107,7 @@ class Worker {
   std::unordered_set<DownstreamConn*> conns_;
   std::vector<DownstreamConn*> to_continue_;
   std::vector<std::unique_ptr<Deferred>> graveyard_;
+  RequestCounters request_counters_;
 };
 
 }  // namespace edge
