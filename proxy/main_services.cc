@@ -28,14 +28,14 @@ bool MainServices::check(const config::Config& config, std::string& error) {
 }
 
 bool MainServices::start(uv_loop_t* loop, const config::Config& config, cache::SharedCache& cache,
-                         std::string& error) {
+                         admin::RequestTotalsSource requests, std::string& error) {
   const size_t max_message =
       config.invalidation ? config.invalidation->max_message_size : kAdminMessageLimit;
   purger_ = std::make_unique<invalidation::Purger>(cache.store, stats_, max_message);
   if (config.admin) {
     const config::AdminConfig& admin = *config.admin;
     api_ = std::make_unique<admin::AdminApi>(adminToken(admin), *purger_, stats_, admin.max_body,
-                                             &cache);
+                                             &cache, std::move(requests));
     listener_ = admin::AdminListener::open(loop, admin, *api_, error);
     if (listener_ == nullptr) {
       error = "admin listen " + config::HostPort{admin.host, admin.port}.str() + ": " + error;

@@ -33,9 +33,10 @@ class MainServices {
   static bool check(const config::Config& config, std::string& error);
 
   // Starts what the config asks for on `loop`; false with `error` when the admin listener
-  // cannot listen. Nothing is left running then.
+  // cannot listen. Nothing is left running then. `requests` sums the workers' request
+  // counters for the admin API's /stats.
   bool start(uv_loop_t* loop, const config::Config& config, cache::SharedCache& cache,
-             std::string& error);
+             admin::RequestTotalsSource requests, std::string& error);
   // Closes the subscriber and the listener; their handles close on the next loop turns.
   void stop();
 

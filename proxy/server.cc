@@ -91,7 +91,16 @@ int Server::run() {
   uv_loop_init(&main.loop);
   auto shared_cache = std::make_shared<cache::SharedCache>(runtime_->config->cache);
   MainServices services;
-  if (!services.start(&main.loop, *runtime_->config, *shared_cache, error)) {
+  // Read on this thread by the admin API, which runs on the main loop only once every worker
+  // below exists.
+  auto request_totals = [this] {
+    RequestTotals totals;
+    for (const auto& worker : workers_) {
+      totals += worker->requestCounters().read();
+    }
+    return totals;
+  };
+  if (!services.start(&main.loop, *runtime_->config, *shared_cache, request_totals, error)) {
     EDGE_LOG_ERROR("%s", error.c_str());
     uv_run(&main.loop, UV_RUN_DEFAULT);  // lets the failed listener close
     uv_loop_close(&main.loop);

@@ -75,6 +75,25 @@ void writeEntry(JsonWriter& json, const cache::CachedEntry& entry, int64_t now) 
   json.endArray().endObject();
 }
 
+void writeRequests(JsonWriter& json, const RequestTotals& totals) {
+  json.beginObject().field("total", totals.requests).key("cache").beginObject();
+  for (size_t i = 0; i < kOutcomeCount; ++i) {
+    json.field(outcomeName(static_cast<filters::CacheOutcome>(i)), totals.outcomes[i]);
+  }
+  json.endObject().key("status").beginObject();
+  for (size_t i = 0; i < kStatusClassCount; ++i) {
+    json.field(statusClassName(i), totals.statuses[i]);
+  }
+  json.endObject().key("errors").beginObject();
+  for (size_t i = 1; i < kErrorKindCount; ++i) {  // [0] is ErrorKind::None
+    json.field(errorKindName(static_cast<filters::ErrorKind>(i)), totals.errors[i]);
+  }
+  json.endObject()
+      .field("bytes_in", totals.bytes_in)
+      .field("bytes_out", totals.bytes_out)
+      .endObject();
+}
+
 }  // namespace
 
 bool percentDecode(std::string_view text, std::string& out) {
@@ -266,8 +285,10 @@ AdminResponse AdminApi::stats() const {
       .field("action", inv.last_gap_action)
       .field("entries", inv.last_gap_entries)
       .endObject()
-      .endObject()
       .endObject();
+  json.key("requests");
+  writeRequests(json, requests_ ? requests_() : RequestTotals{});
+  json.endObject();
   return {200, json.take(), {}};
 }
 

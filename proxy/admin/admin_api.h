@@ -1,7 +1,7 @@
 // The admin API's requests and answers, without the sockets (admin_listener.* carries them):
 //   POST /purge    JSON body {"keys":[...], "tags":[...], "patterns":[...], "soft":true},
 //                  or query parameters key=, tag=, pattern= (each repeatable) and soft=1
-//   GET  /stats    store, coalescing and invalidation counters
+//   GET  /stats    store, coalescing, invalidation and request counters
 //   GET  /entry?key=<cache key>   the stored variants of one key, or 404
 // Every request needs "Authorization: Bearer <token>" (the scheme in any case); without it (or with another token) the
 // answer is 401 whatever the path. All answers are JSON.
@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,8 +19,12 @@
 #include "lib/cache/shared_cache.h"
 #include "proxy/invalidation/purger.h"
 #include "lib/invalidation/stats.h"
+#include "proxy/request_counters.h"
 
 namespace edge::admin {
+
+// The request counters of every worker, summed; called on the admin API's thread.
+using RequestTotalsSource = std::function<RequestTotals()>;
 
 struct AdminRequest {
   std::string method;
@@ -37,15 +42,17 @@ struct AdminResponse {
 class AdminApi {
  public:
   // `cache`: the shared cache whose counters /stats reports beside the store's (the fields
-  // filter's invalid JSON, the coalescer's fetches and followers); optional.
+  // filter's invalid JSON, the coalescer's fetches and followers); optional. `requests`: the
+  // workers' request counters (zeros without it).
   AdminApi(std::string token, invalidation::Purger& purger,
            invalidation::InvalidationStats& stats, size_t max_body,
-           const cache::SharedCache* cache = nullptr)
+           const cache::SharedCache* cache = nullptr, RequestTotalsSource requests = {})
       : token_(std::move(token)),
         purger_(purger),
         stats_(stats),
         max_body_(max_body),
-        cache_(cache) {}
+        cache_(cache),
+        requests_(std::move(requests)) {}
 
   AdminResponse handle(const AdminRequest& request);
 
@@ -67,6 +74,7 @@ class AdminApi {
   invalidation::InvalidationStats& stats_;
   const size_t max_body_;
   const cache::SharedCache* cache_;
+  const RequestTotalsSource requests_;
 };
 
 // "a%7Cb" -> "a|b"; false on a broken escape. '+' stays '+' (keys may contain it).
