@@ -4,7 +4,7 @@
 
 namespace edge::filters {
 
-ChainFactory::ChainFactory(const config::Config& config) {
+ChainFactory::ChainFactory(const config::Config& config) : batch_(config.batch) {
   compress_.settings.config = &config.compression;
   compress_.settings.rules = {config.compression.min_size, config.compression.types};
   compress_.stored_levels = {config.compression.gzip_level, config.compression.brotli_quality};
@@ -21,6 +21,7 @@ void ChainFactory::addFilters(FilterChain& chain, const config::Route* route,
   chain.add(std::make_unique<CompressFilter>(compress_, services));
   if (route == nullptr) {
     chain.add(std::make_unique<ConditionalFilter>(conditional_unrouted_));
+    chain.add(std::make_unique<batch::BatchFilter>(batch_, *services.batches));
     return;
   }
   chain.add(std::make_unique<ConditionalFilter>(conditional_[route->class_index]));

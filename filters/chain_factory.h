@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "filters/chain/chain.h"
 #include "filters/chain/services.h"
+#include "filters/batch/batch_filter.h"
 #include "filters/compress/compress_filter.h"
 #include "filters/conditional/conditional_filter.h"
 #include "filters/fields/projection_filter.h"
@@ -20,7 +21,7 @@ class ChainFactory {
   ChainFactory(const ChainFactory&) = delete;
   ChainFactory& operator=(const ChainFactory&) = delete;
 
-  // Adds the filters for `route` (null: a request the proxy answers itself, such as a batch).
+  // Adds the filters for `route`; null for a batch request, which the batch filter answers.
   void addFilters(FilterChain& chain, const config::Route* route,
                   const FilterServices& services) const;
 
@@ -33,6 +34,7 @@ class ChainFactory {
   ConditionalFilterConfig conditional_unrouted_;
   std::vector<ConditionalFilterConfig> conditional_;  // per route class
   std::vector<FieldsFilterConfig> fields_;            // per route class
+  const config::BatchConfig& batch_;
 };
 
 }  // namespace edge::filters

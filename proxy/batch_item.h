@@ -10,6 +10,7 @@
 
 #include "filters/batch/batch_request.h"
 #include "filters/batch/batch_response.h"
+#include "filters/batch/batch_runner.h"
 #include "proxy/client_side.h"
 
 namespace edge {
@@ -18,11 +19,7 @@ class Stream;
 class Timer;
 class Worker;
 
-struct BatchParent {
-  std::string host;
-  std::string client_ip;
-  std::vector<std::pair<std::string, std::string>> inherited;  // headers every item gets
-};
+using BatchParent = filters::batch::BatchParent;
 
 class BatchItem : public ClientSide {
  public:

@@ -129,4 +129,27 @@ void BatchRun::onItemDone(size_t index, filters::batch::ItemResponse&& response)
   pump();
 }
 
+namespace {
+
+class RunningBatch : public filters::Cancellable {
+ public:
+  explicit RunningBatch(std::unique_ptr<BatchRun> run) : run_(std::move(run)) {}
+  void cancel() override { run_.reset(); }
+
+ private:
+  std::unique_ptr<BatchRun> run_;  // destroying it cancels the items still running
+};
+
+}  // namespace
+
+std::unique_ptr<filters::Cancellable> WorkerBatchRunner::run(
+    const config::BatchConfig& config, BatchParent parent,
+    std::vector<filters::batch::ItemRequest> items, std::function<void(std::string&&)> done) {
+  auto batch = std::make_unique<BatchRun>(worker_, config, std::move(parent), std::move(items));
+  BatchRun& started = *batch;
+  auto handle = std::make_unique<RunningBatch>(std::move(batch));
+  started.start(std::move(done));
+  return handle;
+}
+
 }  // namespace edge

@@ -12,12 +12,25 @@
 #include "config/config.h"
 #include "filters/batch/batch_request.h"
 #include "filters/batch/batch_response.h"
+#include "filters/batch/batch_runner.h"
 #include "filters/batch/batch_schedule.h"
 #include "proxy/batch_item.h"
 
 namespace edge {
 
 class Worker;
+
+// The batch filter's runner on one worker: each run is a BatchRun, cancelled with its handle.
+class WorkerBatchRunner : public filters::batch::BatchRunner {
+ public:
+  explicit WorkerBatchRunner(Worker& worker) : worker_(worker) {}
+  std::unique_ptr<filters::Cancellable> run(const config::BatchConfig& config, BatchParent parent,
+                                            std::vector<filters::batch::ItemRequest> items,
+                                            std::function<void(std::string&&)> done) override;
+
+ private:
+  Worker& worker_;
+};
 
 class BatchRun {
  public:

@@ -7,7 +7,6 @@
 #include "lib/http/target.h"
 #include "lib/http/via.h"
 #include "proxy/background_encoder.h"
-#include "proxy/batch_run.h"
 #include "proxy/client_side.h"
 #include "proxy/log.h"
 #include "proxy/timer.h"
@@ -39,7 +38,8 @@ Stream::Stream(ClientSide& down, Worker& worker, http::RequestHead&& head)
       worker_(worker),
       runtime_(worker.runtimePtr()),
       req_(std::move(head)),
-      services_{&worker.cache(), &worker.encoder()},
+      batch_runner_(worker),
+      services_{&worker.cache(), &worker.encoder(), &batch_runner_},
       link_(std::make_shared<AdopterLink>(AdopterLink{this})) {
   ctx_.timings.accepted = down.acceptedMs();
   ctx_.timings.headers_read = worker.nowMs();
@@ -69,7 +69,8 @@ void Stream::start() {
     return;
   }
   if (isBatchRequest()) {
-    startBatch();
+    makeChain(nullptr);  // the batch filter answers it
+    chain_->startRequest(req_);
     return;
   }
   if (!route()) {
@@ -82,6 +83,7 @@ void Stream::start() {
 
 void Stream::makeChain(const config::Route* route) {
   ctx_.host = host_;
+  ctx_.client_ip = down_->clientIp();
   ctx_.route = route;
   ctx_.route_class = route != nullptr ? &runtime_->config->classOf(*route) : nullptr;
   ctx_.upstream_headers = route != nullptr ? &upstream_headers_ : nullptr;
@@ -91,10 +93,6 @@ void Stream::makeChain(const config::Route* route) {
 }
 
 void Stream::onRequestFiltersDone() {
-  if (batch_mode_) {
-    acceptBatch();
-    return;
-  }
   const config::RouteClass& cls = runtime_->config->classOf(*route_);
   policy_ = cache::classifyRequest(req_.method, upstream_headers_, cls);
   if (policy_.disposition == cache::RequestDisposition::Lookup && !req_.hasBody()) {
@@ -129,6 +127,12 @@ bool Stream::resolveTarget() {
   }
   ctx_.target = http::normaliseOriginForm(origin_form);
   return true;
+}
+
+bool Stream::isBatchRequest() const {
+  const config::BatchConfig& batch = runtime_->config->batch;
+  std::string_view target = ctx_.target;  // normalised origin-form
+  return batch.enabled && target.substr(0, target.find('?')) == batch.path;
 }
 
 bool Stream::route() {
@@ -172,11 +176,7 @@ void Stream::passThrough(Outcome outcome, std::string detail) {
   exchange_ = std::make_unique<upstream::UpstreamExchange>(worker_, route_->upstream_index,
                                                            std::move(request), sink);
   if (req_.expect_continue && req_.hasBody()) {
-    // We read the body ourselves and stream it; the client may start sending now.
-    std::string interim("HTTP/1.1 100 Continue\r\n\r\n");
-    ctx_.bytes_out += interim.size();
-    down_->send(std::move(interim));
-    down_->flush();
+    sendContinue();  // we read the body ourselves and stream it: the client may send it now
   }
   if (request_complete_) {
     exchange_->endBody();
@@ -186,8 +186,8 @@ void Stream::passThrough(Outcome outcome, std::string detail) {
 
 void Stream::onRequestBody(const char* data, size_t len) {
   ctx_.bytes_in += len;
-  if (batch_mode_) {
-    onBatchBody(data, len);
+  if (chain_ && chain_->requestOwnedByFilter()) {
+    chain_->sendRequestBody({std::make_shared<const std::string>(data, len)});
     return;
   }
   if (done_ || !exchange_) {
@@ -201,8 +201,8 @@ void Stream::onRequestBody(const char* data, size_t len) {
 
 void Stream::onRequestEnd() {
   request_complete_ = true;
-  if (batch_mode_) {
-    runBatch();
+  if (chain_ && chain_->requestOwnedByFilter()) {
+    chain_->sendRequestBody({nullptr, true});
     return;
   }
   if (exchange_ && !done_) {
@@ -343,22 +343,6 @@ void Stream::replyLocally(int status, const std::string& reason) {
   }
 }
 
-void Stream::respondWhole(int status, std::string_view reason, http::Headers headers,
-                          std::string body) {
-  filters::ResponseHead head;
-  head.status = status;
-  head.reason = std::string(reason);
-  head.headers = std::move(headers);
-  head.content_length = body.size();
-  head.whole_body = true;
-  source_started_ = true;
-  const bool empty = body.empty();
-  chain_->sendHeaders(std::move(head), empty);
-  if (!empty) {
-    chain_->sendBody({std::make_shared<const std::string>(std::move(body)), true});
-  }
-}
-
 void Stream::onDownstreamGone() {
   if (!done_) {
     client_gone_ = true;  // else the stream itself broke its response off
@@ -366,7 +350,10 @@ void Stream::onDownstreamGone() {
   closeContext();  // nothing changes it any more
   down_ = nullptr;
   done_ = true;
-  batch_.reset();  // cancels the items still running
+  if (chain_) {
+    chain_->log();
+    chain_.reset();  // the filters' waits (a running batch's items) are cancelled
+  }
   stopFollowing();
   if (exchange_) {
     exchange_->cancel();

@@ -20,13 +20,13 @@
 #include "lib/cache/policy.h"
 #include "lib/http/framing.h"
 #include "lib/http/request_parser.h"
+#include "proxy/batch_run.h"
 #include "proxy/cache_fetch.h"
 #include "proxy/upstream/exchange.h"
 #include "proxy/worker.h"
 
 namespace edge {
 
-class BatchRun;
 class ClientSide;
 class Timer;
 
@@ -56,6 +56,7 @@ class Stream : public Deferred,
   // ---- stream.cc: routing, the filter chain, the upstream request, pass-through ----
   bool resolveTarget();
   bool route();
+  bool isBatchRequest() const;
   void buildUpstreamRequest();
   void makeChain(const config::Route* route);
   void onRequestFiltersDone() override;
@@ -68,8 +69,6 @@ class Stream : public Deferred,
   void onExchangeFailed(int status, const std::string& reason, bool after_head) override;
   void invalidateAfterUnsafeMethod(const http::ResponseHead& head);
   void replyLocally(int status, const std::string& reason);
-  // A response of the proxy's own, whole, through the response filters.
-  void respondWhole(int status, std::string_view reason, http::Headers headers, std::string body);
   // The upstream or the fetch failed after the head: a clean error if nothing went out yet.
   bool replaceHeldResponse(int status, const std::string& reason);
 
@@ -77,6 +76,9 @@ class Stream : public Deferred,
   void writeHead(filters::ResponseHead& head, bool end) override;
   void writeBody(filters::BodyPiece& piece) override;
   void resetStream(filters::ErrorKind kind) override;
+  void localReply(int status, std::string_view reason, bool close,
+                  std::string_view extra_header_lines) override;
+  void sendContinue() override;
   void post(std::function<void()> fn) override;
   uint64_t nowMs() const override;
   std::string cacheHeaderLines() const;
@@ -91,13 +93,6 @@ class Stream : public Deferred,
   void markDone();
   void closeContext();
 
-  // ---- stream_batch.cc: batch requests ----
-  bool isBatchRequest() const;
-  void startBatch();
-  void acceptBatch();
-  void onBatchBody(const char* data, size_t len);
-  void runBatch();
-  void replyJson(int status, std::string_view message);
 
   // ---- stream_cache.cc ----
   void lookupCache();
@@ -131,6 +126,7 @@ class Stream : public Deferred,
 
   // What this request is and what happened to it; ctx_.target is the normalised target.
   filters::RequestContext ctx_;
+  WorkerBatchRunner batch_runner_;
   filters::FilterServices services_;
   std::unique_ptr<filters::FilterChain> chain_;
 
@@ -146,9 +142,6 @@ class Stream : public Deferred,
   bool leading_ = false;
   bool revalidating_ = false;
 
-  std::unique_ptr<BatchRun> batch_;  // running this batch request's items
-  std::string batch_body_;
-  bool batch_mode_ = false;
 
   // Response state.
   bool source_started_ = false;  // a head went into the chain

@@ -62,6 +62,24 @@ void Stream::resetStream(filters::ErrorKind kind) {
   }
 }
 
+void Stream::localReply(int status, std::string_view reason, bool close,
+                        std::string_view extra_header_lines) {
+  done_ = true;
+  noteLocalReply(status, reason);
+  if (down_ != nullptr) {
+    down_->replyLocally(status, std::string(reason), close, extra_header_lines);
+  }
+}
+
+void Stream::sendContinue() {
+  if (down_ != nullptr) {
+    std::string interim("HTTP/1.1 100 Continue\r\n\r\n");
+    ctx_.bytes_out += interim.size();
+    down_->send(std::move(interim));
+    down_->flush();
+  }
+}
+
 void Stream::post(std::function<void()> fn) { worker_.post(std::move(fn)); }
 
 uint64_t Stream::nowMs() const { return worker_.nowMs(); }

@@ -28,6 +28,12 @@ class FilterChain::Slot : public FilterCallbacks {
     chain_.request_stopped_ = false;
     chain_.respondFrom(index_ - 1, std::move(head), std::move(body));
   }
+  void localReply(int status, std::string_view reason, bool close,
+                  std::string_view extra_header_lines) override {
+    chain_.request_answered_ = true;
+    chain_.owner_.localReply(status, reason, close, extra_header_lines);
+  }
+  void sendContinue() override { chain_.owner_.sendContinue(); }
   void resetStream(ErrorKind kind) override {
     chain_.cut_ = true;
     chain_.reset_ = true;
@@ -80,6 +86,14 @@ void FilterChain::runRequestFrom(size_t index) {
     }
   }
   owner_.onRequestFiltersDone();
+}
+
+bool FilterChain::sendRequestBody(BodyPiece piece) {
+  if (!request_stopped_) {
+    return false;
+  }
+  slots_[request_stopped_at_]->filter().onRequestBody(piece);
+  return true;
 }
 
 void FilterChain::sendHeaders(ResponseHead&& head, bool end) {

@@ -23,6 +23,9 @@ class ChainOwner {
   virtual void onRequestFiltersDone() = 0;
   virtual void writeHead(ResponseHead& head, bool end) = 0;
   virtual void writeBody(BodyPiece& piece) = 0;
+  virtual void localReply(int status, std::string_view reason, bool close,
+                          std::string_view extra_header_lines) = 0;
+  virtual void sendContinue() = 0;
   // A filter gave up on the response (see FilterCallbacks::resetStream).
   virtual void resetStream(ErrorKind kind) = 0;
   virtual void post(std::function<void()> fn) = 0;
@@ -42,6 +45,9 @@ class FilterChain {
   // Request side. Calls owner.onRequestFiltersDone() (inline, or later after a Stop) unless a
   // filter answered the request itself.
   void startRequest(http::RequestHead& head);
+  // A piece of the request body: true when a filter owns the request (it stopped at the
+  // head) and took the piece; false when the body goes upstream as usual.
+  bool sendRequestBody(BodyPiece piece);
   // The response from the Stream's source (cache, fetch, upstream or the proxy itself): it runs
   // through every filter, last to first, then to the writer.
   void sendHeaders(ResponseHead&& head, bool end);
@@ -53,6 +59,7 @@ class FilterChain {
   bool headWritten() const { return head_written_; }
   // True while a filter holds the response and nothing has reached the writer: the response
   // may still be replaced (a clean error instead of a cut-off body).
+  bool requestOwnedByFilter() const { return request_stopped_; }
   bool holdingResponse() const { return held_ >= 0 && !head_written_; }
   // Forgets a held response (and what was buffered for it) so another can be sent in its place.
   void dropHeldResponse();

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string_view>
 
 #include "filters/chain/request_context.h"
 #include "filters/chain/response_head.h"
@@ -43,6 +44,13 @@ class FilterCallbacks {
   // Answers the request from this filter: the response goes out through the filters before
   // this one (in response order). Inline; the request side does not continue.
   virtual void respond(ResponseHead&& head, cache::Body body) = 0;
+  // A short plain reply of the proxy's own (an error that needs no filter), sent as it is;
+  // `close` when the connection cannot be reused (a request body left unread). The request
+  // is over. Inline.
+  virtual void localReply(int status, std::string_view reason, bool close,
+                          std::string_view extra_header_lines) = 0;
+  // Tells a client that sent Expect: 100-continue to send its body now.
+  virtual void sendContinue() = 0;
   // The response cannot go on (a body that fails to encode): the Stream cuts it off so it can
   // never look complete. Inline; the chain is done afterwards.
   virtual void resetStream(ErrorKind kind) = 0;
@@ -58,7 +66,8 @@ class Filter {
 
   void setCallbacks(FilterCallbacks& callbacks) { callbacks_ = &callbacks; }
 
-  // Request side, in chain order.
+  // Request side, in chain order. A filter that stops at the head owns the request: the
+  // body comes to it (onRequestBody, the last piece with end set).
   virtual FilterStatus onRequestHeaders(http::RequestHead& /*head*/) {
     return FilterStatus::Continue;
   }

@@ -43,6 +43,7 @@ struct RequestContext {
   // The request, as routed.
   std::string method;
   std::string host;
+  std::string client_ip;
   std::string target;  // normalised origin-form, as sent upstream
   bool head_request = false;
   bool client_http10 = false;

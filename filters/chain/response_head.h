@@ -42,11 +42,6 @@ struct ResponseHead {
     head.whole_body = true;
     return head;
   }
-
-  // The headers as they stand: the entry's while it is served as stored.
-  const http::Headers& currentHeaders() const {
-    return entry && !materialised ? entry->headers : headers;
-  }
 };
 
 // One piece of a response body; `data` may be null or empty (a pure flush or end marker).

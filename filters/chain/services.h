@@ -7,6 +7,10 @@
 
 namespace edge::filters {
 
+namespace batch {
+class BatchRunner;
+}
+
 // Makes the Brotli form of stored entries off the request path (see proxy/background_encoder).
 class BrotliQueue {
  public:
@@ -17,6 +21,7 @@ class BrotliQueue {
 struct FilterServices {
   cache::SharedCache* cache = nullptr;
   BrotliQueue* brotli = nullptr;
+  batch::BatchRunner* batches = nullptr;
 };
 
 }  // namespace edge::filters

@@ -81,6 +81,12 @@ class FakeOwner : public ChainOwner {
       on_body();
     }
   }
+  void localReply(int status, std::string_view reason, bool close,
+                  std::string_view /*extra_header_lines*/) override {
+    events_.push_back("owner:local " + std::to_string(status) + " " + std::string(reason) +
+                      (close ? " close" : ""));
+  }
+  void sendContinue() override { events_.push_back("owner:continue"); }
   void resetStream(ErrorKind kind) override {
     resets.push_back(kind);
     events_.push_back("owner:reset");
@@ -161,6 +167,10 @@ class FakeFilter : public Filter {
     RequestFn fn = script_.request;
     FilterCallbacks& callbacks_ref = callbacks();
     return fn ? fn(callbacks_ref, head) : FilterStatus::Continue;
+  }
+  FilterStatus onRequestBody(BodyPiece& body) override {
+    events_.push_back(name_ + ":request-body " + describe(body));
+    return FilterStatus::Stop;
   }
   FilterStatus onResponseHeaders(ResponseHead& head, bool& end) override {
     events_.push_back(name_ + ":head " + describe(head, end));
@@ -277,6 +287,41 @@ TEST_F(FilterChainTest, StopHoldsTheRequestUntilContinueRequest) {
   b->cb().continueRequest();  // a second one does nothing
   EXPECT_EQ(owner_.done_count, 1);
   EXPECT_EQ(events_.size(), 4u);
+}
+
+TEST_F(FilterChainTest, TheFilterThatStopsAtTheRequestHeadGetsTheBody) {
+  add("a");
+  add("b", {.request = [](FilterCallbacks&, http::RequestHead&) { return FilterStatus::Stop; }});
+  add("c");
+  chain_->startRequest(request_);
+  EXPECT_TRUE(chain_->requestOwnedByFilter());
+  EXPECT_TRUE(chain_->sendRequestBody({std::make_shared<const std::string>("ab")}));
+  EXPECT_TRUE(chain_->sendRequestBody({nullptr, true}));
+  EXPECT_EQ(events_, (Events{"a:request", "b:request", "b:request-body [ab]",
+                             "b:request-body [] end"}));
+  EXPECT_EQ(owner_.done_count, 0);
+}
+
+TEST_F(FilterChainTest, TheBodyOfARequestNoFilterOwnsGoesToTheOwner) {
+  add("a");
+  chain_->startRequest(request_);
+  EXPECT_FALSE(chain_->requestOwnedByFilter());
+  EXPECT_FALSE(chain_->sendRequestBody({std::make_shared<const std::string>("ab")}));
+  EXPECT_EQ(events_, (Events{"a:request", "owner:done"}));
+}
+
+TEST_F(FilterChainTest, ALocalReplyEndsTheRequestSide) {
+  add("a", {.request = [](FilterCallbacks& cb, http::RequestHead&) {
+              cb.sendContinue();
+              cb.localReply(405, "a batch is sent with POST", false, "Allow: POST\r\n");
+              return FilterStatus::Stop;
+            }});
+  add("b");
+  chain_->startRequest(request_);
+  EXPECT_EQ(events_, (Events{"a:request", "owner:continue",
+                             "owner:local 405 a batch is sent with POST"}));
+  EXPECT_FALSE(chain_->requestOwnedByFilter());
+  EXPECT_EQ(owner_.done_count, 0);
 }
 
 TEST_F(FilterChainTest, ContinueRequestIsInlineFromAPostedClosure) {
