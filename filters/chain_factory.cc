@@ -18,6 +18,7 @@ ChainFactory::ChainFactory(const config::Config& config) : batch_(config.batch) 
 
 void ChainFactory::addFilters(FilterChain& chain, const config::Route* route,
                               const FilterServices& services) const {
+  chain.reserve(3);
   chain.add(std::make_unique<CompressFilter>(compress_, services));
   if (route == nullptr) {
     chain.add(std::make_unique<ConditionalFilter>(conditional_unrouted_));

@@ -51,7 +51,11 @@ class alignas(64) RequestCounters {
 
  private:
   using Counter = std::atomic<uint64_t>;
-  static void add(Counter& counter, uint64_t n) { counter.fetch_add(n, std::memory_order_relaxed); }
+  // One writer per counter: a plain load and store, no locked read-modify-write; readers on
+  // other threads still see whole values.
+  static void add(Counter& counter, uint64_t n) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
 
   Counter requests_{0};
   std::array<Counter, kOutcomeCount> outcomes_{};

@@ -61,6 +61,11 @@ FilterChain::FilterChain(RequestContext& context, ChainOwner& owner)
 
 FilterChain::~FilterChain() { *alive_ = false; }
 
+void FilterChain::reserve(size_t count) {
+  slots_.reserve(count);
+  bypassed_.reserve(count);
+}
+
 void FilterChain::add(std::unique_ptr<Filter> filter) {
   bypassed_.push_back(false);
   slots_.push_back(

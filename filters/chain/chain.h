@@ -39,6 +39,8 @@ class FilterChain {
   FilterChain(const FilterChain&) = delete;
   FilterChain& operator=(const FilterChain&) = delete;
 
+  // Room for `count` filters, so adding them allocates once.
+  void reserve(size_t count);
   void add(std::unique_ptr<Filter> filter);
   size_t size() const { return slots_.size(); }
 

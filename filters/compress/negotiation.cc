@@ -17,11 +17,12 @@ bool compressible(const cache::CachedEntry& entry, const RequestContext& context
 
 Coding entryCoding(const cache::CachedEntry& entry, const RequestContext& context,
                    const CompressionSettings& settings) {
-  if (!compressible(entry, context, settings)) {
+  // Nothing acceptable: identity anyway (as nginx does) rather than a 406. Asked first: most
+  // clients settle it without a look at the response.
+  Coding coding = chooseCoding(context.accept, true, true).value_or(Coding::Identity);
+  if (coding == Coding::Identity || !compressible(entry, context, settings)) {
     return Coding::Identity;
   }
-  // Nothing acceptable: identity anyway (as nginx does) rather than a 406.
-  Coding coding = chooseCoding(context.accept, true, true).value_or(Coding::Identity);
   if (coding == Coding::Brotli && !entry.encoded[encodedSlot(coding)]) {
     // Brotli is made off the request path; this answer falls back to gzip or identity.
     coding = chooseCoding(context.accept, true, false).value_or(Coding::Identity);
@@ -31,8 +32,9 @@ Coding entryCoding(const cache::CachedEntry& entry, const RequestContext& contex
 
 bool wantsBrotliLater(const cache::CachedEntry& entry, const RequestContext& context,
                       const CompressionSettings& settings) {
-  return !entry.encoded[encodedSlot(Coding::Brotli)] && compressible(entry, context, settings) &&
-         chooseCoding(context.accept, true, true) == Coding::Brotli;
+  return !entry.encoded[encodedSlot(Coding::Brotli)] &&
+         chooseCoding(context.accept, true, true) == Coding::Brotli &&
+         compressible(entry, context, settings);
 }
 
 WholeBodyCoding wholeBodyCoding(const ResponseHead& head, const RequestContext& context,

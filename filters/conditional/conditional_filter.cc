@@ -28,6 +28,11 @@ FilterStatus ConditionalFilter::onRequestHeaders(http::RequestHead& /*head*/) {
   return FilterStatus::Continue;
 }
 
+bool ConditionalFilter::clientSentConditionals() {
+  const RequestContext& context = callbacks().context();
+  return context.if_none_match.has_value() || context.if_modified_since.has_value();
+}
+
 // RFC 9110 13.1.2 / 13.1.3: If-None-Match decides when present; If-Modified-Since only
 // without it. `coding` is the encoding about to be sent: a client holding another encoding's
 // tag has another copy.
@@ -73,7 +78,7 @@ bool ConditionalFilter::wantsGeneratedTag(const ResponseHead& head) {
 
 // A body at hand in full: a 304 when the client holds the coding it would be sent in.
 bool ConditionalFilter::answerWhole(ResponseHead& head) {
-  if (head.status != 200) {
+  if (head.status != 200 || !clientSentConditionals()) {
     return false;
   }
   Coding coding = wholeBodyCoding(head, callbacks().context(), *config_.compression).coding;
@@ -91,7 +96,7 @@ FilterStatus ConditionalFilter::onResponseHeaders(ResponseHead& head, bool& end)
   }
   if (head.entry && !head.materialised) {
     const cache::CachedEntry& entry = *head.entry;
-    if (entry.status == 200) {
+    if (entry.status == 200 && clientSentConditionals()) {
       Coding coding = entryCoding(entry, callbacks().context(), *config_.compression);
       if (clientHasCurrentCopy(entry.headers, coding)) {
         answerNotModified(head, entry.headers, coding);

@@ -27,6 +27,7 @@ class ConditionalFilter : public Filter {
 
  private:
   bool wantsGeneratedTag(const ResponseHead& head);
+  bool clientSentConditionals();
   bool clientHasCurrentCopy(const http::Headers& headers, Coding coding);
   // Turns `head` into the 304 for it.
   void answerNotModified(ResponseHead& head, const http::Headers& full_headers, Coding coding);
