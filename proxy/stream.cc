@@ -371,8 +371,8 @@ void Stream::noteExchange() {
   const upstream::ExchangeRecord& record = exchange_->record();
   ctx_.timings.upstream_connected = record.connected_ms;
   ctx_.timings.upstream_first_byte = record.first_byte_ms;
-  if (ctx_.upstream_address.empty() && record.server != nullptr) {
-    ctx_.upstream_address = record.server->str();
+  if (record.server != nullptr) {
+    ctx_.upstream_server = record.server;
   }
   if (ctx_.error == filters::ErrorKind::None) {
     ctx_.error = record.error;

@@ -65,7 +65,9 @@ struct RequestContext {
   int status = 0;
   uint64_t bytes_in = 0;   // request body bytes read from the client
   uint64_t bytes_out = 0;  // response bytes queued to the client
-  std::string upstream_address;
+  // The upstream server that answered (from the config snapshot), or null; formatted only
+  // by whoever prints it.
+  const config::HostPort* upstream_server = nullptr;
   bool invalid_json = false;  // the origin's JSON could not be projected; sent as it was
   ErrorKind error = ErrorKind::None;
   Timings timings;
