@@ -290,7 +290,8 @@ void FilterChain::log() {
   }
   logged_ = true;
   std::shared_ptr<bool> alive = alive_;
-  for (size_t i = 0; i < slots_.size() && *alive; ++i) {
+  // `alive` first: a filter may have destroyed the chain (and slots_) in its onLog.
+  for (size_t i = 0; *alive && i < slots_.size(); ++i) {
     slots_[i]->filter().onLog(context_);
   }
 }
