@@ -73,14 +73,8 @@ void BatchFilter::run() {
   body_.shrink_to_fit();
   running_ = runner_.run(config_, std::move(parent_), std::move(std::get<0>(parsed)),
                          [this](std::string&& body) {
-                           ResponseHead head;
-                           head.status = 200;
-                           head.reason = "OK";
-                           head.headers.add("Content-Type", "application/json");
-                           head.headers.add("Cache-Control", "no-store");
+                           ResponseHead head = ResponseHead::ownJson(200, "OK", body.size());
                            head.headers.add("Via", std::string(http::kVia));
-                           head.content_length = body.size();
-                           head.whole_body = true;
                            callbacks().respond(
                                std::move(head), std::make_shared<const std::string>(std::move(body)));
                          });
@@ -91,13 +85,7 @@ void BatchFilter::respondJson(int status, std::string_view message) {
   std::string body = "{\"error\":";
   json::appendJsonString(body, message);
   body.append("}");
-  ResponseHead head;
-  head.status = status;
-  head.reason = std::string(http::reasonPhrase(status));
-  head.headers.add("Content-Type", "application/json");
-  head.headers.add("Cache-Control", "no-store");
-  head.content_length = body.size();
-  head.whole_body = true;
+  ResponseHead head = ResponseHead::ownJson(status, http::reasonPhrase(status), body.size());
   callbacks().respond(std::move(head), std::make_shared<const std::string>(std::move(body)));
 }
 

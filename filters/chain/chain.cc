@@ -102,10 +102,14 @@ bool FilterChain::sendRequestBody(BodyPiece piece) {
 }
 
 void FilterChain::sendHeaders(ResponseHead&& head, bool end) {
+  startResponse(static_cast<ptrdiff_t>(slots_.size()) - 1, std::move(head), end);
+}
+
+void FilterChain::startResponse(ptrdiff_t from, ResponseHead&& head, bool end) {
   cut_ = false;  // a new response (after a dropped one)
   head_ = std::move(head);
-  entered_at_ = static_cast<ptrdiff_t>(slots_.size()) - 1;
-  runHeadersFrom(entered_at_, end);
+  entered_at_ = from;
+  runHeadersFrom(from, end);
 }
 
 void FilterChain::sendBody(BodyPiece piece) {
@@ -117,14 +121,10 @@ void FilterChain::sendBody(BodyPiece piece) {
 
 void FilterChain::respondFrom(ptrdiff_t from, ResponseHead&& head, cache::Body body) {
   std::shared_ptr<bool> alive = alive_;
-  cut_ = false;
-  head_ = std::move(head);
-  entered_at_ = from;
   const bool has_body = body && !body->empty();
-  runHeadersFrom(from, !has_body);
-  if (*alive && !reset_ && has_body && !cut_ && !response_ended_) {
-    BodyPiece piece{std::move(body), true, false};
-    runBodyFrom(from, piece);
+  startResponse(from, std::move(head), !has_body);
+  if (*alive && has_body) {
+    sendBody({std::move(body), true});
   }
 }
 

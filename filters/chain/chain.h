@@ -15,21 +15,13 @@
 namespace edge::filters {
 
 // The Stream, as the chain sees it: the step after the request filters, the writer after the
-// response filters, and the worker's services.
-class ChainOwner {
+// response filters, and the actions the filters' callbacks pass on.
+class ChainOwner : public StreamActions {
  public:
-  virtual ~ChainOwner() = default;
   // Every request filter continued: look up the cache or go upstream.
   virtual void onRequestFiltersDone() = 0;
   virtual void writeHead(ResponseHead& head, bool end) = 0;
   virtual void writeBody(BodyPiece& piece) = 0;
-  virtual void localReply(int status, std::string_view reason, bool close,
-                          std::string_view extra_header_lines) = 0;
-  virtual void sendContinue() = 0;
-  // A filter gave up on the response (see FilterCallbacks::resetStream).
-  virtual void resetStream(ErrorKind kind) = 0;
-  virtual void post(std::function<void()> fn) = 0;
-  virtual uint64_t nowMs() const = 0;
 };
 
 class FilterChain {
@@ -74,6 +66,7 @@ class FilterChain {
 
   void runRequestFrom(size_t index);
   // Response side: `from` is the index of the first filter to see it; -1 is the writer.
+  void startResponse(ptrdiff_t from, ResponseHead&& head, bool end);
   void respondFrom(ptrdiff_t from, ResponseHead&& head, cache::Body body);
   void runHeadersFrom(ptrdiff_t from, bool end);
   void runBodyFrom(ptrdiff_t from, BodyPiece& piece);

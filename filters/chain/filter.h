@@ -28,11 +28,30 @@ class Cancellable {
   virtual void cancel() = 0;
 };
 
+// What both a filter and the chain may ask of the Stream that runs them.
+class StreamActions {
+ public:
+  virtual ~StreamActions() = default;
+  // A short plain reply of the proxy's own (an error that needs no filter), sent as it is;
+  // `close` when the connection cannot be reused (a request body left unread). The request
+  // is over. Inline.
+  virtual void localReply(int status, std::string_view reason, bool close,
+                          std::string_view extra_header_lines) = 0;
+  // Tells a client that sent Expect: 100-continue to send its body now.
+  virtual void sendContinue() = 0;
+  // The response cannot go on (a body that fails to encode): the Stream cuts it off so it can
+  // never look complete. Inline; the chain is done afterwards.
+  virtual void resetStream(ErrorKind kind) = 0;
+  // Posts `fn` to this request's worker: never inline. From a filter, dropped with the chain.
+  virtual void post(std::function<void()> fn) = 0;
+  // The worker's clock, in milliseconds.
+  virtual uint64_t nowMs() const = 0;
+};
+
 // What a filter may use. The chain implements it; every call names whether it may call back
 // into the filter before it returns ("inline").
-class FilterCallbacks {
+class FilterCallbacks : public StreamActions {
  public:
-  virtual ~FilterCallbacks() = default;
   virtual RequestContext& context() = 0;
   // Resumes the request side after Stop. Inline: the following filters (and the Stream's
   // lookup or upstream step) run before it returns.
@@ -44,20 +63,6 @@ class FilterCallbacks {
   // Answers the request from this filter: the response goes out through the filters before
   // this one (in response order). Inline; the request side does not continue.
   virtual void respond(ResponseHead&& head, cache::Body body) = 0;
-  // A short plain reply of the proxy's own (an error that needs no filter), sent as it is;
-  // `close` when the connection cannot be reused (a request body left unread). The request
-  // is over. Inline.
-  virtual void localReply(int status, std::string_view reason, bool close,
-                          std::string_view extra_header_lines) = 0;
-  // Tells a client that sent Expect: 100-continue to send its body now.
-  virtual void sendContinue() = 0;
-  // The response cannot go on (a body that fails to encode): the Stream cuts it off so it can
-  // never look complete. Inline; the chain is done afterwards.
-  virtual void resetStream(ErrorKind kind) = 0;
-  // Posts `fn` to this request's worker: never inline. Dropped with the chain.
-  virtual void post(std::function<void()> fn) = 0;
-  // The worker's clock, in milliseconds.
-  virtual uint64_t nowMs() const = 0;
 };
 
 class Filter {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "lib/cache/entry.h"
 #include "lib/http/headers.h"
@@ -31,6 +32,19 @@ struct ResponseHead {
   // From a shared fetch: the origin never saw this client's conditionals, so a 304 is ours
   // to give as soon as the head is known.
   bool answer_conditionals_at_head = false;
+
+  // An answer of the proxy's own with a JSON body of `body_size` bytes, sent whole, never
+  // stored.
+  static ResponseHead ownJson(int status, std::string_view reason, size_t body_size) {
+    ResponseHead head;
+    head.status = status;
+    head.reason = std::string(reason);
+    head.headers.add("Content-Type", "application/json");
+    head.headers.add("Cache-Control", "no-store");
+    head.content_length = body_size;
+    head.whole_body = true;
+    return head;
+  }
 
   static ResponseHead fromEntry(cache::EntryPtr stored) {
     ResponseHead head;

@@ -40,13 +40,7 @@ void FieldsFilter::refuseSelection(const std::string& param, const json::Selecti
   body.append(",\"parameter\":");
   json::appendJsonString(body, param);
   body.append(",\"position\":").append(std::to_string(error.position)).append("}");
-  ResponseHead head;
-  head.status = 400;
-  head.reason = "Bad Request";
-  head.headers.add("Content-Type", "application/json");
-  head.headers.add("Cache-Control", "no-store");
-  head.content_length = body.size();
-  head.whole_body = true;
+  ResponseHead head = ResponseHead::ownJson(400, "Bad Request", body.size());
   callbacks().respond(std::move(head), std::make_shared<const std::string>(std::move(body)));
 }
 
