@@ -4,7 +4,8 @@
 
 namespace edge::filters {
 
-ChainFactory::ChainFactory(const config::Config& config) : batch_(config.batch) {
+ChainFactory::ChainFactory(const config::Config& config, const config::RouteTable& routes)
+    : cache_{&config, &routes}, batch_(config.batch) {
   compress_.settings.config = &config.compression;
   compress_.settings.rules = {config.compression.min_size, config.compression.types};
   compress_.stored_levels = {config.compression.gzip_level, config.compression.brotli_quality};
@@ -18,7 +19,7 @@ ChainFactory::ChainFactory(const config::Config& config) : batch_(config.batch) 
 
 void ChainFactory::addFilters(FilterChain& chain, const config::Route* route,
                               const FilterServices& services) const {
-  chain.reserve(3);
+  chain.reserve(4);
   chain.add(std::make_unique<CompressFilter>(compress_, services));
   if (route == nullptr) {
     chain.add(std::make_unique<ConditionalFilter>(conditional_unrouted_));
@@ -27,6 +28,7 @@ void ChainFactory::addFilters(FilterChain& chain, const config::Route* route,
   }
   chain.add(std::make_unique<ConditionalFilter>(conditional_[route->class_index]));
   chain.add(std::make_unique<FieldsFilter>(fields_[route->class_index], services));
+  chain.add(std::make_unique<CacheFilter>(cache_, services));
 }
 
 }  // namespace edge::filters

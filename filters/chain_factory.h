@@ -1,14 +1,18 @@
 // The filters of the request path, in their fixed order, made per request from configs built
 // once per config snapshot (Envoy's config/instance split). Request order: compress,
-// conditional, fields; the response runs back through fields, conditional, compress.
+// conditional, fields, cache; the response runs back from where it enters (the Stream's
+// upstream response through all four, the cache's answers through fields, conditional,
+// compress).
 #pragma once
 
 #include <vector>
 
 #include "config/config.h"
+#include "config/route_rules.h"
 #include "filters/chain/chain.h"
 #include "filters/chain/services.h"
 #include "filters/batch/batch_filter.h"
+#include "filters/cache/cache_filter.h"
 #include "filters/compress/compress_filter.h"
 #include "filters/conditional/conditional_filter.h"
 #include "filters/fields/projection_filter.h"
@@ -17,7 +21,7 @@ namespace edge::filters {
 
 class ChainFactory {
  public:
-  explicit ChainFactory(const config::Config& config);
+  ChainFactory(const config::Config& config, const config::RouteTable& routes);
   ChainFactory(const ChainFactory&) = delete;
   ChainFactory& operator=(const ChainFactory&) = delete;
 
@@ -34,6 +38,7 @@ class ChainFactory {
   ConditionalFilterConfig conditional_unrouted_;
   std::vector<ConditionalFilterConfig> conditional_;  // per route class
   std::vector<FieldsFilterConfig> fields_;            // per route class
+  CacheFilterConfig cache_;
   const config::BatchConfig& batch_;
 };
 

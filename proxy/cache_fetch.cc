@@ -26,8 +26,8 @@ CacheFetch::CacheFetch(Worker& worker, CacheFetchParams&& params)
   // A copy: the request headers are needed again for Vary values and tags.
   upstream::UpstreamRequest request = params_.request;
   upstream::ExchangeSink& sink = *this;
-  exchange_ = std::make_unique<upstream::UpstreamExchange>(worker_, params_.upstream,
-                                                           std::move(request), sink);
+  exchange_ = std::make_unique<upstream::UpstreamExchange>(
+      worker_, params_.runtime, params_.upstream, std::move(request), sink);
 }
 
 void CacheFetch::onExchangeHead(http::ResponseHead&& head) {

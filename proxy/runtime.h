@@ -23,7 +23,7 @@ struct Runtime {
   // The request filters' configs, built once for this snapshot.
   filters::ChainFactory filters;
 
-  explicit Runtime(config::ConfigPtr cfg) : config(cfg), routes(*cfg), filters(*cfg) {}
+  explicit Runtime(config::ConfigPtr cfg) : config(cfg), routes(*cfg), filters(*cfg, routes) {}
 };
 
 using RuntimePtr = std::shared_ptr<const Runtime>;

@@ -1,33 +1,52 @@
-// The end of the filter chain: the response as the filters left it goes to the client, framed
-// once from its final head (stored header blocks and shared bodies of hits are sent as they
-// are, without copies).
-#include "lib/cache/shared_cache.h"
+// The end of the filter chain and what the filters may ask of the Stream: the response as the
+// filters left it goes to the client through the writer, framed once from its final head
+// (stored header blocks and shared bodies of hits are sent as they are, without copies).
 #include "lib/http/serializer.h"
 #include "proxy/client_side.h"
 #include "proxy/stream.h"
+#include "proxy/timer.h"
 
 namespace edge {
 namespace {
 
-const char* outcomeLabel(filters::CacheOutcome outcome) {
-  static constexpr const char* kLabels[] = {"",      "HIT",         "MISS",     "STALE",
-                                            "REVALIDATED", "COALESCED", "BYPASS"};
-  return kLabels[static_cast<int>(outcome)];
-}
+// A filter's timer: one-shot, and cancelled with its handle.
+class FilterTimer : public filters::Cancellable {
+ public:
+  FilterTimer(uv_loop_t* loop, uint64_t ms, std::function<void()> fn)
+      : timer_(Timer::create(loop, [this, fn = std::move(fn)] {
+          cancel();  // one shot; the closure lives until the close callback
+          fn();      // may destroy this handle
+        })) {
+    timer_->start(ms);
+  }
+  ~FilterTimer() override { cancel(); }
+
+  void cancel() override {
+    if (timer_ != nullptr) {
+      std::exchange(timer_, nullptr)->close();
+    }
+  }
+
+ private:
+  Timer* timer_;
+};
 
 }  // namespace
 
 void Stream::writeHead(filters::ResponseHead& head, bool end) {
-  if (down_ == nullptr || done_) {
+  if (over()) {
     return;
   }
+  step_ = Step::Deliver;
   ctx_.status = head.status;
+  const uint64_t now = worker_.nowMs();
   if (!head.materialised && head.form) {
-    beginResponse(head.status, head.reason, head.form->wire_headers, head.content_length);
+    writer_.begin(head.status, head.reason, head.form->wire_headers, head.content_length, now);
   } else if (!head.materialised && head.entry) {
-    beginResponse(head.status, head.reason, head.entry->wire_headers, head.content_length);
+    writer_.begin(head.status, head.reason, head.entry->wire_headers, head.content_length, now);
   } else {
-    beginResponse(head.status, head.reason, http::headerLines(head.headers), head.content_length);
+    writer_.begin(head.status, head.reason, http::headerLines(head.headers), head.content_length,
+                  now);
   }
   if (end) {
     endResponse();
@@ -35,11 +54,11 @@ void Stream::writeHead(filters::ResponseHead& head, bool end) {
 }
 
 void Stream::writeBody(filters::BodyPiece& piece) {
-  if (down_ == nullptr || done_) {
+  if (over()) {
     return;
   }
   if (piece.data) {
-    sendBodyPiece(std::move(piece.data));
+    writer_.body(std::move(piece.data));
   }
   if (piece.end) {
     endResponse();
@@ -48,12 +67,17 @@ void Stream::writeBody(filters::BodyPiece& piece) {
   }
 }
 
+void Stream::endResponse() {
+  step_ = Step::Done;
+  markDone();
+  writer_.end();
+}
+
 // A filter cannot finish the body (it failed to encode): it must not look complete.
 void Stream::resetStream(filters::ErrorKind kind) {
   ctx_.error = kind;
   markDone();
-  done_ = true;
-  stopFollowing();
+  step_ = Step::Done;
   if (exchange_) {
     exchange_->cancel();
   }
@@ -62,13 +86,35 @@ void Stream::resetStream(filters::ErrorKind kind) {
   }
 }
 
+// A reply of the proxy's own, with what the cache did (X-Cache, Cache-Status) if it did.
 void Stream::localReply(int status, std::string_view reason, bool close,
                         std::string_view extra_header_lines) {
-  done_ = true;
+  step_ = Step::Done;
+  if (exchange_) {
+    exchange_->cancel();
+  }
   noteLocalReply(status, reason);
   if (down_ != nullptr) {
-    down_->replyLocally(status, std::string(reason), close, extra_header_lines);
+    down_->replyLocally(status, std::string(reason), close,
+                        cacheHeaderLines(ctx_).append(extra_header_lines));
   }
+}
+
+// The response's source broke after its head: a clean error if a filter still holds the
+// response and nothing went out, else the client sees it cut off.
+void Stream::failResponse(int status, std::string_view reason) {
+  if (over()) {
+    return;
+  }
+  if (chain_ && chain_->holdingResponse()) {
+    chain_->dropHeldResponse();
+    localReply(status, reason, false, {});
+    return;
+  }
+  step_ = Step::Done;
+  ctx_.error = filters::ErrorKind::Aborted;
+  markDone();
+  down_->abortResponse();
 }
 
 void Stream::sendContinue() {
@@ -84,71 +130,30 @@ void Stream::post(std::function<void()> fn) { worker_.post(std::move(fn)); }
 
 uint64_t Stream::nowMs() const { return worker_.nowMs(); }
 
-std::string Stream::cacheHeaderLines() const {
-  if (ctx_.outcome == Outcome::None) {
-    return {};
-  }
-  std::string lines;
-  lines.append("X-Cache: ").append(outcomeLabel(ctx_.outcome)).append("\r\n");
-  lines.append("Cache-Status: edge-proxy; ").append(ctx_.cache_detail).append("\r\n");
-  if (ctx_.entry_age_ms >= 0) {
-    lines.append("Age: ")
-        .append(std::to_string(cache::ageSeconds(ctx_.entry_age_ms)))
-        .append("\r\n");
-  }
-  return lines;
+std::unique_ptr<filters::Cancellable> Stream::startTimer(uint64_t ms, std::function<void()> fn) {
+  return std::make_unique<FilterTimer>(worker_.loop(), ms, std::move(fn));
 }
 
-void Stream::beginResponse(int status, std::string_view reason, std::string_view header_lines,
-                           std::optional<uint64_t> content_length) {
-  http::DownstreamResponseFraming framing = http::downstreamResponseFraming(
-      {ctx_.head_request, status, content_length.has_value(), content_length.value_or(0),
-       down_->requestHttp11()});
-  response_started_ = true;
-  response_chunked_ = framing.framing.kind == http::BodyFraming::Chunked;
-  response_must_close_ = framing.must_close;
-  body_allowed_ = framing.framing.kind != http::BodyFraming::None;
-  http::ResponseConnection connection{response_must_close_ || down_->closeAfterResponse(),
-                                      down_->requestHttp11()};
-  std::string head = http::serializeResponseHead(status, reason, header_lines, framing,
-                                                 connection, cacheHeaderLines());
-  ctx_.timings.first_byte_out = worker_.nowMs();
-  ctx_.bytes_out += head.size();
-  down_->send(std::move(head));
-}
-
-void Stream::sendBodyPiece(cache::Body chunk) {
-  if (!body_allowed_ || chunk->empty()) {
-    return;
+void Stream::startCacheFetch(filters::CacheFetchRequest&& request,
+                             filters::FetchLeader* leader) {
+  CacheFetchParams params;
+  params.runtime = runtime_;
+  params.route_class = ctx_.route_class;
+  params.upstream = route_->upstream_index;
+  params.request = {"GET", ctx_.target, std::move(request.headers), {}, false};
+  params.target = ctx_.target;
+  params.flight = std::move(request.flight);
+  params.stale = std::move(request.stale);
+  if (leader != nullptr) {
+    if (!adopter_link_) {
+      adopter_link_ = std::make_shared<AdopterLink>(AdopterLink{this});
+    }
+    fetch_leader_ = leader;
+    params.leader = adopter_link_;
   }
-  ctx_.bytes_out += chunk->size();
-  if (response_chunked_) {
-    std::string size_line;
-    http::appendChunkHeader(size_line, chunk->size());
-    ctx_.bytes_out += size_line.size() + 2;  // and the CRLF after the data
-    down_->send(std::move(size_line));
-    size_t size = chunk->size();
-    down_->sendShared(std::move(chunk), 0, size);
-    down_->send(std::string("\r\n"));
-    return;
-  }
-  size_t size = chunk->size();
-  down_->sendShared(std::move(chunk), 0, size);
-}
-
-void Stream::endResponse() {
-  if (done_) {
-    return;
-  }
-  if (response_chunked_) {
-    ctx_.bytes_out += http::kLastChunk.size();
-    down_->send(std::string(http::kLastChunk));
-  }
-  done_ = true;
-  response_complete_ = true;
-  markDone();
-  stopFollowing();
-  down_->responseDone(response_must_close_);
+  params.request_credentialed_unscoped = request.credentialed_unscoped;
+  params.request_no_store = request.no_store;
+  CacheFetch::start(worker_, std::move(params));
 }
 
 }  // namespace edge

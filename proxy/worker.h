@@ -11,6 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "filters/chain/services.h"
 #include "lib/cache/shared_cache.h"
 #include "proxy/request_counters.h"
 #include "proxy/runtime.h"
@@ -30,12 +31,12 @@ class Deferred {
   virtual ~Deferred() = default;
 };
 
-class Worker {
+class Worker : public filters::WorkerMailbox {
  public:
   static constexpr size_t kReadBufferSize = 64 * 1024;
 
   Worker(unsigned id, RuntimePtr runtime, cache::SharedCachePtr cache, std::vector<int> listen_fds);
-  ~Worker();
+  ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -44,7 +45,7 @@ class Worker {
   void start();
   void join();
   // Any thread. The closure runs on this worker's loop; it must not capture its owner.
-  void post(std::function<void()> fn);
+  void post(std::function<void()> fn) override;
   // Any thread: stop accepting, let in-flight exchanges finish (bounded by the drain
   // timeout), then end the loop.
   void drain();

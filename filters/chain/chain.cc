@@ -28,6 +28,12 @@ class FilterChain::Slot : public FilterCallbacks {
     chain_.request_stopped_ = false;
     chain_.respondFrom(index_ - 1, std::move(head), std::move(body));
   }
+  void sendResponseHeaders(ResponseHead&& head, bool end) override {
+    chain_.request_answered_ = true;
+    chain_.request_stopped_ = false;
+    chain_.startResponse(index_ - 1, std::move(head), end);
+  }
+  void sendResponseBody(BodyPiece piece) override { chain_.sendBody(std::move(piece)); }
   void localReply(int status, std::string_view reason, bool close,
                   std::string_view extra_header_lines) override {
     chain_.request_answered_ = true;
@@ -49,6 +55,16 @@ class FilterChain::Slot : public FilterCallbacks {
     });
   }
   uint64_t nowMs() const override { return chain_.owner_.nowMs(); }
+  std::unique_ptr<Cancellable> startTimer(uint64_t ms, std::function<void()> fn) override {
+    return chain_.owner_.startTimer(ms, std::move(fn));  // dropped with the filter that holds it
+  }
+  void failResponse(int status, std::string_view reason) override {
+    chain_.owner_.failResponse(status, reason);
+  }
+  void startCacheFetch(CacheFetchRequest&& request, FetchLeader* leader) override {
+    chain_.owner_.startCacheFetch(std::move(request), leader);
+  }
+  bool responseDone() const override { return chain_.owner_.responseDone(); }
 
  private:
   FilterChain& chain_;
@@ -107,6 +123,7 @@ void FilterChain::sendHeaders(ResponseHead&& head, bool end) {
 
 void FilterChain::startResponse(ptrdiff_t from, ResponseHead&& head, bool end) {
   cut_ = false;  // a new response (after a dropped one)
+  response_entered_ = true;
   head_ = std::move(head);
   entered_at_ = from;
   runHeadersFrom(from, end);
@@ -281,6 +298,7 @@ void FilterChain::dropHeldResponse() {
   buffered_end_ = false;
   bypassed_.assign(bypassed_.size(), false);
   cut_ = true;  // what still comes of the dropped response goes nowhere
+  response_entered_ = false;
   response_ended_ = false;
 }
 

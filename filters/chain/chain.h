@@ -49,6 +49,9 @@ class FilterChain {
   // True once the writer has the response's end, or a filter ended it early (a 304): the
   // source may stop sending.
   bool responseEnded() const { return response_ended_; }
+  // True once a response head entered the chain (from the Stream or a filter) and was not
+  // dropped since.
+  bool responseEntered() const { return response_entered_; }
   // True once any response head reached the writer.
   bool headWritten() const { return head_written_; }
   // True while a filter holds the response and nothing has reached the writer: the response
@@ -96,6 +99,7 @@ class FilterChain {
   std::vector<bool> bypassed_;    // per filter: released its hold, its body hook is skipped
   bool reset_ = false;            // a filter reset the stream: nothing more goes anywhere
   bool cut_ = false;              // a filter ended the response early (or it was dropped)
+  bool response_entered_ = false;
   bool head_written_ = false;
   bool response_ended_ = false;
   bool logged_ = false;

@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 
 #include "filters/chain/request_context.h"
 #include "filters/chain/response_head.h"
+#include "lib/cache/inflight.h"
 #include "lib/http/request_parser.h"
 
 namespace edge::filters {
@@ -26,6 +28,24 @@ class Cancellable {
  public:
   virtual ~Cancellable() = default;
   virtual void cancel() = 0;
+};
+
+// A fetch that fills the cache for one key on behalf of everyone waiting for it. It outlives
+// the request that starts it.
+struct CacheFetchRequest {
+  http::Headers headers;  // as they go upstream: the client's conditionals out, validators in
+  cache::InFlightPtr flight;
+  cache::EntryPtr stale;  // the entry to revalidate, or null
+  bool credentialed_unscoped = false;
+  bool no_store = false;
+};
+
+// The request that leads a fetch: told when the response turns out not to be shareable and
+// is handed to this request alone (it then goes on as a pass-through of that response).
+class FetchLeader {
+ public:
+  virtual ~FetchLeader() = default;
+  virtual void onHandedOver(const char* reason) = 0;
 };
 
 // What both a filter and the chain may ask of the Stream that runs them.
@@ -46,6 +66,17 @@ class StreamActions {
   virtual void post(std::function<void()> fn) = 0;
   // The worker's clock, in milliseconds.
   virtual uint64_t nowMs() const = 0;
+  // A one-shot timer on the request's worker; never fires inline. Dropping or cancelling the
+  // handle cancels it.
+  virtual std::unique_ptr<Cancellable> startTimer(uint64_t ms, std::function<void()> fn) = 0;
+  // The source of the response failed after its head (status and reason say why): a clean
+  // error reply when nothing reached the client yet, else the response is cut off. Inline.
+  virtual void failResponse(int status, std::string_view reason) = 0;
+  // Starts a fetch that fills the cache (see CacheFetchRequest); `leader`, when not null, is
+  // told if the response is handed to this request (never inline; dropped with the chain).
+  virtual void startCacheFetch(CacheFetchRequest&& request, FetchLeader* leader) = 0;
+  // The response is over: sent, refused, cut off, or its client gone.
+  virtual bool responseDone() const = 0;
 };
 
 // What a filter may use. The chain implements it; every call names whether it may call back
@@ -63,6 +94,10 @@ class FilterCallbacks : public StreamActions {
   // Answers the request from this filter: the response goes out through the filters before
   // this one (in response order). Inline; the request side does not continue.
   virtual void respond(ResponseHead&& head, cache::Body body) = 0;
+  // The same answer, streamed: the head now, then the body piece by piece (the last with end
+  // set). Inline.
+  virtual void sendResponseHeaders(ResponseHead&& head, bool end) = 0;
+  virtual void sendResponseBody(BodyPiece piece) = 0;
 };
 
 class Filter {

@@ -101,4 +101,43 @@ std::string normaliseOriginForm(std::string_view target) {
   return out;
 }
 
+namespace {
+
+// Splits an absolute-form target ("http://host:port/p?q") into authority and origin-form.
+void splitAbsoluteForm(std::string_view target, std::string& authority, std::string& origin) {
+  std::string_view rest = target.substr(target.find("://") + 3);
+  size_t path_start = rest.find_first_of("/?");
+  authority.assign(rest.substr(0, path_start));
+  std::string_view path = path_start == std::string_view::npos ? "" : rest.substr(path_start);
+  origin.clear();
+  if (path.empty() || path[0] == '?') {
+    origin.push_back('/');  // "http://h" and "http://h?q" have the root path
+  }
+  origin.append(path);
+}
+
+}  // namespace
+
+ResolvedTarget resolveTarget(std::string_view request_target, std::string_view host_header) {
+  ResolvedTarget resolved;
+  resolved.host = host_header;
+  std::string origin_form;
+  if (request_target.starts_with("http://") || request_target.starts_with("https://")) {
+    splitAbsoluteForm(request_target, resolved.host, origin_form);
+  } else if (!request_target.empty() && (request_target[0] == '/' || request_target == "*")) {
+    origin_form = request_target;
+  } else {
+    resolved.error = "request target must be a path (origin-form) or an absolute URI";
+    return resolved;
+  }
+  // A stray '%' could be read as part of an escape by whoever decodes the path next, so the
+  // resource it names would not be the one the proxy routed and keyed.
+  if (hasMalformedEscape(std::string_view(origin_form).substr(0, origin_form.find('?')))) {
+    resolved.error = "malformed percent-encoding in the request path: '%' must start %XX";
+    return resolved;
+  }
+  resolved.target = normaliseOriginForm(origin_form);
+  return resolved;
+}
+
 }  // namespace edge::http

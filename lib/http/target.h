@@ -24,4 +24,14 @@ std::string normalisePath(std::string_view path);
 // "*" (OPTIONS) is returned unchanged.
 std::string normaliseOriginForm(std::string_view target);
 
+// A request target as the proxy uses it: the authority (from an absolute-form target, which
+// wins over Host by RFC 9112 3.2.2; else the Host header's value) and the normalised
+// origin-form, or why the target is refused.
+struct ResolvedTarget {
+  std::string host;
+  std::string target;
+  const char* error = nullptr;  // set: answer 400 with this reason
+};
+ResolvedTarget resolveTarget(std::string_view request_target, std::string_view host_header);
+
 }  // namespace edge::http

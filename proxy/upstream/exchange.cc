@@ -86,13 +86,17 @@ std::string failureReason(std::string_view name, UpstreamFailure::Kind kind,
   return reason;
 }
 
-UpstreamExchange::UpstreamExchange(Worker& worker, size_t upstream, UpstreamRequest&& request,
-                                   ExchangeSink& sink)
-    : worker_(worker), upstream_(upstream), request_(std::move(request)), sink_(&sink) {
+UpstreamExchange::UpstreamExchange(Worker& worker, RuntimePtr runtime, size_t upstream,
+                                   UpstreamRequest&& request, ExchangeSink& sink)
+    : worker_(worker),
+      runtime_(std::move(runtime)),
+      upstream_(upstream),
+      request_(std::move(request)),
+      sink_(&sink) {
   // A request without a body is complete from the start: the first-byte timeout runs as
   // soon as its head is written.
   body_complete_ = request_.framing.kind == http::BodyFraming::None;
-  tried_servers_.assign(worker_.runtime().config->upstreams[upstream_].servers.size(), false);
+  tried_servers_.assign(runtime_->config->upstreams[upstream_].servers.size(), false);
 }
 
 UpstreamExchange::~UpstreamExchange() {
@@ -102,7 +106,7 @@ UpstreamExchange::~UpstreamExchange() {
 }
 
 std::string UpstreamExchange::upstreamName() const {
-  const config::UpstreamConfig& cfg = worker_.runtime().config->upstreams[upstream_];
+  const config::UpstreamConfig& cfg = runtime_->config->upstreams[upstream_];
   return "upstream \"" + cfg.name + "\" (" + cfg.servers[server_].str() + ")";
 }
 
@@ -124,7 +128,7 @@ void UpstreamExchange::acquireConnection() {
     return;
   }
   server_ = picked;
-  record_.server = &worker_.runtime().config->upstreams[upstream_].servers[server_];
+  record_.server = &runtime_->config->upstreams[upstream_].servers[server_];
   tried_servers_[server_] = true;
   if (UpstreamConn* idle = set.takeIdle(upstream_, server_)) {
     idle->attach(*this);

@@ -16,6 +16,7 @@
 #include "lib/http/framing.h"
 #include "lib/http/headers.h"
 #include "lib/http/response_parser.h"
+#include "proxy/runtime.h"
 #include "proxy/upstream/upstream_conn.h"
 
 namespace edge {
@@ -68,7 +69,10 @@ std::string failureReason(std::string_view name, UpstreamFailure::Kind kind,
 
 class UpstreamExchange : private UpstreamHandler {
  public:
-  UpstreamExchange(Worker& worker, size_t upstream, UpstreamRequest&& request, ExchangeSink& sink);
+  // `runtime` is the config snapshot the request started with: the upstream index and the
+  // server addresses it names are read from it, never from the worker's current one.
+  UpstreamExchange(Worker& worker, RuntimePtr runtime, size_t upstream,
+                   UpstreamRequest&& request, ExchangeSink& sink);
   ~UpstreamExchange() override;
   UpstreamExchange(const UpstreamExchange&) = delete;
   UpstreamExchange& operator=(const UpstreamExchange&) = delete;
@@ -107,6 +111,7 @@ class UpstreamExchange : private UpstreamHandler {
   void onUpstreamFailure(const UpstreamFailure& failure) override;
 
   Worker& worker_;
+  RuntimePtr runtime_;
   const size_t upstream_;
   UpstreamRequest request_;
   ExchangeSink* sink_;

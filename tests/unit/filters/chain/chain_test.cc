@@ -96,6 +96,18 @@ class FakeOwner : public ChainOwner {
   }
   void post(std::function<void()> fn) override { queue.push_back(std::move(fn)); }
   uint64_t nowMs() const override { return now_ms; }
+  std::unique_ptr<Cancellable> startTimer(uint64_t ms, std::function<void()> fn) override {
+    events_.push_back("owner:timer " + std::to_string(ms));
+    timers.push_back(std::move(fn));
+    return nullptr;
+  }
+  void failResponse(int status, std::string_view reason) override {
+    events_.push_back("owner:fail " + std::to_string(status) + " " + std::string(reason));
+  }
+  void startCacheFetch(CacheFetchRequest&& /*request*/, FetchLeader* leader) override {
+    events_.push_back(leader != nullptr ? "owner:fetch lead" : "owner:fetch");
+  }
+  bool responseDone() const override { return response_done; }
 
   // Runs the posted closures, including the ones they post, in order. Returns how many ran.
   size_t runPosted() {
@@ -126,6 +138,8 @@ class FakeOwner : public ChainOwner {
   std::vector<BodyPiece> bodies;
   std::vector<ErrorKind> resets;
   std::vector<std::function<void()>> queue;
+  std::vector<std::function<void()>> timers;
+  bool response_done = false;
   uint64_t now_ms = 1000;
   std::function<void()> on_done;
   std::function<void()> on_head;
