@@ -196,7 +196,7 @@ void CacheFetch::onExchangeFailed(int status, const std::string& reason, bool af
       cache::evaluate(*params_.stale, {}, cache::wallClockMs()).usable_on_error) {
     fallback = params_.stale;
   }
-  params_.flight->fail(status, reason, fallback);
+  params_.flight->fail(status, reason, fallback, exchange_->record().error);
   finish();
 }
 

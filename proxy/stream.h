@@ -90,7 +90,7 @@ class Stream : public Deferred,
 
   // ---- stream_context.cc: the request context for the log phase ----
   void noteExchange();
-  void noteLocalReply(int status, std::string_view reason);
+  void noteLocalReply(int status);
   void markDone();
   void closeContext();
 

@@ -22,14 +22,12 @@ void Stream::noteExchange() {
   }
 }
 
-// A reply of the proxy's own: its status, its error kind (unless the exchange told it
-// already) and its time.
-void Stream::noteLocalReply(int status, std::string_view reason) {
+// A reply of the proxy's own: its status, and its time. Whoever failed (the exchange, a
+// shared fetch) has set the error kind already; a 4xx is a refused request.
+void Stream::noteLocalReply(int status) {
   ctx_.status = status;
-  if (ctx_.error == filters::ErrorKind::None) {
-    ctx_.error = status >= 500   ? upstream::errorKindOfReason(status, reason)
-                 : status >= 400 ? filters::ErrorKind::BadRequest
-                                 : filters::ErrorKind::None;
+  if (ctx_.error == filters::ErrorKind::None && status >= 400 && status < 500) {
+    ctx_.error = filters::ErrorKind::BadRequest;
   }
   markDone();
   if (down_ != nullptr) {

@@ -93,7 +93,7 @@ void Stream::localReply(int status, std::string_view reason, bool close,
   if (exchange_) {
     exchange_->cancel();
   }
-  noteLocalReply(status, reason);
+  noteLocalReply(status);
   if (down_ != nullptr) {
     down_->replyLocally(status, std::string(reason), close,
                         cacheHeaderLines(ctx_).append(extra_header_lines));

@@ -120,6 +120,9 @@ void CacheFilter::onFlightComplete(cache::InFlight::View& view) {
 }
 
 void CacheFilter::onFlightFailed(const cache::InFlight::View& view) {
+  if (!view.fallback) {
+    ctx_->error = view.error;  // the fetch's own failure, not a guess from its reason
+  }
   if (streaming_) {
     step_ = Step::Answered;
     stopFollowing();

@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "filters/compress/accept_encoding.h"
+#include "lib/http/error_kind.h"
 #include "lib/http/headers.h"
 
 namespace edge::filters {
@@ -15,19 +16,7 @@ namespace edge::filters {
 // What the cache did, for X-Cache and Cache-Status.
 enum class CacheOutcome { None, Hit, Miss, Stale, Revalidated, Coalesced, Bypass };
 
-// Why a request ended in an error of the proxy's own (none when it did not).
-enum class ErrorKind {
-  None,
-  BadRequest,        // the client's request was refused (400, 404, 405, 413, ...)
-  ConnectRefused,    // no upstream server accepted a connection
-  ConnectTimeout,
-  FirstByteTimeout,  // connected, but the head did not come in time
-  UpstreamReset,     // the connection broke before the response was complete
-  UpstreamProtocol,  // the upstream's response could not be parsed
-  OverLimit,         // a response or request outgrew a limit
-  EncodingFailed,    // a body could not be (de)compressed
-  Aborted,           // the response broke off after its head
-};
+using ErrorKind = http::ErrorKind;
 
 // Milliseconds on the worker's clock; 0 = did not happen.
 struct Timings {

@@ -38,6 +38,7 @@ InFlight::View InFlight::read(Subscription& sub) {
   view.fallback = fallback_;
   view.status = status_;
   view.reason = reason_;
+  view.error = error_;
   return view;
 }
 
@@ -91,10 +92,11 @@ void InFlight::release(std::string reason) {
   });
 }
 
-void InFlight::fail(int status, std::string reason, EntryPtr fallback) {
+void InFlight::fail(int status, std::string reason, EntryPtr fallback, http::ErrorKind error) {
   update([&] {
     status_ = status;
     reason_ = std::move(reason);
+    error_ = error;
     fallback_ = std::move(fallback);
     state_ = State::Failed;
   });

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lib/cache/entry.h"
+#include "lib/http/error_kind.h"
 #include "lib/http/headers.h"
 
 namespace edge::cache {
@@ -66,6 +67,7 @@ class InFlight {
     EntryPtr fallback;                       // Failed, when a stale entry may be served
     int status = 502;                        // Failed: the status to answer with
     std::string reason;                      // Failed / Released: why
+    http::ErrorKind error = http::ErrorKind::None;  // Failed: what went wrong
   };
 
   explicit InFlight(std::string key) : key_(std::move(key)) {}
@@ -79,7 +81,8 @@ class InFlight {
   void publishBody(Body chunk);
   void complete(EntryPtr entry);
   void release(std::string reason);
-  void fail(int status, std::string reason, EntryPtr fallback);
+  void fail(int status, std::string reason, EntryPtr fallback,
+            http::ErrorKind error = http::ErrorKind::None);
 
  private:
   void notifyAllLocked(std::vector<std::function<void()>>& to_call);
@@ -95,6 +98,7 @@ class InFlight {
   EntryPtr fallback_;
   int status_ = 502;
   std::string reason_;
+  http::ErrorKind error_ = http::ErrorKind::None;
   std::vector<std::weak_ptr<Subscription>> subscribers_;
 };
 

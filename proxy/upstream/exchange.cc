@@ -1,7 +1,6 @@
 #include "proxy/upstream/exchange.h"
 
 #include <algorithm>
-#include <array>
 
 #include "lib/http/serializer.h"
 #include "proxy/log.h"
@@ -13,14 +12,8 @@ namespace {
 
 constexpr size_t kPendingBodyHighWater = 256 * 1024;
 
-// Words of the failure texts that tell the kinds apart where only the text is left: the
-// exchange's own, UpstreamConn's timer details and the response parser's errors.
-constexpr std::string_view kUpstreamPrefix = "upstream \"";
 constexpr std::string_view kNoServerLeft = ": no server left to try";
 constexpr std::string_view kUnreachable = " is unreachable: ";
-constexpr std::string_view kConnectTimedOut = "connect timed out";
-constexpr std::array<std::string_view, 4> kProtocolWords = {
-    "malformed response", "invalid status code", "switched protocols", "larger than"};
 
 }  // namespace
 
@@ -42,30 +35,6 @@ filters::ErrorKind errorKindOf(UpstreamFailure::Kind kind, bool response_started
     case Kind::ClosedBeforeResponse:
     case Kind::ClosedMidResponse:
       return ErrorKind::UpstreamReset;
-  }
-  return ErrorKind::UpstreamReset;
-}
-
-filters::ErrorKind errorKindOfReason(int status, std::string_view reason) {
-  using filters::ErrorKind;
-  auto has = [reason](std::string_view word) { return reason.find(word) != reason.npos; };
-  if (status == 504) {
-    // Every 504 the exchange makes names the upstream; others (only-if-cached) are no failure.
-    if (!reason.starts_with(kUpstreamPrefix)) {
-      return ErrorKind::None;
-    }
-    return has(kConnectTimedOut) ? ErrorKind::ConnectTimeout : ErrorKind::FirstByteTimeout;
-  }
-  if (status != 502) {
-    return ErrorKind::None;
-  }
-  if (has(kNoServerLeft) || has(kUnreachable)) {
-    return ErrorKind::ConnectRefused;
-  }
-  for (std::string_view word : kProtocolWords) {
-    if (has(word)) {
-      return ErrorKind::UpstreamProtocol;
-    }
   }
   return ErrorKind::UpstreamReset;
 }

@@ -59,9 +59,6 @@ struct ExchangeRecord {
 
 // The error kind of an upstream failure, before or after the response head.
 filters::ErrorKind errorKindOf(UpstreamFailure::Kind kind, bool response_started);
-// The same, read back from the status and reason of a failure reported by this exchange (a
-// shared fetch's failure reaches its followers as these two only). None for other texts.
-filters::ErrorKind errorKindOfReason(int status, std::string_view reason);
 // The status and the client's reason for a failure before the head; `name` is upstreamName().
 int failureStatus(UpstreamFailure::Kind kind);
 std::string failureReason(std::string_view name, UpstreamFailure::Kind kind,

@@ -39,6 +39,7 @@ describe('request counters', { timeout: 240000 }, () => {
         { match: { path_prefix: '/_test/cache/plain/' }, upstream: 'app', class: 'plain' },
         { match: { path_prefix: '/_test/echo' }, upstream: 'app', class: 'no_cache' },
         { match: { path_prefix: '/dead/' }, upstream: 'dead', class: 'no_cache' },
+        { match: { path_prefix: '/dead-cached/' }, upstream: 'dead', class: 'plain' },
       ],
       admin: { listen: '127.0.0.1:0' },
     }) });
@@ -93,6 +94,29 @@ describe('request counters', { timeout: 240000 }, () => {
         last = (await admin.stats()).requests;
         return isDeepStrictEqual(last, expected);
       }, { what: 'the six requests in /stats' });
+    } catch (err) {
+      assert.deepEqual(last, expected, err.message);
+    }
+  });
+
+  // A cacheable request fails through the shared fetch: its kind comes with the failure, as
+  // exact as a pass-through's.
+  it('counts a shared fetch\'s failure with its kind', async () => {
+    const before = (await admin.stats()).requests;
+    const failed = await send('GET', '/dead-cached/x');
+    assert.equal(failed.status, 502);
+    assert.equal(failed.xCache, 'MISS');
+    const expected = structuredClone(before);
+    expected.total += 1;
+    expected.cache.miss += 1;
+    expected.status['5xx'] += 1;
+    expected.errors.connect_refused += 1;
+    let last;
+    try {
+      await waitFor(async () => {
+        last = (await admin.stats()).requests;
+        return isDeepStrictEqual(last, expected);
+      }, { what: 'the failed fetch in /stats' });
     } catch (err) {
       assert.deepEqual(last, expected, err.message);
     }
