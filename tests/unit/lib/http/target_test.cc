@@ -50,5 +50,46 @@ TEST(Target, OriginFormKeepsTheQueryAsItCame) {
   EXPECT_EQ(normaliseOriginForm("*"), "*");
 }
 
+
+TEST(ResolveTarget, OriginFormKeepsTheHostHeaderAndNormalisesThePath) {
+  ResolvedTarget r = resolveTarget("/static/%2e%2e/api/x?b=%2e", "example.com");
+  EXPECT_EQ(r.error, nullptr);
+  EXPECT_EQ(r.host, "example.com");
+  EXPECT_EQ(r.target, "/api/x?b=%2e");
+}
+
+TEST(ResolveTarget, AbsoluteFormTakesItsAuthorityOverTheHostHeader) {
+  ResolvedTarget r = resolveTarget("http://api.test:8080/a/./b?q=1", "other.test");
+  EXPECT_EQ(r.error, nullptr);
+  EXPECT_EQ(r.host, "api.test:8080");
+  EXPECT_EQ(r.target, "/a/b?q=1");
+  EXPECT_EQ(resolveTarget("https://h.test", "").target, "/");
+  ResolvedTarget query_only = resolveTarget("http://h.test?x=/y", "");
+  EXPECT_EQ(query_only.host, "h.test");
+  EXPECT_EQ(query_only.target, "/?x=/y");
+}
+
+TEST(ResolveTarget, AsteriskFormStaysAsItIs) {
+  ResolvedTarget r = resolveTarget("*", "h");
+  EXPECT_EQ(r.error, nullptr);
+  EXPECT_EQ(r.target, "*");
+}
+
+TEST(ResolveTarget, RefusesWhatIsNeitherAPathNorAnAbsoluteUri) {
+  for (std::string_view target : {"foo", "", "ftp://h/x", "h.test/x"}) {
+    ResolvedTarget r = resolveTarget(target, "h");
+    ASSERT_NE(r.error, nullptr) << target;
+    EXPECT_NE(std::string_view(r.error).find("origin-form"), std::string_view::npos);
+  }
+}
+
+TEST(ResolveTarget, RefusesAMalformedEscapeInThePathButNotInTheQuery) {
+  ResolvedTarget bad = resolveTarget("/a%zz", "h");
+  ASSERT_NE(bad.error, nullptr);
+  EXPECT_NE(std::string_view(bad.error).find("percent-encoding"), std::string_view::npos);
+  EXPECT_NE(resolveTarget("http://h/%4", "").error, nullptr);
+  EXPECT_EQ(resolveTarget("/a?q=%zz", "h").error, nullptr);
+}
+
 }  // namespace
 }  // namespace edge::http
