@@ -61,6 +61,20 @@ describe('request counters', { timeout: 240000 }, () => {
       xCache: response.headers['x-cache'] };
   };
 
+  // The counters are added in each request's log phase, on its worker: wait until /stats
+  // shows exactly `expected`, and show the difference if it never does.
+  const statsBecome = async (expected, what) => {
+    let last;
+    try {
+      await waitFor(async () => {
+        last = (await admin.stats()).requests;
+        return isDeepStrictEqual(last, expected);
+      }, { what });
+    } catch (err) {
+      assert.deepEqual(last, expected, err.message);
+    }
+  };
+
   it('counts a known mix exactly, summed over two workers', async () => {
     const before = (await admin.stats()).requests;
     assert.equal(before.total, 0, JSON.stringify(before));
@@ -88,15 +102,7 @@ describe('request counters', { timeout: 240000 }, () => {
       // replies (the 404 and the 502) are not counted.
       bytes_out: miss.bytes + hits[0].bytes + hits[1].bytes + passed.bytes,
     };
-    let last;
-    try {
-      await waitFor(async () => {
-        last = (await admin.stats()).requests;
-        return isDeepStrictEqual(last, expected);
-      }, { what: 'the six requests in /stats' });
-    } catch (err) {
-      assert.deepEqual(last, expected, err.message);
-    }
+    await statsBecome(expected, 'the six requests in /stats');
   });
 
   // A cacheable request fails through the shared fetch: its kind comes with the failure, as
@@ -111,14 +117,6 @@ describe('request counters', { timeout: 240000 }, () => {
     expected.cache.miss += 1;
     expected.status['5xx'] += 1;
     expected.errors.connect_refused += 1;
-    let last;
-    try {
-      await waitFor(async () => {
-        last = (await admin.stats()).requests;
-        return isDeepStrictEqual(last, expected);
-      }, { what: 'the failed fetch in /stats' });
-    } catch (err) {
-      assert.deepEqual(last, expected, err.message);
-    }
+    await statsBecome(expected, 'the failed fetch in /stats');
   });
 });
