@@ -9,12 +9,17 @@
 #include <utility>
 #include <vector>
 
+#include "tests/unit/filters/chain/fake_owner.h"
+
 namespace edge::filters {
 namespace {
 
 // ---- helpers -----------------------------------------------------------------------------------
 
-cache::Body bytes(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
+using test_support::bytes;
+using test_support::describe;
+using test_support::Events;
+using test_support::FakeOwner;
 
 BodyPiece piece(std::string text, bool end = false) {
   return BodyPiece{bytes(std::move(text)), end, false};
@@ -31,124 +36,6 @@ ResponseHead makeHead(int status) {
   head.headers.add("Content-Type", "text/plain");
   return head;
 }
-
-std::string describe(const BodyPiece& body) {
-  std::string text = "[" + (body.data ? *body.data : std::string()) + "]";
-  if (body.end) {
-    text += " end";
-  }
-  if (body.flush) {
-    text += " flush";
-  }
-  return text;
-}
-
-std::string describe(const ResponseHead& head, bool end) {
-  return std::to_string(head.status) + (end ? " end" : "");
-}
-
-using Events = std::vector<std::string>;
-
-// ---- the fake Stream ---------------------------------------------------------------------------
-
-struct WrittenHead {
-  ResponseHead head;
-  bool end = false;
-};
-
-class FakeOwner : public ChainOwner {
- public:
-  explicit FakeOwner(Events& events) : events_(events) {}
-
-  void onRequestFiltersDone() override {
-    ++done_count;
-    events_.push_back("owner:done");
-    if (on_done) {
-      on_done();
-    }
-  }
-  void writeHead(ResponseHead& head, bool end) override {
-    heads.push_back({head, end});
-    events_.push_back("writer:head " + describe(head, end));
-    if (on_head) {
-      on_head();
-    }
-  }
-  void writeBody(BodyPiece& body) override {
-    bodies.push_back(body);
-    events_.push_back("writer:body " + describe(body));
-    if (on_body) {
-      on_body();
-    }
-  }
-  void localReply(int status, std::string_view reason, bool close,
-                  std::string_view /*extra_header_lines*/) override {
-    events_.push_back("owner:local " + std::to_string(status) + " " + std::string(reason) +
-                      (close ? " close" : ""));
-  }
-  void sendContinue() override { events_.push_back("owner:continue"); }
-  void resetStream(ErrorKind kind) override {
-    resets.push_back(kind);
-    events_.push_back("owner:reset");
-    if (on_reset) {
-      on_reset();
-    }
-  }
-  void post(std::function<void()> fn) override { queue.push_back(std::move(fn)); }
-  uint64_t nowMs() const override { return now_ms; }
-  std::unique_ptr<Cancellable> startTimer(uint64_t ms, std::function<void()> fn) override {
-    events_.push_back("owner:timer " + std::to_string(ms));
-    timers.push_back(std::move(fn));
-    return nullptr;
-  }
-  void failResponse(int status, std::string_view reason) override {
-    events_.push_back("owner:fail " + std::to_string(status) + " " + std::string(reason));
-  }
-  void startCacheFetch(CacheFetchRequest&& /*request*/, FetchLeader* leader) override {
-    events_.push_back(leader != nullptr ? "owner:fetch lead" : "owner:fetch");
-  }
-  bool responseDone() const override { return response_done; }
-
-  // Runs the posted closures, including the ones they post, in order. Returns how many ran.
-  size_t runPosted() {
-    size_t ran = 0;
-    while (!queue.empty()) {
-      std::vector<std::function<void()>> batch = std::move(queue);
-      queue.clear();
-      for (std::function<void()>& fn : batch) {
-        fn();
-        ++ran;
-      }
-    }
-    return ran;
-  }
-
-  std::string bodyBytes() const {
-    std::string all;
-    for (const BodyPiece& body : bodies) {
-      if (body.data) {
-        all += *body.data;
-      }
-    }
-    return all;
-  }
-
-  int done_count = 0;
-  std::vector<WrittenHead> heads;
-  std::vector<BodyPiece> bodies;
-  std::vector<ErrorKind> resets;
-  std::vector<std::function<void()>> queue;
-  std::vector<std::function<void()>> timers;
-  bool response_done = false;
-  uint64_t now_ms = 1000;
-  std::function<void()> on_done;
-  std::function<void()> on_head;
-  std::function<void()> on_body;
-  std::function<void()> on_reset;
-
- private:
-  Events& events_;
-};
 
 // ---- scripted filters --------------------------------------------------------------------------
 
