@@ -32,6 +32,7 @@ CacheFetch::CacheFetch(Worker& worker, CacheFetchParams&& params)
 
 void CacheFetch::onExchangeHead(http::ResponseHead&& head) {
   response_time_ms_ = cache::wallClockMs();
+  tellLeader();
   const config::RouteClass& cls = *params_.route_class;
   http::stripHopByHop(head.headers);
   if (params_.stale && head.status == 304) {
@@ -196,8 +197,18 @@ void CacheFetch::onExchangeFailed(int status, const std::string& reason, bool af
       cache::evaluate(*params_.stale, {}, cache::wallClockMs()).usable_on_error) {
     fallback = params_.stale;
   }
+  tellLeader();
   params_.flight->fail(status, reason, fallback, exchange_->record().error);
   finish();
+}
+
+// The leading request's context gets what its fetch saw upstream (a follower's does not: the
+// fetch was not its own).
+void CacheFetch::tellLeader() {
+  std::shared_ptr<AdopterLink> leader = params_.leader.lock();
+  if (leader && leader->adopter != nullptr) {
+    leader->adopter->noteLeadFetch(exchange_->record());
+  }
 }
 
 void CacheFetch::finish() {

@@ -18,12 +18,14 @@
 
 namespace edge {
 
-// The request that led the fetch, for taking over an unshareable response.
+// The request that led the fetch, for taking over an unshareable response and for the
+// upstream's timings and address in its request context (the fetch runs on its worker).
 class ExchangeAdopter {
  public:
   virtual ~ExchangeAdopter() = default;
   virtual void adoptExchange(std::unique_ptr<upstream::UpstreamExchange> exchange,
                              http::ResponseHead&& head, const char* reason) = 0;
+  virtual void noteLeadFetch(const upstream::ExchangeRecord& record) = 0;
 };
 
 // Held by the leader (shared_ptr); the fetch keeps a weak_ptr and reaches the leader only
@@ -61,6 +63,7 @@ class CacheFetch : public Deferred, private upstream::ExchangeSink {
   void onNotModified(const http::ResponseHead& head);
   bool shareErrorWithWaiters(const http::ResponseHead& head) const;
   void handOver(http::ResponseHead&& head, const char* reason);
+  void tellLeader();
   cache::EntryPtr buildEntry();
   void finish();
 

@@ -62,6 +62,11 @@ class Stream : public Deferred,
   void passThrough();
   void adoptExchange(std::unique_ptr<upstream::UpstreamExchange> exchange,
                      http::ResponseHead&& head, const char* reason) override;
+  void noteLeadFetch(const upstream::ExchangeRecord& record) override {
+    if (down_ != nullptr) {  // after the client left, the context is closed
+      noteRecord(record);
+    }
+  }
   void onExchangeHead(http::ResponseHead&& head) override;
   void onExchangeBody(const char* data, size_t len) override;
   void onExchangeEnd() override;
@@ -90,6 +95,7 @@ class Stream : public Deferred,
 
   // ---- stream_context.cc: the request context for the log phase ----
   void noteExchange();
+  void noteRecord(const upstream::ExchangeRecord& record);
   void noteLocalReply(int status);
   void markDone();
   void closeContext();

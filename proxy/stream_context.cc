@@ -5,13 +5,15 @@
 
 namespace edge {
 
-// What the exchange saw (a pass-through, or a fetch this stream adopted): the upstream's
+// What the exchange saw (a pass-through, a fetch this stream leads or adopted): the upstream's
 // timings and address, and why it failed.
 void Stream::noteExchange() {
-  if (!exchange_) {
-    return;
+  if (exchange_) {
+    noteRecord(exchange_->record());
   }
-  const upstream::ExchangeRecord& record = exchange_->record();
+}
+
+void Stream::noteRecord(const upstream::ExchangeRecord& record) {
   ctx_.timings.upstream_connected = record.connected_ms;
   ctx_.timings.upstream_first_byte = record.first_byte_ms;
   if (record.server != nullptr) {
