@@ -51,7 +51,8 @@ FilterStatus CacheFilter::onRequestHeaders(http::RequestHead& head) {
   key_ = cache::buildKey({ctx_->host, ctx_->target, &headers}, cls);
   step_ = Step::LookingUp;
   in_request_headers_ = true;
-  std::weak_ptr<Link> weak = link();
+  std::shared_ptr<Link> alive = link();
+  std::weak_ptr<Link> weak = alive;
   cache_.store.lookup(
       key_,
       [this](const cache::CachedEntry& entry) { return varyMatches(entry.vary_values); },
@@ -61,6 +62,9 @@ FilterStatus CacheFilter::onRequestHeaders(http::RequestHead& head) {
           link->filter->onLookupDone(std::move(entry));
         }
       });
+  if (alive->filter == nullptr) {
+    return FilterStatus::Stop;  // answered inline, and the chain is gone with it
+  }
   in_request_headers_ = false;
   return step_ == Step::Upstream ? FilterStatus::Continue : FilterStatus::Stop;
 }
@@ -108,8 +112,9 @@ bool CacheFilter::answerFromEntry(const cache::EntryPtr& entry,
     case cache::Verdict::StaleServable:
       ctx_->cache_detail =
           "hit; " + secondsParam("ttl", ttl) + "; detail=stale-while-revalidate";
-      serveEntry(entry, Outcome::Stale, evaluation.age_ms);
+      // The refresh first: the answer may end the request and the chain with it.
       refreshInBackground(entry);
+      serveEntry(entry, Outcome::Stale, evaluation.age_ms);
       return true;
     case cache::Verdict::MustRevalidate:
       return false;

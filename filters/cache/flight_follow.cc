@@ -129,6 +129,12 @@ void CacheFilter::onFlightFailed(const cache::InFlight::View& view) {
     callbacks().failResponse(view.status, view.reason);
     return;
   }
+  if (view.fallback && !leading_ &&
+      !mayServe(view.fallback->vary_values, view.fallback->headers)) {
+    // The leader's stale copy is another variant, or not for a request with credentials.
+    goUpstream(Outcome::Miss, "fwd=vary-miss");
+    return;
+  }
   if (view.fallback) {
     ctx_->cache_detail = "hit; fwd=stale; fwd-status=" + std::to_string(view.status) +
                          "; detail=stale-if-error";
