@@ -120,7 +120,7 @@ void CacheFetch::handOver(http::ResponseHead&& head, const char* reason) {
     int64_t now = cache::wallClockMs();
     cache.coalescer.markUncacheable(
         params_.flight->key(), now,
-        now + worker_.runtime().config->cache.hit_for_miss.count());
+        now + params_.runtime->config->cache.hit_for_miss.count());
   }
   std::shared_ptr<AdopterLink> leader = params_.leader.lock();
   if (leader && leader->adopter != nullptr) {

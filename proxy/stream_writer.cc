@@ -1,6 +1,8 @@
 // The end of the filter chain and what the filters may ask of the Stream: the response as the
 // filters left it goes to the client through the writer, framed once from its final head
 // (stored header blocks and shared bodies of hits are sent as they are, without copies).
+#include <utility>
+
 #include "lib/http/serializer.h"
 #include "proxy/client_side.h"
 #include "proxy/stream.h"
