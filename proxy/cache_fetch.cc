@@ -112,7 +112,7 @@ void CacheFetch::handOver(http::ResponseHead&& head, const char* reason) {
       cache::evaluate(*params_.stale, {}, cache::wallClockMs()).usable_on_error) {
     // stale-if-error: everyone gets the stale copy instead of the origin's error.
     params_.flight->fail(head.status, "origin answered " + std::to_string(head.status),
-                         params_.stale);
+                         params_.stale, http::ErrorKind::None);
     finish();
     return;
   }

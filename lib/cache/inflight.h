@@ -81,8 +81,8 @@ class InFlight {
   void publishBody(Body chunk);
   void complete(EntryPtr entry);
   void release(std::string reason);
-  void fail(int status, std::string reason, EntryPtr fallback,
-            http::ErrorKind error = http::ErrorKind::None);
+  // `error` says what went wrong (None: the origin answered with an error, not the proxy).
+  void fail(int status, std::string reason, EntryPtr fallback, http::ErrorKind error);
 
  private:
   void notifyAllLocked(std::vector<std::function<void()>>& to_call);

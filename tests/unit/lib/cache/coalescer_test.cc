@@ -106,20 +106,21 @@ TEST(InFlight, CancelledOrDroppedSubscriptionsHearNothing) {
     auto dropped = flight.subscribe([&] { ++dropped_calls; });
   }
   cancelled->cancel();
-  flight.fail(502, "refused", nullptr);
+  flight.fail(502, "refused", nullptr, http::ErrorKind::ConnectRefused);
   EXPECT_EQ(cancelled_calls, 0);
   EXPECT_EQ(dropped_calls, 0);
 }
 
-TEST(InFlight, FailureCarriesTheStatusReasonAndFallback) {
+TEST(InFlight, FailureCarriesTheStatusReasonKindAndFallback) {
   InFlight flight("k");
   auto sub = flight.subscribe([] {});
   auto stale = std::make_shared<const CachedEntry>();
-  flight.fail(504, "timed out", stale);
+  flight.fail(504, "timed out", stale, http::ErrorKind::FirstByteTimeout);
   auto view = flight.read(*sub);
   EXPECT_EQ(view.state, InFlight::State::Failed);
   EXPECT_EQ(view.status, 504);
   EXPECT_EQ(view.reason, "timed out");
+  EXPECT_EQ(view.error, http::ErrorKind::FirstByteTimeout);
   EXPECT_EQ(view.fallback, stale);
 }
 
