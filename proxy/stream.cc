@@ -96,7 +96,7 @@ void Stream::makeChain(const config::Route* route) {
   ctx_.route_class = route != nullptr ? &runtime_->config->classOf(*route) : nullptr;
   ctx_.upstream_headers = route != nullptr ? &upstream_headers_ : nullptr;
   filters::ChainOwner& owner = *this;
-  chain_ = std::make_unique<filters::FilterChain>(ctx_, owner);
+  chain_.emplace(ctx_, owner);
   runtime_->filters.addFilters(*chain_, route, services_);
 }
 

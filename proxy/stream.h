@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "filters/chain/chain.h"
@@ -114,7 +115,7 @@ class Stream : public Deferred,
   filters::RequestContext ctx_;
   WorkerBatchRunner batch_runner_;
   filters::FilterServices services_;
-  std::unique_ptr<filters::FilterChain> chain_;
+  std::optional<filters::FilterChain> chain_;  // made in place: no allocation of its own
   ResponseWriter writer_;
   bool client_gone_ = false;  // the client left before the response was over
 

@@ -11,6 +11,18 @@ class FilterChain::Slot : public FilterCallbacks {
       : chain_(chain), index_(index), filter_(std::move(filter)) {
     filter_->setCallbacks(*this);
   }
+  // Slots live inline in the chain's vector: a move (only while filters are added, before any
+  // call) points the filter at its callbacks' new place.
+  Slot(Slot&& other) noexcept
+      : chain_(other.chain_),
+        index_(other.index_),
+        filter_(std::move(other.filter_)),
+        bypassed(other.bypassed) {
+    filter_->setCallbacks(*this);
+  }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+  Slot& operator=(Slot&&) = delete;
 
   Filter& filter() { return *filter_; }
 
@@ -70,6 +82,9 @@ class FilterChain::Slot : public FilterCallbacks {
   FilterChain& chain_;
   const ptrdiff_t index_;
   std::unique_ptr<Filter> filter_;
+
+ public:
+  bool bypassed = false;  // released its hold: its body hook is skipped from now on
 };
 
 FilterChain::FilterChain(RequestContext& context, ChainOwner& owner)
@@ -77,15 +92,12 @@ FilterChain::FilterChain(RequestContext& context, ChainOwner& owner)
 
 FilterChain::~FilterChain() { *alive_ = false; }
 
-void FilterChain::reserve(size_t count) {
-  slots_.reserve(count);
-  bypassed_.reserve(count);
-}
+void FilterChain::reserve(size_t count) { slots_.reserve(count); }
+
+size_t FilterChain::size() const { return slots_.size(); }
 
 void FilterChain::add(std::unique_ptr<Filter> filter) {
-  bypassed_.push_back(false);
-  slots_.push_back(
-      std::make_unique<Slot>(*this, static_cast<ptrdiff_t>(slots_.size()), std::move(filter)));
+  slots_.emplace_back(*this, static_cast<ptrdiff_t>(slots_.size()), std::move(filter));
 }
 
 void FilterChain::startRequest(http::RequestHead& head) {
@@ -96,7 +108,7 @@ void FilterChain::startRequest(http::RequestHead& head) {
 void FilterChain::runRequestFrom(size_t index) {
   std::shared_ptr<bool> alive = alive_;
   for (size_t i = index; i < slots_.size(); ++i) {
-    FilterStatus status = slots_[i]->filter().onRequestHeaders(*request_);
+    FilterStatus status = slots_[i].filter().onRequestHeaders(*request_);
     if (!*alive || reset_ || request_answered_) {
       return;
     }
@@ -113,7 +125,7 @@ bool FilterChain::sendRequestBody(BodyPiece piece) {
   if (!request_stopped_) {
     return false;
   }
-  slots_[request_stopped_at_]->filter().onRequestBody(piece);
+  slots_[request_stopped_at_].filter().onRequestBody(piece);
   return true;
 }
 
@@ -149,7 +161,7 @@ void FilterChain::runHeadersFrom(ptrdiff_t from, bool end) {
   std::shared_ptr<bool> alive = alive_;
   for (ptrdiff_t i = from; i >= 0; --i) {
     bool filter_end = end;
-    FilterStatus status = slots_[static_cast<size_t>(i)]->filter().onResponseHeaders(head_,
+    FilterStatus status = slots_[static_cast<size_t>(i)].filter().onResponseHeaders(head_,
                                                                                      filter_end);
     if (!*alive || reset_) {
       return;
@@ -179,10 +191,10 @@ void FilterChain::runBodyFrom(ptrdiff_t from, BodyPiece& piece) {
       hold(piece);
       return;
     }
-    if (bypassed_[static_cast<size_t>(i)]) {
+    if (slots_[static_cast<size_t>(i)].bypassed) {
       continue;
     }
-    slots_[static_cast<size_t>(i)]->filter().onResponseBody(piece);
+    slots_[static_cast<size_t>(i)].filter().onResponseBody(piece);
     if (!*alive || reset_) {
       return;
     }
@@ -205,7 +217,7 @@ void FilterChain::hold(BodyPiece& piece) {
     return;  // Stop: kept until the filter resumes
   }
   const ptrdiff_t holder = held_;
-  Filter& filter = slots_[static_cast<size_t>(holder)]->filter();
+  Filter& filter = slots_[static_cast<size_t>(holder)].filter();
   if (buffered_bytes_ > filter.bufferLimit()) {
     releaseHeld();
     return;
@@ -244,7 +256,7 @@ void FilterChain::releaseHeld() {
   const ptrdiff_t holder = held_;
   held_ = -1;
   hold_ = Hold::None;
-  bypassed_[static_cast<size_t>(holder)] = true;
+  slots_[static_cast<size_t>(holder)].bypassed = true;
   head_.released = true;
   runHeadersFrom(holder - 1, head_end_);
   if (!*alive || reset_ || cut_) {
@@ -296,7 +308,9 @@ void FilterChain::dropHeldResponse() {
   buffered_.clear();
   buffered_bytes_ = 0;
   buffered_end_ = false;
-  bypassed_.assign(bypassed_.size(), false);
+  for (Slot& slot : slots_) {
+    slot.bypassed = false;
+  }
   cut_ = true;  // what still comes of the dropped response goes nowhere
   response_entered_ = false;
   response_ended_ = false;
@@ -310,7 +324,7 @@ void FilterChain::log() {
   std::shared_ptr<bool> alive = alive_;
   // `alive` first: a filter may have destroyed the chain (and slots_) in its onLog.
   for (size_t i = 0; *alive && i < slots_.size(); ++i) {
-    slots_[i]->filter().onLog(context_);
+    slots_[i].filter().onLog(context_);
   }
 }
 

@@ -34,7 +34,7 @@ class FilterChain {
   // Room for `count` filters, so adding them allocates once.
   void reserve(size_t count);
   void add(std::unique_ptr<Filter> filter);
-  size_t size() const { return slots_.size(); }
+  size_t size() const;
 
   // Request side. Calls owner.onRequestFiltersDone() (inline, or later after a Stop) unless a
   // filter answered the request itself.
@@ -80,7 +80,7 @@ class FilterChain {
 
   RequestContext& context_;
   ChainOwner& owner_;
-  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Slot> slots_;  // inline: a request's chain allocates once for its slots
   std::shared_ptr<bool> alive_;
   http::RequestHead* request_ = nullptr;
   size_t request_stopped_at_ = 0;
@@ -96,7 +96,6 @@ class FilterChain {
   std::vector<cache::Body> buffered_;  // body pieces that arrived while held
   uint64_t buffered_bytes_ = 0;
   bool buffered_end_ = false;
-  std::vector<bool> bypassed_;    // per filter: released its hold, its body hook is skipped
   bool reset_ = false;            // a filter reset the stream: nothing more goes anywhere
   bool cut_ = false;              // a filter ended the response early (or it was dropped)
   bool response_entered_ = false;
