@@ -20,15 +20,15 @@ ChainFactory::ChainFactory(const config::Config& config, const config::RouteTabl
 void ChainFactory::addFilters(FilterChain& chain, const config::Route* route,
                               const FilterServices& services) const {
   chain.reserve(4);
-  chain.add(std::make_unique<CompressFilter>(compress_, services));
+  chain.emplace<CompressFilter>(compress_, services);
   if (route == nullptr) {
-    chain.add(std::make_unique<ConditionalFilter>(conditional_unrouted_));
-    chain.add(std::make_unique<batch::BatchFilter>(batch_, *services.batches));
+    chain.emplace<ConditionalFilter>(conditional_unrouted_);
+    chain.emplace<batch::BatchFilter>(batch_, *services.batches);
     return;
   }
-  chain.add(std::make_unique<ConditionalFilter>(conditional_[route->class_index]));
-  chain.add(std::make_unique<FieldsFilter>(fields_[route->class_index], services));
-  chain.add(std::make_unique<CacheFilter>(cache_, services));
+  chain.emplace<ConditionalFilter>(conditional_[route->class_index]);
+  chain.emplace<FieldsFilter>(fields_[route->class_index], services);
+  chain.emplace<CacheFilter>(cache_, services);
 }
 
 }  // namespace edge::filters

@@ -7,8 +7,10 @@ namespace edge::filters {
 // One filter in its place, and the callbacks it gets: they act on the chain at this position.
 class FilterChain::Slot : public FilterCallbacks {
  public:
-  Slot(FilterChain& chain, ptrdiff_t index, std::unique_ptr<Filter> filter)
-      : chain_(chain), index_(index), filter_(std::move(filter)) {
+  // `on_heap`: the slot deletes the filter; otherwise it lives in the chain's own storage and
+  // the slot only destroys it.
+  Slot(FilterChain& chain, ptrdiff_t index, Filter* filter, bool on_heap)
+      : chain_(chain), index_(index), filter_(filter), on_heap_(on_heap) {
     filter_->setCallbacks(*this);
   }
   // Slots live inline in the chain's vector: a move (only while filters are added, before any
@@ -16,13 +18,24 @@ class FilterChain::Slot : public FilterCallbacks {
   Slot(Slot&& other) noexcept
       : chain_(other.chain_),
         index_(other.index_),
-        filter_(std::move(other.filter_)),
+        filter_(std::exchange(other.filter_, nullptr)),
+        on_heap_(other.on_heap_),
         bypassed(other.bypassed) {
     filter_->setCallbacks(*this);
   }
   Slot(const Slot&) = delete;
   Slot& operator=(const Slot&) = delete;
   Slot& operator=(Slot&&) = delete;
+  ~Slot() override {
+    if (filter_ == nullptr) {
+      return;
+    }
+    if (on_heap_) {
+      delete filter_;
+    } else {
+      filter_->~Filter();
+    }
+  }
 
   Filter& filter() { return *filter_; }
 
@@ -81,7 +94,8 @@ class FilterChain::Slot : public FilterCallbacks {
  private:
   FilterChain& chain_;
   const ptrdiff_t index_;
-  std::unique_ptr<Filter> filter_;
+  Filter* filter_;
+  bool on_heap_;
 
  public:
   bool bypassed = false;  // released its hold: its body hook is skipped from now on
@@ -97,7 +111,20 @@ void FilterChain::reserve(size_t count) { slots_.reserve(count); }
 size_t FilterChain::size() const { return slots_.size(); }
 
 void FilterChain::add(std::unique_ptr<Filter> filter) {
-  slots_.emplace_back(*this, static_cast<ptrdiff_t>(slots_.size()), std::move(filter));
+  slots_.emplace_back(*this, static_cast<ptrdiff_t>(slots_.size()), filter.release(), true);
+}
+
+void FilterChain::addPlaced(Filter* filter) {
+  slots_.emplace_back(*this, static_cast<ptrdiff_t>(slots_.size()), filter, false);
+}
+
+void* FilterChain::arenaFor(size_t size, size_t align) {
+  size_t start = (arena_used_ + align - 1) / align * align;
+  if (start + size > sizeof(arena_)) {
+    return nullptr;
+  }
+  arena_used_ = start + size;
+  return arena_ + start;
 }
 
 void FilterChain::startRequest(http::RequestHead& head) {

@@ -1113,5 +1113,50 @@ TEST_F(FilterChainTest, LogCallsEveryFilterOnceEvenIfCalledTwice) {
   EXPECT_EQ(c->logged_context, &context_);
 }
 
+// ---- where the filters live -------------------------------------------------------------------
+
+// Records where it was made and when it dies; N bytes of payload decide where it fits.
+template <size_t N>
+class SizedFilter : public Filter {
+ public:
+  SizedFilter(std::vector<const void*>& made, int& destroyed) : destroyed_(destroyed) {
+    made.push_back(this);
+  }
+  ~SizedFilter() override { ++destroyed_; }
+
+ private:
+  int& destroyed_;
+  char payload_[N] = {};
+};
+
+TEST(FilterChainStorage, EmplacedFiltersLiveInTheChainUnlessTooLargeAndDieWithIt) {
+  Events events;
+  FakeOwner owner(events);
+  RequestContext context;
+  std::vector<const void*> made;
+  int destroyed = 0;
+  auto chain = std::make_unique<FilterChain>(context, owner);
+  chain->emplace<SizedFilter<16>>(made, destroyed);
+  chain->emplace<SizedFilter<4096>>(made, destroyed);  // larger than the chain's storage
+  chain->emplace<SizedFilter<16>>(made, destroyed);
+  ASSERT_EQ(made.size(), 3u);
+  EXPECT_EQ(chain->size(), 3u);
+  auto inside = [&chain](const void* p) {
+    const char* begin = reinterpret_cast<const char*>(chain.get());
+    const char* at = static_cast<const char*>(p);
+    return at >= begin && at < begin + sizeof(FilterChain);
+  };
+  EXPECT_TRUE(inside(made[0]));
+  EXPECT_FALSE(inside(made[1]));
+  EXPECT_TRUE(inside(made[2]));
+
+  http::RequestHead head;
+  head.method = "GET";
+  chain->startRequest(head);
+  EXPECT_EQ(owner.done_count, 1);  // every filter ran and continued
+  chain.reset();
+  EXPECT_EQ(destroyed, 3);
+}
+
 }  // namespace
 }  // namespace edge::filters
