@@ -7,6 +7,15 @@ namespace {
 
 bool compressible(const cache::CachedEntry& entry, const RequestContext& context,
                   const CompressionSettings& settings) {
+  // An entry holds a stored form only if it was found compressible when the form was made
+  // (its status, headers and size never change; the settings are the snapshot's): what is
+  // left to ask is this request's side, without parsing the entry's headers on every hit.
+  // (A config reload that changes the compression settings must drop the stored forms.)
+  const bool has_form = entry.encoded[encodedSlot(Coding::Gzip)] != nullptr ||
+                        entry.encoded[encodedSlot(Coding::Brotli)] != nullptr;
+  if (has_form && settings.config->enabled) {
+    return !http::iequals(context.method, "HEAD") && !context.client_http10;
+  }
   CompressFacts facts{context.method, entry.status, entry.headers, entry.body->size(),
                       context.client_http10};
   return settings.config->enabled &&
