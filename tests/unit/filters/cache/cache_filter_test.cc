@@ -62,18 +62,7 @@ class FakeMailbox : public WorkerMailbox {
   void post(std::function<void()> fn) override { queue.push_back(std::move(fn)); }
 
   // Runs what is queued, including what that queues, in order. Returns how many ran.
-  size_t run() {
-    size_t ran = 0;
-    while (!queue.empty()) {
-      std::vector<std::function<void()>> batch = std::move(queue);
-      queue.clear();
-      for (std::function<void()>& fn : batch) {
-        fn();
-        ++ran;
-      }
-    }
-    return ran;
-  }
+  size_t run() { return test_support::runQueued(queue); }
 
   std::vector<std::function<void()>> queue;
 };

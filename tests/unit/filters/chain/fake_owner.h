@@ -80,6 +80,21 @@ class FakeTimerHandle : public Cancellable {
   std::shared_ptr<FakeTimer> timer_;
 };
 
+// Runs what `queue` holds, including what that queues, in order (a fake dispatcher's turn).
+// Returns how many ran.
+inline size_t runQueued(std::vector<std::function<void()>>& queue) {
+  size_t ran = 0;
+  while (!queue.empty()) {
+    std::vector<std::function<void()>> batch = std::move(queue);
+    queue.clear();
+    for (std::function<void()>& fn : batch) {
+      fn();
+      ++ran;
+    }
+  }
+  return ran;
+}
+
 class FakeOwner : public ChainOwner {
  public:
   explicit FakeOwner(Events& events) : events_(events) {}
@@ -147,18 +162,7 @@ class FakeOwner : public ChainOwner {
   bool responseDone() const override { return response_done; }
 
   // Runs the posted closures, including the ones they post, in order. Returns how many ran.
-  size_t runPosted() {
-    size_t ran = 0;
-    while (!queue.empty()) {
-      std::vector<std::function<void()>> batch = std::move(queue);
-      queue.clear();
-      for (std::function<void()>& fn : batch) {
-        fn();
-        ++ran;
-      }
-    }
-    return ran;
-  }
+  size_t runPosted() { return runQueued(queue); }
 
   // Fires timer `index` as the worker would: only while it is armed, and once. Returns whether
   // it ran. The callback is a copy: it may start other timers (and so grow `timers`).
