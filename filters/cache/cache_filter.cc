@@ -11,11 +11,9 @@ std::string secondsParam(std::string_view name, int64_t ms) {
   return std::string(name) + "=" + std::to_string(ms / 1000);
 }
 
-// RFC 9111 3.5: a response stored for anyone may answer a request with credentials only if
-// it says so.
+// RFC 9111 3.5, for a response stored or fetched for anyone.
 bool sharedWithCredentials(const http::Headers& headers) {
-  cache::CacheControl cc = cache::parseCacheControl(headers.joined("cache-control"));
-  return cc.is_public || cc.s_maxage.has_value() || cc.must_revalidate;
+  return cache::sharedWithCredentials(cache::parseCacheControl(headers.joined("cache-control")));
 }
 
 }  // namespace

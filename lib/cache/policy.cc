@@ -66,8 +66,7 @@ const char* refusal(const ResponseFacts& response, const http::Headers& headers,
     return "private";
   }
   // RFC 9111 3.5: an answer to an authorised request is shared only when the origin says so.
-  if (response.request_credentialed_unscoped &&
-      !(cc.is_public || cc.s_maxage.has_value() || cc.must_revalidate)) {
+  if (response.request_credentialed_unscoped && !sharedWithCredentials(cc)) {
     return "credentials";
   }
   if (!route_class.store_set_cookie && headers.find("set-cookie") != nullptr) {

@@ -74,6 +74,12 @@ std::optional<std::vector<std::string>> varyHeaders(const http::Headers& respons
 // white space collapsed. An absent header is "".
 std::string normaliseVaryValue(std::string_view header_name, const std::string* value);
 
+// RFC 9111 3.5: a response may answer (or be stored from) a request with credentials only
+// when it says it is shared: public, s-maxage or must-revalidate.
+inline bool sharedWithCredentials(const CacheControl& cc) {
+  return cc.is_public || cc.s_maxage.has_value() || cc.must_revalidate;
+}
+
 // Fills the freshness, stale windows, validators and RFC 9111 age inputs of `entry` from the
 // response headers, the class and the exchange times:
 // - freshness: s-maxage, else max-age, else Expires - Date, else heuristic (10% of
