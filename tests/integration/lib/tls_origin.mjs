@@ -1,0 +1,121 @@
+// An HTTPS origin in the test process (node:https) for the proxy's upstream TLS: every request is
+// answered with JSON that echoes it (headers as [name, value] pairs, in order), the body's size
+// and sha256, and what TLS saw (protocol, SNI, the client certificate's subject).
+// /bytes/<n> answers n bytes of the demo origin's pattern instead.
+// It counts TCP connections, completed handshakes (`secureConnection`), failed handshakes
+// (`tlsClientError`) and requests, so tests can tell whether the proxy reused a connection.
+import https from 'node:https';
+import fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { patternChunks } from './pattern.mjs';
+
+// cert / key: PEM file paths (e.g. testPki().server.origin). clientCa: a CA file; with it the
+// origin asks for a client certificate, and with requireClientCert refuses a handshake without
+// a valid one.
+export async function startTlsOrigin({ cert, key, clientCa, requireClientCert = false,
+  host = '127.0.0.1' } = {}) {
+  const counts = { tcpConnections: 0, tlsConnections: 0, tlsErrors: 0, requests: 0 };
+  const tlsErrors = [];
+  const clientSubjects = [];
+  const sockets = new Set();
+  const server = https.createServer({
+    cert: fs.readFileSync(cert),
+    key: fs.readFileSync(key),
+    ...(clientCa ? {
+      ca: fs.readFileSync(clientCa),
+      requestCert: true,
+      rejectUnauthorized: requireClientCert,
+    } : {}),
+    // Long enough that an idle pooled connection outlives any test step on a loaded machine.
+    keepAliveTimeout: 120000,
+  }, (req, res) => {
+    counts.requests++;
+    const url = new URL(req.url, 'https://origin.test');
+    const bytes = url.pathname.match(/^\/bytes\/(\d+)$/);
+    if (bytes) {
+      req.resume();
+      const total = Number(bytes[1]);
+      res.writeHead(200, { 'content-type': 'application/octet-stream',
+        'content-length': total, 'cache-control': 'no-store' });
+      (async () => {
+        for (const chunk of patternChunks(total, 65536)) {
+          if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+        }
+        res.end();
+      })().catch((err) => res.destroy(err));
+      return;
+    }
+    const hash = createHash('sha256');
+    let bodyBytes = 0;
+    req.on('data', (chunk) => {
+      bodyBytes += chunk.length;
+      hash.update(chunk);
+    });
+    req.on('end', () => {
+      const peer = req.socket.getPeerCertificate?.() ?? {};
+      const pairs = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        pairs.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+      }
+      const status = Number(url.searchParams.get('status') ?? 200);
+      const body = JSON.stringify({
+        method: req.method,
+        url: req.url,
+        headers: pairs,
+        bodyBytes,
+        bodySha256: hash.digest('hex'),
+        tls: {
+          protocol: req.socket.getProtocol?.(),
+          servername: req.socket.servername || null,
+          clientSubject: peer.subject ?? null,
+          clientAuthorized: req.socket.authorized ?? false,
+        },
+      });
+      res.writeHead(status, { 'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.end(body);
+    });
+  });
+  server.on('connection', (socket) => {
+    counts.tcpConnections++;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('secureConnection', (socket) => {
+    counts.tlsConnections++;
+    const peer = socket.getPeerCertificate?.();
+    if (peer?.subject) clientSubjects.push(peer.subject);
+  });
+  server.on('tlsClientError', (err) => {
+    counts.tlsErrors++;
+    tlsErrors.push(err.code ?? err.message);
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address();
+  return {
+    host,
+    port,
+    address: `${host}:${port}`,
+    // {tcpConnections, tlsConnections, tlsErrors, requests}, a copy.
+    stats: () => ({ ...counts }),
+    // The error codes of failed handshakes and the subjects of client certificates, in order.
+    tlsErrors,
+    clientSubjects,
+    reset: () => {
+      for (const k of Object.keys(counts)) counts[k] = 0;
+      tlsErrors.length = 0;
+      clientSubjects.length = 0;
+    },
+    // Closes the listener and every connection (a pooled idle one included).
+    stop: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    }),
+  };
+}
