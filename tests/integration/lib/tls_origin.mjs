@@ -4,10 +4,16 @@
 // /bytes/<n> answers n bytes of the demo origin's pattern instead.
 // It counts TCP connections, completed handshakes (`secureConnection`), failed handshakes
 // (`tlsClientError`) and requests, so tests can tell whether the proxy reused a connection.
+// Also the client side of TLS tests: `openssl s_client` runs (sClient), the certificate a server
+// presented (servedSubject), and every listener port of a started proxy in config order
+// (listenerPorts).
 import https from 'node:https';
 import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { patternChunks } from './pattern.mjs';
+import { openssl } from './certs.mjs';
+import { waitFor } from './wait.mjs';
 
 // cert / key: PEM file paths (e.g. testPki().server.origin). clientCa: a CA file; with it the
 // origin asks for a client certificate, and with requireClientCert refuses a handshake without
@@ -118,4 +124,60 @@ export async function startTlsOrigin({ cert, key, clientCa, requireClientCert = 
       for (const s of sockets) s.destroy();
     }),
   };
+}
+
+// ---- client side ------------------------------------------------------------------------------
+
+const LISTENING = /listening on (\S+):(\d+) \((\d+) workers?(, tls)?\)/g;
+
+// The proxy logs one "listening on HOST:PORT (N workers[, tls])" line per listener, in config
+// order, all together once it is ready. Waits for `count` of them; resolves [{host, port, tls}].
+export async function listenerPorts(proxy, count, { timeoutMs = 30000 } = {}) {
+  return waitFor(() => {
+    const found = [...proxy.stderr.matchAll(LISTENING)]
+      .map((m) => ({ host: m[1], port: Number(m[2]), tls: m[4] !== undefined }));
+    return found.length >= count && found.slice(0, count);
+  }, { timeoutMs, what: `${count} "listening on" lines:\n${proxy.stderr}` });
+}
+
+// Runs `openssl s_client -connect 127.0.0.1:<port>` with `args` (e.g. ['-tls1_2']), SNI
+// `servername` (none when null), writing `input` (e.g. a request with Connection: close; with
+// -ign_eof s_client then reads until the server closes) and closing its stdin.
+// Resolves {code, stdout, stderr, out (both)}.
+export function sClient({ port, servername = null, args = [], input = '', timeoutMs = 30000 }) {
+  const argv = ['s_client', '-connect', `127.0.0.1:${port}`,
+    ...(servername ? ['-servername', servername] : ['-noservername']), ...args];
+  return new Promise((resolve) => {
+    const child = spawn('openssl', argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => err.push(d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdin.on('error', () => {});  // the server may close before the input is written
+    child.stdin.end(input);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString('latin1');
+      const stderr = Buffer.concat(err).toString('latin1');
+      resolve({ code, signal, stdout, stderr, out: `${stdout}\n${stderr}`,
+        argv: `openssl ${argv.join(' ')}` });
+    });
+  });
+}
+
+// The subject (RFC 2253 form) of the certificate a server presented in s_client's output, or
+// null when there was none.
+export async function servedSubject(output) {
+  const pem = output.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/);
+  if (!pem) return null;
+  const out = await openssl(['x509', '-noout', '-subject', '-nameopt', 'RFC2253'],
+    { input: pem[0] + '\n' });
+  return out.trim().replace(/^subject=\s*/, '');
+}
+
+// "New, TLSv1.3, ..." or "Reused, TLSv1.2, ..." from s_client's output: {reused, version} or null.
+export function sessionLine(output) {
+  const m = output.match(/^(New|Reused), (TLSv1(?:\.\d)?|SSLv3|\(NONE\)), Cipher is (\S+)/m);
+  return m ? { reused: m[1] === 'Reused', version: m[2], cipher: m[3] } : null;
 }
