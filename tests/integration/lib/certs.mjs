@@ -1,7 +1,7 @@
 // Test PKI made at run time with the openssl command line tool, in a per-process temp directory
 // removed at exit (no key is ever committed). testPki() makes the whole set once per process:
 //   ca, otherCa, clientCa             CAs ({cert, key}); otherCa is unrelated to the others
-//   server.default                    CN=default.test, SAN localhost, 127.0.0.1 (a listener's default)
+//   server.default                    CN=default.test, SAN localhost, 127.0.0.1 (a default)
 //   server.api                        CN=api.test, SAN api.test
 //   server.wildcard                   CN=*.example.test, SAN *.example.test
 //   server.origin                     CN=origin.test, SAN origin.test, localhost, 127.0.0.1
@@ -53,7 +53,8 @@ function file(name, text) {
 }
 
 let counter = 0;
-const unique = (name) => `${String(++counter).padStart(2, '0')}-${name.replace(/[^A-Za-z0-9.-]/g, '_')}`;
+const unique = (name) =>
+  `${String(++counter).padStart(2, '0')}-${name.replace(/[^A-Za-z0-9.-]/g, '_')}`;
 
 async function newKey(name) {
   const key = file(`${name}.key`);
