@@ -17,7 +17,7 @@ std::string HostPort::str() const {
 ConfigPtr quickConfig(const HostPort& listen, const HostPort& upstream) {
   auto config = std::make_shared<Config>();
   config->source = "<quick>";
-  config->listen.push_back(listen);
+  config->listen.push_back(ListenConfig{listen, std::nullopt});
 
   UpstreamConfig origin;
   origin.name = "default";

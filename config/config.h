@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/invalidation_config.h"
+#include "config/tls_config.h"
 
 namespace edge::config {
 
@@ -24,11 +25,18 @@ struct HostPort {
   bool operator==(const HostPort&) const = default;
 };
 
+// One listening address; with `tls` set it terminates TLS.
+struct ListenConfig {
+  HostPort address;
+  std::optional<TlsListenerConfig> tls;
+};
+
 // Limits on what a client may send. Exceeding one gets a clear 4xx and, where framing is in
 // doubt, the connection is closed.
 struct Limits {
   size_t max_header_bytes = 32 * 1024;          // request line + headers -> 431 above this
   uint64_t max_request_body = 64ull << 20;       // -> 413 above this; 0 means unlimited
+  size_t max_tunnels = 50'000;                   // open Upgrade tunnels per worker -> 503 above
 };
 
 struct ClientTimeouts {
@@ -37,6 +45,7 @@ struct ClientTimeouts {
   Millis keepalive{60'000};   // idle keep-alive connection
   Millis send_idle{60'000};   // longest wait for a slow client to take written bytes
   Millis drain{10'000};       // on SIGTERM: longest wait for in-flight exchanges
+  Millis tunnel_idle{3'600'000};  // an Upgrade tunnel with no bytes either way is closed
 };
 
 struct UpstreamConfig {
@@ -50,6 +59,7 @@ struct UpstreamConfig {
   std::optional<std::string> host_header;  // rewrite Host; unset keeps the client's Host
   uint32_t max_fails = 3;             // consecutive failures that eject a server...
   Millis fail_timeout{10'000};        // ...for this long
+  std::optional<UpstreamTlsConfig> tls;  // set: TLS to every server
 };
 
 // Which parts of a request make up the cache key, beyond method class, host and path.
@@ -164,12 +174,15 @@ struct Route {
   RouteMatch match;
   size_t upstream_index = 0;     // into Config::upstreams
   size_t class_index = 0;        // into Config::route_classes
+  // Upgrade tokens (lower case) this route tunnels; another Upgrade is forwarded as a plain
+  // request without its Upgrade headers.
+  std::vector<std::string> upgrade = {"websocket"};
   int source_line = 0;           // 1-based line in the config file, for diagnostics
 };
 
 struct Config {
   std::string source;                  // file name, or "<quick>" for --listen/--upstream
-  std::vector<HostPort> listen;
+  std::vector<ListenConfig> listen;
   unsigned workers = 0;                // 0 = one per CPU core
   Limits limits;
   ClientTimeouts client_timeouts;

@@ -23,6 +23,7 @@
 #include "config/loader_compression.h"
 #include "config/loader_invalidation.h"
 #include "config/loader_routes.h"
+#include "config/loader_tls.h"
 #include "config/yaml_reader.h"
 
 namespace edge::config {
@@ -51,33 +52,6 @@ struct UpstreamDurationKey {
 };
 
 
-void readListen(Diagnostics& diag, const Field& field, Config& config) {
-  std::vector<Field> items{field};
-  if (!field.node.IsScalar()) {
-    auto list = yaml::listItems(diag, field, "host:port or a list of them");
-    if (!list) {
-      return;
-    }
-    items = std::move(*list);
-  }
-  if (items.empty()) {
-    diag.expected(field, "at least one host:port");
-  }
-  for (const auto& item : items) {
-    const auto address = yaml::readHostPort(diag, item);
-    if (!address) {
-      continue;
-    }
-    // Port 0 picks a free port each time, so it may well appear twice.
-    if (address->port != 0 &&
-        std::find(config.listen.begin(), config.listen.end(), *address) != config.listen.end()) {
-      diag.add(item, "address " + address->str() + " is listed twice");
-      continue;
-    }
-    config.listen.push_back(*address);
-  }
-}
-
 void readWorkers(Diagnostics& diag, const Field& field, Config& config) {
   const bool is_number = field.node.IsScalar() && !field.node.Scalar().empty() &&
                          field.node.Scalar().find_first_not_of("0123456789") == std::string::npos;
@@ -93,7 +67,7 @@ void readWorkers(Diagnostics& diag, const Field& field, Config& config) {
 }
 
 void readLimits(Diagnostics& diag, const Field& field, Limits& limits) {
-  const MapFields map(diag, field, {"max_header_bytes", "max_request_body"});
+  const MapFields map(diag, field, {"max_header_bytes", "max_request_body", "max_tunnels"});
   if (const auto value = map.get("max_header_bytes")) {
     if (const auto bytes = yaml::readByteSize(diag, *value, kMinHeaderBytes, kMaxHeaderBytes)) {
       limits.max_header_bytes = static_cast<size_t>(*bytes);
@@ -103,6 +77,11 @@ void readLimits(Diagnostics& diag, const Field& field, Limits& limits) {
     const auto bytes = yaml::readByteSize(diag, *value, 0, std::numeric_limits<uint64_t>::max());
     limits.max_request_body = bytes.value_or(limits.max_request_body);
   }
+  if (const auto value = map.get("max_tunnels")) {
+    if (const auto count = yaml::readInteger(diag, *value, 0, kNoUpperBound)) {
+      limits.max_tunnels = static_cast<size_t>(*count);
+    }
+  }
 }
 
 void readClientTimeouts(Diagnostics& diag, const Field& field, ClientTimeouts& timeouts) {
@@ -110,7 +89,8 @@ void readClientTimeouts(Diagnostics& diag, const Field& field, ClientTimeouts& t
                                    {"body_idle", &ClientTimeouts::body_idle},
                                    {"keepalive", &ClientTimeouts::keepalive},
                                    {"send_idle", &ClientTimeouts::send_idle},
-                                   {"drain", &ClientTimeouts::drain}};
+                                   {"drain", &ClientTimeouts::drain},
+                                   {"tunnel_idle", &ClientTimeouts::tunnel_idle}};
   std::vector<std::string> known;
   for (const auto& key : kKeys) {
     known.emplace_back(key.name);
@@ -189,7 +169,7 @@ void readUpstreams(Diagnostics& diag, const Field& field, Config& config) {
     upstream.name = entry.name;
     const MapFields map(diag, entry.field,
                         {"servers", "connect_timeout", "first_byte_timeout", "idle_timeout", "pool",
-                         "host_header", "max_fails", "fail_timeout"});
+                         "host_header", "max_fails", "fail_timeout", "tls"});
     if (const auto servers = map.require("servers")) {
       readServers(diag, *servers, upstream);
     }
@@ -197,6 +177,9 @@ void readUpstreams(Diagnostics& diag, const Field& field, Config& config) {
       readPool(diag, *pool, upstream);
     }
     readUpstreamScalars(diag, map, upstream);
+    if (const auto tls = map.get("tls")) {
+      upstream.tls = yaml::readUpstreamTls(diag, *tls);
+    }
     config.upstreams.push_back(std::move(upstream));
   }
 }
@@ -253,7 +236,7 @@ void readTopLevel(Diagnostics& diag, const YAML::Node& root, Config& config) {
     return;
   }
   if (const auto value = map.require("listen")) {
-    readListen(diag, *value, config);
+    yaml::readListen(diag, *value, config);
   }
   if (const auto value = map.get("workers")) {
     readWorkers(diag, *value, config);

@@ -243,7 +243,7 @@ bool sameSocket(const HostPort& a, const HostPort& b) {
          (a.host == b.host || isWildcard(a.host) || isWildcard(b.host));
 }
 
-void readAdmin(Diagnostics& diag, const Field& field, const std::vector<HostPort>& listen,
+void readAdmin(Diagnostics& diag, const Field& field, const std::vector<ListenConfig>& listen,
                AdminConfig& admin) {
   const MapFields map(diag, field, {"listen", "token_env", "allow_remote", "max_body"});
   if (!map.isMap()) {
@@ -260,7 +260,8 @@ void readAdmin(Diagnostics& diag, const Field& field, const std::vector<HostPort
         diag.add(*value, "the admin listener binds loopback addresses only; set "
                          "allow_remote: true to listen on " + quote(address->str()));
       }
-      for (const HostPort& proxy : listen) {
+      for (const ListenConfig& listener : listen) {
+        const HostPort& proxy = listener.address;
         if (sameSocket(*address, proxy)) {
           diag.add(*value, "the admin listener cannot share " + quote(address->str()) +
                                " with the proxy listener " + quote(proxy.str()) +

@@ -11,7 +11,7 @@ namespace edge::config::yaml {
 
 void readInvalidation(Diagnostics& diag, const Field& field, InvalidationConfig& invalidation);
 // `listen` are the proxy's own listeners, read before: the admin listener may not take one.
-void readAdmin(Diagnostics& diag, const Field& field, const std::vector<HostPort>& listen,
+void readAdmin(Diagnostics& diag, const Field& field, const std::vector<ListenConfig>& listen,
                AdminConfig& admin);
 
 }  // namespace edge::config::yaml

@@ -156,6 +156,7 @@ class RoutesReader {
         classes_(namesOf(config.route_classes)) {}
 
   void readRoute(const Field& field);
+  void readUpgrade(const Field& field, std::vector<std::string>& tokens);
   // Gives the routes that named no class the "default" one, adding it if the user has none.
   void assignDefaultClass();
 
@@ -182,7 +183,7 @@ class RoutesReader {
 void RoutesReader::readRoute(const Field& field) {
   Route route;
   route.source_line = oneBased(field.mark().line);
-  const MapFields map(diag_, field, {"match", "upstream", "class"});
+  const MapFields map(diag_, field, {"match", "upstream", "class", "upgrade"});
   if (const auto match = map.get("match")) {
     readMatch(*match, route.match);
   }
@@ -195,7 +196,26 @@ void RoutesReader::readRoute(const Field& field) {
   } else {
     without_class_.push_back(config_.routes.size());
   }
+  if (const auto upgrade = map.get("upgrade")) {
+    readUpgrade(*upgrade, route.upgrade);
+  }
   config_.routes.push_back(std::move(route));
+}
+
+void RoutesReader::readUpgrade(const Field& field, std::vector<std::string>& tokens) {
+  const auto items = listItems(diag_, field, "a list of Upgrade protocols like [websocket]");
+  if (!items) {
+    return;
+  }
+  tokens.clear();
+  for (const Field& item : *items) {
+    const auto token = readString(diag_, item);
+    if (token && !isToken(*token)) {
+      diag_.expected(item, "an Upgrade protocol name (an HTTP token, like websocket)");
+    } else if (token) {
+      tokens.push_back(lowerAscii(*token));
+    }
+  }
 }
 
 std::optional<size_t> RoutesReader::resolve(const Field& field, std::string_view kind,

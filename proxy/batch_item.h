@@ -47,6 +47,9 @@ class BatchItem : public ClientSide {
   bool closeAfterResponse() const override { return false; }
   bool requestHttp11() const override { return true; }
   const std::string& clientIp() const override { return parent_.client_ip; }
+  const std::optional<filters::ClientTls>& clientTls() const override {
+    return parent_.client_tls;
+  }
   uint64_t acceptedMs() const override { return started_ms_; }
 
  private:

@@ -6,8 +6,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "filters/chain/request_context.h"
 
 namespace edge {
 
@@ -35,6 +38,8 @@ class ClientSide {
   virtual bool closeAfterResponse() const = 0;
   virtual bool requestHttp11() const = 0;
   virtual const std::string& clientIp() const = 0;
+  // Set when the request came over TLS.
+  virtual const std::optional<filters::ClientTls>& clientTls() const = 0;
   // When the client's connection was accepted (a batch item: when it started), on the
   // worker's clock: the request context's first timing.
   virtual uint64_t acceptedMs() const = 0;

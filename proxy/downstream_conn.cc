@@ -6,6 +6,8 @@
 #include "proxy/net/tcp_socket.h"
 #include "proxy/net_util.h"
 #include "proxy/stream.h"
+#include "proxy/tls/server_context.h"
+#include "proxy/tls/tls_socket.h"
 #include "proxy/worker.h"
 
 namespace edge {
@@ -16,19 +18,55 @@ constexpr config::Millis kLinger{2000};
 
 }  // namespace
 
-DownstreamConn::DownstreamConn(Worker& worker)
+namespace {
+
+net::Socket* openSocket(Worker& worker, net::SocketHandler& handler,
+                        const tls::ServerContext* tls, tls::TlsSocket*& tls_socket) {
+  std::span<char> buffer(worker.readBuffer(), Worker::kReadBufferSize);
+  net::WaterMarks marks{DownstreamConn::kHighWater, DownstreamConn::kLowWater};
+  if (tls == nullptr) {
+    return net::TcpSocket::create(worker.loop(), handler, buffer, marks);
+  }
+  tls_socket = tls::TlsSocket::create(worker.loop(), handler, buffer, marks,
+                                      tls::TlsSocketOptions{tls->newConnection(), true, nullptr});
+  return tls_socket;
+}
+
+TlsFailure counted(tls::HandshakeFailure failure) {
+  switch (failure) {
+    case tls::HandshakeFailure::PlainHttp:
+      return TlsFailure::PlainHttp;
+    case tls::HandshakeFailure::UnknownSni:
+      return TlsFailure::UnknownSni;
+    case tls::HandshakeFailure::ClientCert:
+      return TlsFailure::ClientCert;
+    case tls::HandshakeFailure::Protocol:
+      return TlsFailure::Protocol;
+    case tls::HandshakeFailure::None:
+    case tls::HandshakeFailure::Other:
+      break;
+  }
+  return TlsFailure::Other;
+}
+
+}  // namespace
+
+DownstreamConn::DownstreamConn(Worker& worker,
+                               std::shared_ptr<const tls::ServerContext> tls)
     : worker_(worker),
-      socket_(net::TcpSocket::create(
-          worker.loop(), *this, std::span<char>(worker.readBuffer(), Worker::kReadBufferSize),
-          net::WaterMarks{kHighWater, kLowWater})),
+      tls_context_(std::move(tls)),
+      socket_(openSocket(worker, *this, tls_context_.get(), tls_socket_)),
       timer_(worker.loop(), [this](TimerKind kind) { onTimer(kind); }),
       parser_(*this, worker.runtime().config->limits),
+      handshaking_(tls_context_ != nullptr),
       accepted_ms_(worker.nowMs()) {}
 
 DownstreamConn::~DownstreamConn() { worker_.untrack(this); }
 
-void DownstreamConn::accept(Worker& worker, uv_stream_t* listener) {
-  auto* conn = new DownstreamConn(worker);
+void DownstreamConn::accept(Worker& worker, uv_stream_t* listener, size_t listen_index) {
+  const auto& contexts = worker.runtime().listener_tls;
+  auto* conn = new DownstreamConn(
+      worker, listen_index < contexts.size() ? contexts[listen_index] : nullptr);
   worker.track(conn);
   if (conn->socket_->accept(listener) != 0) {
     conn->close();
@@ -41,6 +79,15 @@ void DownstreamConn::accept(Worker& worker, uv_stream_t* listener) {
   }
   conn->updateReading();
   conn->updateTimer();
+}
+
+// The TLS handshake is done: requests may come.
+void DownstreamConn::onSocketConnected(int /*status*/) {
+  handshaking_ = false;
+  worker_.connectionCounters().handshakeDone(tls_socket_->resumed());
+  client_tls_.emplace(filters::ClientTls{tls_socket_->peerSubject(),
+                                          tls_context_->settings().client_subject_header});
+  updateTimer();
 }
 
 bool DownstreamConn::draining() const { return worker_.draining(); }
@@ -68,6 +115,16 @@ void DownstreamConn::onSocketData(const char* data, size_t len) {
 }
 
 void DownstreamConn::onSocketReadEnd(int status) {
+  if (handshaking_) {
+    // The handshake failed: nothing reached the parser. The socket has queued its alert (or
+    // a plain-text 400 for plain HTTP); send it and close.
+    worker_.connectionCounters().handshakeFailed(counted(tls_socket_->failure()));
+    EDGE_LOG_DEBUG("client %s: TLS handshake failed: %s", client_ip_.c_str(),
+                   tls_socket_->errorDetail().c_str());
+    handshaking_ = false;
+    closeGracefully();
+    return;
+  }
   if (status == UV_EOF && exchange_active_ && request_complete_ && !lingering_) {
     // Half-close after a full request: still answer it, then close.
     peer_eof_ = true;
@@ -310,7 +367,11 @@ void DownstreamConn::updateTimer() {
     return;
   }
   const config::ClientTimeouts& t = worker_.runtime().config->client_timeouts;
-  if (socket_->queuedBytes() > 0) {
+  if (handshaking_) {
+    if (timer_.reason() != TimerKind::Handshake) {
+      timer_.start(TimerKind::Handshake, tls_context_->settings().handshake_timeout);
+    }
+  } else if (socket_->queuedBytes() > 0) {
     timer_.start(TimerKind::SendIdle, t.send_idle);
   } else if (shutting_down_) {
     timer_.stop();
@@ -330,6 +391,10 @@ void DownstreamConn::updateTimer() {
 void DownstreamConn::onTimer(TimerKind kind) {
   const config::ClientTimeouts& t = worker_.runtime().config->client_timeouts;
   switch (kind) {
+    case TimerKind::Handshake:
+      worker_.connectionCounters().handshakeFailed(TlsFailure::Timeout);
+      close();
+      break;
     case TimerKind::Header:
       exchange_active_ = true;
       replyLocally(408, "request head not received within " + std::to_string(t.header.count()) +

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "proxy/client_side.h"
@@ -16,6 +17,10 @@
 #include "proxy/net/socket.h"
 
 namespace edge {
+namespace tls {
+class ServerContext;
+class TlsSocket;
+}  // namespace tls
 
 class Stream;
 class Worker;
@@ -26,7 +31,8 @@ class DownstreamConn : public ClientSide, private http::RequestSink, private net
   static constexpr size_t kLowWater = 64 * 1024;
   static constexpr size_t kMaxPendingInput = 64 * 1024;  // pipelined bytes read ahead
 
-  static void accept(Worker& worker, uv_stream_t* listener);
+  // A connection from config listener `listen_index`: TLS when that listener has it.
+  static void accept(Worker& worker, uv_stream_t* listener, size_t listen_index);
 
   // ClientSide, for the active Stream.
   void send(std::string&& bytes) override;
@@ -44,6 +50,7 @@ class DownstreamConn : public ClientSide, private http::RequestSink, private net
   bool closeAfterResponse() const override { return close_after_response_ || draining(); }
   bool requestHttp11() const override { return request_http11_; }
   const std::string& clientIp() const override { return client_ip_; }
+  const std::optional<filters::ClientTls>& clientTls() const override { return client_tls_; }
   uint64_t acceptedMs() const override { return accepted_ms_; }
   bool draining() const;
 
@@ -53,9 +60,9 @@ class DownstreamConn : public ClientSide, private http::RequestSink, private net
   void continueAfterResponse();
 
  private:
-  enum class TimerKind { None, Keepalive, Header, BodyIdle, SendIdle, Linger };
+  enum class TimerKind { None, Handshake, Keepalive, Header, BodyIdle, SendIdle, Linger };
 
-  explicit DownstreamConn(Worker& worker);
+  DownstreamConn(Worker& worker, std::shared_ptr<const tls::ServerContext> tls);
   ~DownstreamConn() override;
 
   // RequestSink
@@ -64,6 +71,7 @@ class DownstreamConn : public ClientSide, private http::RequestSink, private net
   void onRequestEnd() override;
 
   // SocketHandler
+  void onSocketConnected(int status) override;  // TLS: the handshake is done
   void onSocketData(const char* data, size_t len) override;
   void onSocketReadEnd(int status) override;
   void onSocketWritable() override;
@@ -80,12 +88,18 @@ class DownstreamConn : public ClientSide, private http::RequestSink, private net
   void retireStream();
 
   Worker& worker_;
+  // The listener's TLS context as it was at accept (a reload may build a new one): its SNI and
+  // ALPN callbacks run during this connection's handshake.
+  std::shared_ptr<const tls::ServerContext> tls_context_;
+  tls::TlsSocket* tls_socket_ = nullptr;  // socket_ itself when the listener is TLS (set first)
   net::Socket* socket_;  // frees itself after onSocketClosed
+  std::optional<filters::ClientTls> client_tls_;  // set once the handshake is done
   net::ConnectionTimer<TimerKind> timer_;
   http::RequestParser parser_;
   std::unique_ptr<Stream> stream_;
   std::string client_ip_;
   std::string pending_input_;  // bytes read after a complete request: the next request(s)
+  bool handshaking_ = false;       // TLS: no byte reaches the parser before it is done
   bool unflushed_ = false;         // sent since the last flush
   bool request_http11_ = true;
   bool request_is_head_ = false;

@@ -8,8 +8,8 @@
 
 namespace edge {
 
-Listener* Listener::open(Worker& worker, int fd) {
-  auto* listener = new Listener(worker);
+Listener* Listener::open(Worker& worker, int fd, size_t index) {
+  auto* listener = new Listener(worker, index);
   uv_tcp_init(worker.loop(), &listener->tcp_);
   listener->tcp_.data = listener;
   int rc = uv_tcp_open(&listener->tcp_, fd);
@@ -37,7 +37,7 @@ void Listener::onConnection(uv_stream_t* server, int status) {
     EDGE_LOG_WARN("worker %u: accept failed: %s", self->worker_.id(), uv_strerror(status));
     return;
   }
-  DownstreamConn::accept(self->worker_, server);
+  DownstreamConn::accept(self->worker_, server, self->index_);
 }
 
 }  // namespace edge

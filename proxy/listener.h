@@ -4,22 +4,26 @@
 
 #include <uv.h>
 
+#include <cstddef>
+
 namespace edge {
 
 class Worker;
 
 class Listener {
  public:
-  // Takes ownership of `fd`. Returns null (and logs) if libuv refuses it.
-  static Listener* open(Worker& worker, int fd);
+  // Takes ownership of `fd`, the socket of config listener `index`. Returns null (and logs)
+  // if libuv refuses it.
+  static Listener* open(Worker& worker, int fd, size_t index);
   // The only way a Listener dies: uv_close, then delete in the close callback.
   void close();
 
  private:
-  explicit Listener(Worker& worker) : worker_(worker) {}
+  Listener(Worker& worker, size_t index) : worker_(worker), index_(index) {}
   static void onConnection(uv_stream_t* server, int status);
 
   Worker& worker_;
+  const size_t index_;
   uv_tcp_t tcp_{};
 };
 

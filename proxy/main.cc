@@ -150,10 +150,18 @@ int main(int argc, char** argv) {
     copy->workers = static_cast<unsigned>(opts.workers);
     config = copy;
   }
-  std::string error;
-  edge::RuntimePtr runtime = edge::buildRuntime(config, error);
+  edge::tls::ConfigReport report;
+  edge::RuntimePtr runtime = edge::buildRuntime(config, report);
+  for (const edge::config::ConfigError& e : report.errors) {
+    std::fprintf(stderr, "%s\n", e.format().c_str());
+  }
+  for (edge::config::ConfigError w : report.warnings) {
+    w.message = "warning: " + w.message;
+    std::fprintf(stderr, "%s\n", w.format().c_str());
+  }
   if (!runtime) {
-    std::fprintf(stderr, "%s: %s\n", config->source.c_str(), error.c_str());
+    std::fprintf(stderr, "edge-proxy: configuration %s has %zu error(s)\n",
+                 config->source.c_str(), report.errors.size());
     return 1;
   }
   if (opts.check_only) {

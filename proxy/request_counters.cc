@@ -11,6 +11,7 @@ constexpr std::array<std::string_view, kErrorKindCount> kErrorKindNames = {
     "bad_request",
     "connect_refused",
     "connect_timeout",
+    "upstream_tls",
     "first_byte_timeout",
     "upstream_reset",
     "upstream_protocol",
@@ -37,6 +38,7 @@ RequestTotals& RequestTotals::operator+=(const RequestTotals& other) {
   }
   bytes_in += other.bytes_in;
   bytes_out += other.bytes_out;
+  connections += other.connections;
   return *this;
 }
 

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "filters/chain/request_context.h"
+#include "proxy/connection_counters.h"
 
 namespace edge {
 
@@ -27,6 +28,7 @@ struct RequestTotals {
   std::array<uint64_t, kErrorKindCount> errors{};      // by filters::ErrorKind; [None] stays 0
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
+  ConnectionTotals connections;  // not requests, but read with them
 
   RequestTotals& operator+=(const RequestTotals& other);
 };

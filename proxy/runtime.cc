@@ -1,21 +1,58 @@
 #include "proxy/runtime.h"
 
+#include <algorithm>
+
 #include "proxy/net_util.h"
 
 namespace edge {
+namespace {
 
-RuntimePtr buildRuntime(const config::ConfigPtr& config, std::string& error) {
+void buildTls(Runtime& runtime, const config::Config& config, tls::ConfigReport& report) {
+  for (const config::ListenConfig& listen : config.listen) {
+    std::shared_ptr<const tls::ServerContext> context;
+    if (listen.tls) {
+      context = tls::ServerContext::build(*listen.tls, config.source, report);
+      const std::string& header = listen.tls->client_subject_header;
+      auto& headers = runtime.client_subject_headers;
+      if (std::find(headers.begin(), headers.end(), header) == headers.end()) {
+        headers.push_back(header);
+      }
+    }
+    runtime.listener_tls.push_back(std::move(context));
+  }
+  for (const config::UpstreamConfig& upstream : config.upstreams) {
+    runtime.upstream_tls.push_back(
+        upstream.tls ? tls::ClientContext::build(upstream, config.source, report) : nullptr);
+  }
+}
+
+}  // namespace
+
+RuntimePtr buildRuntime(const config::ConfigPtr& config, tls::ConfigReport& report) {
   auto runtime = std::make_shared<Runtime>(config);
   for (const config::UpstreamConfig& upstream : config->upstreams) {
     std::vector<sockaddr_storage> addresses(upstream.servers.size());
     for (size_t i = 0; i < upstream.servers.size(); ++i) {
       std::string why;
       if (!net::resolve(upstream.servers[i], addresses[i], why)) {
-        error = "upstream \"" + upstream.name + "\": " + why;
-        return nullptr;
+        report.errors.push_back(
+            {config->source, 0, 0, "upstreams." + upstream.name + ".servers", why});
       }
     }
     runtime->upstream_addresses.push_back(std::move(addresses));
+  }
+  buildTls(*runtime, *config, report);
+  if (!report.errors.empty()) {
+    return nullptr;
+  }
+  return runtime;
+}
+
+RuntimePtr buildRuntime(const config::ConfigPtr& config, std::string& error) {
+  tls::ConfigReport report;
+  RuntimePtr runtime = buildRuntime(config, report);
+  if (!runtime) {
+    error = report.errors.front().format();
   }
   return runtime;
 }

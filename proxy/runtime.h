@@ -13,6 +13,9 @@
 #include "filters/compress/accept_encoding.h"
 #include "filters/chain_factory.h"
 #include "filters/compress/encoded_entry.h"
+#include "proxy/tls/client_context.h"
+#include "proxy/tls/config_report.h"
+#include "proxy/tls/server_context.h"
 
 namespace edge {
 
@@ -22,13 +25,23 @@ struct Runtime {
   std::vector<std::vector<sockaddr_storage>> upstream_addresses;  // [upstream][server]
   // The request filters' configs, built once for this snapshot.
   filters::ChainFactory filters;
+  // TLS contexts built from this snapshot's files: [listener] (null: plain) and [upstream]
+  // (null: plain TCP).
+  std::vector<std::shared_ptr<const tls::ServerContext>> listener_tls;
+  std::vector<std::shared_ptr<const tls::ClientContext>> upstream_tls;
+  // Headers that carry a verified client certificate subject upstream: removed from every
+  // client request, on every listener, before the proxy sets its own.
+  std::vector<std::string> client_subject_headers;
 
   explicit Runtime(config::ConfigPtr cfg) : config(cfg), routes(*cfg), filters(*cfg, routes) {}
 };
 
 using RuntimePtr = std::shared_ptr<const Runtime>;
 
-// Builds a Runtime, resolving every upstream server; empty pointer and `error` on failure.
+// Builds a Runtime: resolves every upstream server and reads every TLS file. Empty pointer on
+// failure, with the problems (file:line:col) in `report`; warnings do not fail it.
+RuntimePtr buildRuntime(const config::ConfigPtr& config, tls::ConfigReport& report);
+// The same, with the first problem as one line of text.
 RuntimePtr buildRuntime(const config::ConfigPtr& config, std::string& error);
 
 }  // namespace edge

@@ -47,7 +47,8 @@ Server::~Server() = default;
 
 bool Server::openListeners(unsigned workers, std::vector<std::vector<int>>& fds_per_worker) {
   fds_per_worker.assign(workers, {});
-  for (const config::HostPort& listen : runtime_->config->listen) {
+  for (const config::ListenConfig& listener : runtime_->config->listen) {
+    const config::HostPort& listen = listener.address;
     sockaddr_storage addr{};
     std::string error;
     if (!net::resolve(listen, addr, error)) {
@@ -97,6 +98,7 @@ int Server::run() {
     RequestTotals totals;
     for (const auto& worker : workers_) {
       totals += worker->requestCounters().read();
+      totals.connections += worker->connectionCounters().read();
     }
     return totals;
   };
@@ -134,8 +136,9 @@ int Server::run() {
     workers_.back()->start();
   }
   // Only now: tests and scripts take this line to mean "ready, and signals are handled".
-  for (const config::HostPort& bound : bound_) {
-    EDGE_LOG_INFO("listening on %s (%u workers)", bound.str().c_str(), workers);
+  for (size_t i = 0; i < bound_.size(); ++i) {
+    EDGE_LOG_INFO("listening on %s (%u workers%s)", bound_[i].str().c_str(), workers,
+                  runtime_->config->listen[i].tls ? ", tls" : "");
   }
   uv_run(&main.loop, UV_RUN_DEFAULT);
   for (auto& worker : workers_) {

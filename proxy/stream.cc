@@ -66,8 +66,10 @@ void Stream::start() {
   if (batch.enabled && path == batch.path) {
     makeChain(nullptr);  // the batch filter answers it
   } else if (route()) {
-    upstream_headers_ = upstream::forwardHeaders(std::move(req_.headers),
-                                                 {down_->clientIp(), ctx_.host, req_.http11()},
+    const std::optional<filters::ClientTls>& tls = down_->clientTls();
+    upstream::ForwardedFrom from{down_->clientIp(), ctx_.host, req_.http11(),
+                                 tls ? &*tls : nullptr, &runtime_->client_subject_headers};
+    upstream_headers_ = upstream::forwardHeaders(std::move(req_.headers), from,
                                                  runtime_->config->upstreamOf(*route_));
     request_framing_ = http::upstreamRequestFraming(req_.has_content_length,
                                                     req_.content_length, req_.chunked);
@@ -92,6 +94,7 @@ bool Stream::route() {
 
 void Stream::makeChain(const config::Route* route) {
   ctx_.client_ip = down_->clientIp();
+  ctx_.client_tls = down_->clientTls();
   ctx_.route = route;
   ctx_.route_class = route != nullptr ? &runtime_->config->classOf(*route) : nullptr;
   ctx_.upstream_headers = route != nullptr ? &upstream_headers_ : nullptr;

@@ -38,8 +38,8 @@ void Worker::start() {
   drain_timer_.data = this;
   upstreams_ = std::make_unique<upstream::UpstreamSet>(*this);
   encoder_ = std::make_unique<BackgroundEncoder>(*this);
-  for (int fd : listen_fds_) {
-    if (Listener* listener = Listener::open(*this, fd)) {
+  for (size_t i = 0; i < listen_fds_.size(); ++i) {
+    if (Listener* listener = Listener::open(*this, listen_fds_[i], i)) {
       listeners_.push_back(listener);
     }
   }

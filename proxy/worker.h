@@ -13,6 +13,7 @@
 
 #include "filters/chain/services.h"
 #include "lib/cache/shared_cache.h"
+#include "proxy/connection_counters.h"
 #include "proxy/request_counters.h"
 #include "proxy/runtime.h"
 
@@ -53,6 +54,8 @@ class Worker : public filters::WorkerMailbox {
   // Any thread may read them; only this worker's streams add to them.
   RequestCounters& requestCounters() { return request_counters_; }
   const RequestCounters& requestCounters() const { return request_counters_; }
+  ConnectionCounters& connectionCounters() { return connection_counters_; }
+  const ConnectionCounters& connectionCounters() const { return connection_counters_; }
 
   // Worker thread only below.
   unsigned id() const { return id_; }
@@ -109,6 +112,7 @@ class Worker : public filters::WorkerMailbox {
   std::vector<DownstreamConn*> to_continue_;
   std::vector<std::unique_ptr<Deferred>> graveyard_;
   RequestCounters request_counters_;
+  ConnectionCounters connection_counters_;
 };
 
 }  // namespace edge

@@ -32,6 +32,7 @@ FilterStatus BatchFilter::onRequestHeaders(http::RequestHead& head) {
   const RequestContext& context = callbacks().context();
   parent_.host = context.host;
   parent_.client_ip = context.client_ip;
+  parent_.client_tls = context.client_tls;
   for (const std::string& name : config_.inherit_headers) {
     for (const http::Header& h : head.headers) {
       if (http::iequals(h.name, name)) {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "config/config.h"
 #include "filters/batch/batch_request.h"
 #include "filters/chain/filter.h"
+#include "filters/chain/request_context.h"
 
 namespace edge::filters::batch {
 
@@ -19,6 +21,7 @@ namespace edge::filters::batch {
 struct BatchParent {
   std::string host;
   std::string client_ip;
+  std::optional<ClientTls> client_tls;  // the batch request's: every item came over it
   std::vector<std::pair<std::string, std::string>> inherited;  // headers every item gets
 };
 

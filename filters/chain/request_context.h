@@ -28,11 +28,19 @@ struct Timings {
   uint64_t done = 0;
 };
 
+// A client connection's TLS: the verified client certificate's subject (RFC 2253; empty when
+// none was presented) and the header that carries it upstream.
+struct ClientTls {
+  std::string cert_subject;
+  std::string subject_header;
+};
+
 struct RequestContext {
   // The request, as routed.
   std::string method;
   std::string host;
   std::string client_ip;
+  std::optional<ClientTls> client_tls;  // set: the request came over TLS
   std::string target;  // normalised origin-form, as sent upstream
   bool head_request = false;
   bool client_http10 = false;

@@ -10,6 +10,7 @@ enum class ErrorKind {
   BadRequest,        // the client's request was refused (400, 404, 405, 413, ...)
   ConnectRefused,    // no upstream server accepted a connection
   ConnectTimeout,
+  UpstreamTls,       // connected, but the TLS handshake failed (verification, versions)
   FirstByteTimeout,  // connected, but the head did not come in time
   UpstreamReset,     // the connection broke before the response was complete
   UpstreamProtocol,  // the upstream's response could not be parsed

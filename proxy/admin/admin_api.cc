@@ -94,6 +94,22 @@ void writeRequests(JsonWriter& json, const RequestTotals& totals) {
       .endObject();
 }
 
+void writeConnections(JsonWriter& json, const ConnectionTotals& totals) {
+  json.key("tls").beginObject()
+      .field("handshakes", totals.tls_handshakes)
+      .field("resumed", totals.tls_resumed)
+      .key("handshake_failures").beginObject();
+  for (size_t i = 0; i < kTlsFailureCount; ++i) {
+    json.field(tlsFailureName(static_cast<TlsFailure>(i)), totals.tls_failures[i]);
+  }
+  json.endObject().endObject();
+  json.key("tunnels").beginObject()
+      .field("open", totals.tunnels_open)
+      .field("opened", totals.tunnels_opened)
+      .field("refused", totals.tunnels_refused)
+      .endObject();
+}
+
 }  // namespace
 
 bool percentDecode(std::string_view text, std::string& out) {
@@ -286,8 +302,10 @@ AdminResponse AdminApi::stats() const {
       .field("entries", inv.last_gap_entries)
       .endObject()
       .endObject();
+  const RequestTotals totals = requests_ ? requests_() : RequestTotals{};
   json.key("requests");
-  writeRequests(json, requests_ ? requests_() : RequestTotals{});
+  writeRequests(json, totals);
+  writeConnections(json, totals.connections);
   json.endObject();
   return {200, json.take(), {}};
 }

@@ -25,6 +25,8 @@ filters::ErrorKind errorKindOf(UpstreamFailure::Kind kind, bool response_started
       return ErrorKind::ConnectRefused;
     case Kind::ConnectTimeout:
       return ErrorKind::ConnectTimeout;
+    case Kind::TlsFailed:
+      return ErrorKind::UpstreamTls;
     case Kind::FirstByteTimeout:
       return ErrorKind::FirstByteTimeout;
     case Kind::IdleTimeout:
@@ -234,6 +236,7 @@ void UpstreamExchange::onUpstreamFailure(const UpstreamFailure& failure) {
   switch (failure.kind) {
     case Kind::ConnectFailed:
     case Kind::ConnectTimeout:
+    case Kind::TlsFailed:
       balancer.reportFailure(server_, worker_.nowMs());
       // Nothing reached the server, so any method may go to the next one.
       if (!body_sent_ &&

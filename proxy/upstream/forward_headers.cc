@@ -12,8 +12,16 @@ http::Headers forwardHeaders(http::Headers&& client_headers, const ForwardedFrom
   http::Headers headers = std::move(client_headers);
   http::stripHopByHop(headers);
   headers.remove("expect");
+  if (from.reserved != nullptr) {
+    for (const std::string& name : *from.reserved) {
+      headers.remove(name);
+    }
+  }
+  if (from.tls != nullptr && !from.tls->cert_subject.empty()) {
+    headers.set(from.tls->subject_header, from.tls->cert_subject);
+  }
   headers.appendToList("X-Forwarded-For", from.client_ip);
-  headers.set("X-Forwarded-Proto", "http");
+  headers.set("X-Forwarded-Proto", from.tls != nullptr ? "https" : "http");
   if (!from.host.empty()) {
     headers.set("X-Forwarded-Host", std::string(from.host));
   }

@@ -12,7 +12,10 @@ UpstreamSet::UpstreamSet(Worker& worker) {
     PerUpstream u{Balancer(cfg.servers.size(), cfg.max_fails,
                            static_cast<uint64_t>(cfg.fail_timeout.count())),
                   std::vector<std::deque<UpstreamConn*>>(cfg.servers.size()), 0,
-                  cfg.pool_max_idle};
+                  cfg.pool_max_idle, {}};
+    for (size_t i = 0; i < cfg.servers.size(); ++i) {
+      u.sessions.push_back(std::make_unique<tls::ClientSessionSlot>());
+    }
     upstreams_.push_back(std::move(u));
   }
 }

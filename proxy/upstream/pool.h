@@ -4,8 +4,10 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <vector>
 
+#include "proxy/tls/client_context.h"
 #include "proxy/upstream/balancer.h"
 
 namespace edge {
@@ -24,6 +26,10 @@ class UpstreamSet {
   UpstreamSet& operator=(const UpstreamSet&) = delete;
 
   Balancer& balancer(size_t upstream) { return upstreams_[upstream].balancer; }
+  // Where TLS sessions with that server are kept for resumption.
+  tls::ClientSessionSlot& sessionSlot(size_t upstream, size_t server) {
+    return *upstreams_[upstream].sessions[server];
+  }
   // The most recently used idle connection to that server, or null.
   UpstreamConn* takeIdle(size_t upstream, size_t server);
   // Keeps the connection; closes the oldest idle one when over pool_max_idle.
@@ -38,6 +44,7 @@ class UpstreamSet {
     std::vector<std::deque<UpstreamConn*>> idle;  // per server; back = most recent
     size_t idle_count = 0;
     size_t max_idle = 0;
+    std::vector<std::unique_ptr<tls::ClientSessionSlot>> sessions;  // per server
   };
   std::vector<PerUpstream> upstreams_;
 };

@@ -4,18 +4,39 @@
 
 #include "proxy/log.h"
 #include "proxy/net/tcp_socket.h"
+#include "proxy/tls/tls_socket.h"
 #include "proxy/upstream/pool.h"
 #include "proxy/worker.h"
 
 namespace edge::upstream {
 
+namespace {
+
+// Plain TCP, or TLS when the upstream has it: the session kept for this server is offered.
+net::Socket* openSocket(Worker& worker, net::SocketHandler& handler, size_t upstream,
+                        size_t server, tls::TlsSocket*& tls_socket) {
+  std::span<char> buffer(worker.readBuffer(), Worker::kReadBufferSize);
+  net::WaterMarks marks{UpstreamConn::kHighWater, UpstreamConn::kLowWater};
+  const Runtime& runtime = worker.runtime();
+  const tls::ClientContext* tls = runtime.upstream_tls[upstream].get();
+  if (tls == nullptr) {
+    return net::TcpSocket::create(worker.loop(), handler, buffer, marks);
+  }
+  const config::HostPort& address = runtime.config->upstreams[upstream].servers[server];
+  tls_socket = tls::TlsSocket::create(
+      worker.loop(), handler, buffer, marks,
+      tls::TlsSocketOptions{tls->newConnection(address), false,
+                            &worker.upstreams().sessionSlot(upstream, server)});
+  return tls_socket;
+}
+
+}  // namespace
+
 UpstreamConn::UpstreamConn(Worker& worker, size_t upstream, size_t server)
     : worker_(worker),
       upstream_(upstream),
       server_(server),
-      socket_(net::TcpSocket::create(
-          worker.loop(), *this, std::span<char>(worker.readBuffer(), Worker::kReadBufferSize),
-          net::WaterMarks{kHighWater, kLowWater})),
+      socket_(openSocket(worker, *this, upstream, server, tls_socket_)),
       timer_(worker.loop(), [this](TimerKind kind) { onTimer(kind); }),
       parser_(*this) {}
 
@@ -40,6 +61,10 @@ UpstreamConn* UpstreamConn::connect(Worker& worker, size_t upstream, size_t serv
 }
 
 void UpstreamConn::onSocketConnected(int status) {
+  if (status < 0 && tls_socket_ != nullptr && tls_socket_->failure() != tls::HandshakeFailure::None) {
+    fail(UpstreamFailure::Kind::TlsFailed, "TLS handshake failed: " + tls_socket_->errorDetail());
+    return;
+  }
   if (status < 0) {
     fail(UpstreamFailure::Kind::ConnectFailed, uv_strerror(status));
     return;

@@ -14,6 +14,9 @@
 
 namespace edge {
 class Worker;
+namespace tls {
+class TlsSocket;
+}
 }
 
 namespace edge::upstream {
@@ -22,6 +25,7 @@ struct UpstreamFailure {
   enum class Kind {
     ConnectFailed,     // refused, unreachable: nothing was sent
     ConnectTimeout,    // nothing was sent
+    TlsFailed,         // connected, but the TLS handshake failed: nothing was sent
     ClosedBeforeResponse,  // closed or reset before any response byte
     FirstByteTimeout,
     IdleTimeout,       // stalled mid-exchange
@@ -108,6 +112,7 @@ class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
   Worker& worker_;
   const size_t upstream_;
   const size_t server_;
+  tls::TlsSocket* tls_socket_ = nullptr;  // socket_ itself for a TLS upstream (set first)
   net::Socket* socket_;  // frees itself after onSocketClosed
   net::ConnectionTimer<TimerKind> timer_;
   State state_ = State::Connecting;

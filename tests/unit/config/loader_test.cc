@@ -11,6 +11,15 @@
 namespace edge::config {
 namespace {
 
+// The addresses of the listeners, in order.
+std::vector<edge::config::HostPort> addressesOf(const std::vector<edge::config::ListenConfig>& listen) {
+  std::vector<edge::config::HostPort> out;
+  for (const auto& l : listen) {
+    out.push_back(l.address);
+  }
+  return out;
+}
+
 using namespace std::chrono_literals;
 using test_support::formatted;
 using test_support::kExamplePath;
@@ -37,7 +46,7 @@ TEST(LoaderTest, ExampleConfigLoadsWithItsValues) {
   ASSERT_TRUE(result.ok()) << (result.errors.empty() ? "" : result.errors[0].format());
   const Config& config = *result.config;
   EXPECT_EQ(config.source, kExamplePath);
-  EXPECT_EQ(config.listen, (std::vector<HostPort>{{"127.0.0.1", 8080}}));
+  EXPECT_EQ(addressesOf(config.listen), (std::vector<HostPort>{{"127.0.0.1", 8080}}));
   EXPECT_EQ(config.workers, 0u);
   EXPECT_EQ(config.limits.max_header_bytes, 32u * 1024);
   EXPECT_EQ(config.limits.max_request_body, 64ull << 20);
@@ -171,7 +180,7 @@ TEST(LoaderTest, ReadsEveryOptionalSetting) {
       "    upstream: api\n");
   ASSERT_TRUE(result.ok()) << formatted(result)[0];
   const Config& config = *result.config;
-  EXPECT_EQ(config.listen,
+  EXPECT_EQ(addressesOf(config.listen),
             (std::vector<HostPort>{{"::1", 8443}, {"0.0.0.0", 0}, {"localhost", 9000}}));
   EXPECT_EQ(config.workers, 4u);
   EXPECT_EQ(config.limits.max_header_bytes, 1u << 20);

@@ -476,6 +476,7 @@ class FakeClient : public ClientSide {
   bool closeAfterResponse() const override { return false; }
   bool requestHttp11() const override { return true; }
   const std::string& clientIp() const override { return ip_; }
+  const std::optional<filters::ClientTls>& clientTls() const override { return tls_; }
   uint64_t acceptedMs() const override { return accepted_ms_; }
 
  private:
@@ -510,6 +511,7 @@ class FakeClient : public ClientSide {
 
   Worker& worker_;
   const std::string ip_ = kClientIp;
+  const std::optional<filters::ClientTls> tls_;
   uint64_t accepted_ms_ = 0;
   std::unique_ptr<Stream> stream_;
   bool gone_ = false;
