@@ -1,7 +1,7 @@
 // An HTTPS origin in the test process (node:https) for the proxy's upstream TLS: every request is
 // answered with JSON that echoes it (headers as [name, value] pairs, in order), the body's size
 // and sha256, and what TLS saw (protocol, SNI, the client certificate's subject).
-// /bytes/<n> answers n bytes of the demo origin's pattern instead.
+// A path ending in /bytes/<n> answers n bytes of the demo origin's pattern instead.
 // It counts TCP connections, completed handshakes (`secureConnection`), failed handshakes
 // (`tlsClientError`) and requests, so tests can tell whether the proxy reused a connection.
 // Also the client side of TLS tests: `openssl s_client` runs (sClient), the certificate a server
@@ -37,7 +37,7 @@ export async function startTlsOrigin({ cert, key, clientCa, requireClientCert = 
   }, (req, res) => {
     counts.requests++;
     const url = new URL(req.url, 'https://origin.test');
-    const bytes = url.pathname.match(/^\/bytes\/(\d+)$/);
+    const bytes = url.pathname.match(/\/bytes\/(\d+)$/);
     if (bytes) {
       req.resume();
       const total = Number(bytes[1]);

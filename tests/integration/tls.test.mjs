@@ -1,0 +1,417 @@
+// Downstream TLS: certificates chosen by SNI (exact, wildcard, the first as default, strict_sni),
+// TLS 1.2 and 1.3, min_version, a TLS 1.2 cipher list, ALPN, session resumption from tickets,
+// keep-alive, 20 MB both ways, X-Forwarded-Proto, mutual TLS and the client subject header
+// (never taken from the client), and handshake failures (plain HTTP, garbage, a stall past
+// handshake_timeout, no shared cipher or version) that close the connection, never reach the
+// origin, are counted in the admin API's /stats and leave other connections working.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { startOrigin } from './lib/origin.mjs';
+import { startProxy, writeTempFile } from './lib/proxy.mjs';
+import { toYaml } from './lib/config.mjs';
+import { curl } from './lib/curl.mjs';
+import { rawExchange, parseRawResponses, requestHead } from './lib/raw.mjs';
+import { waitFor } from './lib/wait.mjs';
+import { adminOf } from './lib/redis.mjs';
+import { patternSha256, patternBytes, sha256 } from './lib/pattern.mjs';
+import { testPki } from './lib/certs.mjs';
+import { listenerPorts, sClient, servedSubject, sessionLine } from './lib/tls_origin.mjs';
+
+const BIG = 20 << 20;
+const SUBJECT_HEADER = 'x-client-cert-subject';  // the default
+const OTHER_SUBJECT_HEADER = 'x-verified-subject';
+const FAILURE_REASONS = ['timeout', 'protocol', 'plain_http', 'unknown_sni', 'client_cert',
+  'other'];
+
+// A request s_client writes once the handshake is done; the proxy closes after answering, so
+// s_client (with -ign_eof) reads the whole response, and a TLS 1.3 ticket, before it exits.
+const closingRequest = (host, path = '/_test/echo') =>
+  requestHead('GET', path, [['Host', host], ['Connection', 'close']]);
+
+// All values of a header in the demo origin's /_test/echo answer, by case-insensitive name.
+const seen = (echo, name) => echo.headers
+  .filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
+
+describe('downstream TLS', { timeout: 240000 }, () => {
+  let pki;
+  let origin;
+  let proxy;
+  let admin;
+  const port = {};  // listener name -> port
+
+  before(async () => {
+    [pki, origin] = await Promise.all([testPki(), startOrigin()]);
+    const { server, clientCa } = pki;
+    const pair = (c) => ({ cert: c.cert, key: c.key });
+    const listeners = {
+      plain: '127.0.0.1:0',
+      main: { certificates: [pair(server.default), pair(server.api), pair(server.wildcard)],
+        min_version: '1.2', alpn: ['http/1.1'], session_tickets: true },
+      strict: { certificates: [pair(server.default), pair(server.api)], strict_sni: true },
+      tls13: { certificates: [pair(server.default)], min_version: '1.3' },
+      ciphers: { certificates: [pair(server.default)], ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' },
+      mtls: { certificates: [pair(server.default)], client_ca: clientCa.cert },
+      mtlsOptional: { certificates: [pair(server.default)], client_ca: clientCa.cert,
+        client_verify: 'optional', client_subject_header: OTHER_SUBJECT_HEADER },
+      stall: { certificates: [pair(server.default)], handshake_timeout: '1s' },
+    };
+    const yaml = toYaml({
+      listen: Object.values(listeners).map((tls) => (typeof tls === 'string' ? tls
+        : { address: '127.0.0.1:0', tls })),
+      workers: 2,
+      upstreams: { app: { servers: [origin.address] } },
+      route_classes: { no_cache: { cache: false } },
+      routes: [{ match: { path_prefix: '/' }, upstream: 'app', class: 'no_cache' }],
+      admin: { listen: '127.0.0.1:0' },
+    });
+    proxy = await startProxy({ yaml });
+    const bound = await listenerPorts(proxy, Object.keys(listeners).length);
+    Object.keys(listeners).forEach((name, i) => { port[name] = bound[i].port; });
+    port.bound = bound;
+    admin = await adminOf(proxy);
+  });
+  after(async () => {
+    await proxy?.stop();
+    await origin?.stop();
+  });
+
+  // curl over TLS to https://<name>:<port><path>, <name> resolving to 127.0.0.1 (so it is the SNI
+  // name and the name verified against the test CA).
+  const curlTls = (listener, name, path, args = []) => curl(['--cacert', pki.ca.cert,
+    '--resolve', `${name}:${port[listener]}:127.0.0.1`, ...args,
+    `https://${name}:${port[listener]}${path}`]);
+  const echoOf = (r) => {
+    assert.equal(r.code, 0, `curl failed: ${r.stderr}`);
+    return JSON.parse(r.stdout.toString('utf8'));
+  };
+  const originRequests = async () => (await origin.stats()).requests;
+
+  async function tlsStats() {
+    const stats = await admin.stats();
+    assert.ok(stats?.tls && typeof stats.tls === 'object',
+      `/stats has no "tls" object: ${JSON.stringify(stats)?.slice(0, 500)}`);
+    return stats.tls;
+  }
+  const failuresOf = (tls, reason) => tls.handshake_failures?.[reason] ?? 0;
+  // Waits until /stats counts `n` more handshake failures for `reason` than in `before`.
+  const waitForFailures = (reason, before, n = 1) => waitFor(async () => {
+    const now = await tlsStats();
+    return failuresOf(now, reason) >= failuresOf(before, reason) + n && now;
+  }, { what: `tls.handshake_failures.${reason} to grow by ${n} (before: ` +
+    `${JSON.stringify(before)})` });
+
+  // The main TLS listener still answers (while or after another connection fails).
+  async function assertServing(listener = 'main') {
+    const r = await curlTls(listener, 'localhost', '/_test/echo');
+    assert.equal(echoOf(r).method, 'GET');
+  }
+
+  it('logs one listening line per listener in config order, TLS ones marked', () => {
+    assert.deepEqual(port.bound.map((l) => l.tls),
+      [false, true, true, true, true, true, true, true], proxy.stderr);
+    assert.equal(new Set(port.bound.map((l) => l.port)).size, port.bound.length,
+      'two listeners on one port');
+  });
+
+  it('serves the certificate whose name matches SNI, verified by the client', async () => {
+    const echo = echoOf(await curlTls('main', 'api.test', '/_test/echo'));
+    assert.deepEqual(seen(echo, 'host'), [`api.test:${port.main}`]);
+    const r = await sClient({ port: port.main, servername: 'api.test',
+      args: ['-CAfile', pki.ca.cert, '-verify_hostname', 'api.test'] });
+    assert.equal(await servedSubject(r.out), pki.server.api.subject, r.out);
+    assert.match(r.out, /Verify return code: 0 \(ok\)/);
+    const def = await sClient({ port: port.main, servername: 'localhost' });
+    assert.equal(await servedSubject(def.out), pki.server.default.subject, def.out);
+  });
+
+  it('serves the wildcard certificate for a name one label under it', async () => {
+    for (const name of ['shop.example.test', 'api2.example.test']) {
+      const echo = echoOf(await curlTls('main', name, '/_test/echo'));
+      assert.deepEqual(seen(echo, 'host'), [`${name}:${port.main}`]);
+      const r = await sClient({ port: port.main, servername: name });
+      assert.equal(await servedSubject(r.out), pki.server.wildcard.subject, `${name}: ${r.out}`);
+    }
+  });
+
+  it('serves the first certificate for an unknown name, a name two labels under a wildcard, ' +
+    'and no SNI', async () => {
+    for (const name of ['unknown.test', 'a.b.example.test', null]) {
+      const r = await sClient({ port: port.main, servername: name,
+        input: closingRequest(name ?? 'localhost'), args: ['-ign_eof'] });
+      assert.equal(await servedSubject(r.out), pki.server.default.subject, `${name}: ${r.out}`);
+      assert.match(r.stdout, /^HTTP\/1\.1 200 /m, `${name}: ${r.out}`);
+    }
+    // Without SNI (an IP address), the default certificate's IP name verifies.
+    const echo = echoOf(await curl(['--cacert', pki.ca.cert,
+      `https://127.0.0.1:${port.main}/_test/echo`]));
+    assert.equal(echo.method, 'GET');
+  });
+
+  it('refuses an unknown name on a strict_sni listener with unrecognized_name (unknown_sni), ' +
+    'before the origin', async () => {
+    const before = await tlsStats();
+    const seenBefore = await originRequests();
+    const refused = await sClient({ port: port.strict, servername: 'unknown.test',
+      input: closingRequest('unknown.test'), args: ['-ign_eof'] });
+    assert.notEqual(refused.code, 0, refused.out);
+    assert.match(refused.out, /unrecognized name|alert number 112/i, refused.out);
+    assert.doesNotMatch(refused.stdout, /HTTP\/1\.1/);
+    await waitForFailures('unknown_sni', before);
+    const known = await sClient({ port: port.strict, servername: 'api.test',
+      input: closingRequest('api.test'), args: ['-ign_eof'] });
+    assert.equal(await servedSubject(known.out), pki.server.api.subject, known.out);
+    assert.match(known.stdout, /^HTTP\/1\.1 200 /m, known.out);
+    assert.equal(await originRequests(), seenBefore + 1,
+      'the refused connection reached the origin');
+  });
+
+  it('speaks TLS 1.2 and TLS 1.3', async () => {
+    for (const [flag, version] of [['-tls1_2', 'TLSv1.2'], ['-tls1_3', 'TLSv1.3']]) {
+      const r = await sClient({ port: port.main, servername: 'api.test',
+        input: closingRequest('api.test'),
+        args: [flag, '-ign_eof', '-CAfile', pki.ca.cert, '-verify_hostname', 'api.test'] });
+      assert.equal(r.code, 0, r.out);
+      assert.equal(sessionLine(r.out)?.version, version, r.out);
+      assert.match(r.out, /Verify return code: 0 \(ok\)/);
+      assert.match(r.stdout, /^HTTP\/1\.1 200 /m, r.out);
+    }
+  });
+
+  it('refuses a TLS 1.2-only client with min_version 1.3 (protocol), accepts TLS 1.3',
+    async () => {
+      const before = await tlsStats();
+      const seenBefore = await originRequests();
+      const old = await sClient({ port: port.tls13, servername: 'localhost',
+        input: closingRequest('localhost'), args: ['-tls1_2', '-ign_eof'] });
+      assert.notEqual(old.code, 0, old.out);
+      assert.doesNotMatch(old.stdout, /HTTP\/1\.1/);
+      await waitForFailures('protocol', before);
+      const r = await sClient({ port: port.tls13, servername: 'localhost',
+        input: closingRequest('localhost'), args: ['-tls1_3', '-ign_eof'] });
+      assert.equal(sessionLine(r.out)?.version, 'TLSv1.3', r.out);
+      assert.match(r.stdout, /^HTTP\/1\.1 200 /m, r.out);
+      assert.equal(await originRequests(), seenBefore + 1);
+    });
+
+  it('refuses a TLS 1.2 client with no cipher in common (protocol), accepts a listed one',
+    async () => {
+      const before = await tlsStats();
+      const seenBefore = await originRequests();
+      const none = await sClient({ port: port.ciphers, servername: 'localhost',
+        input: closingRequest('localhost'),
+        args: ['-tls1_2', '-cipher', 'ECDHE-RSA-AES256-GCM-SHA384', '-ign_eof'] });
+      assert.notEqual(none.code, 0, none.out);
+      assert.doesNotMatch(none.stdout, /HTTP\/1\.1/);
+      await waitForFailures('protocol', before);
+      const ok = await sClient({ port: port.ciphers, servername: 'localhost',
+        input: closingRequest('localhost'),
+        args: ['-tls1_2', '-cipher', 'ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256',
+          '-ign_eof'] });
+      assert.deepEqual(sessionLine(ok.out),
+        { reused: false, version: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-GCM-SHA256' }, ok.out);
+      assert.match(ok.stdout, /^HTTP\/1\.1 200 /m, ok.out);
+      assert.equal(await originRequests(), seenBefore + 1);
+      await assertServing();
+    });
+
+  it('negotiates http/1.1 with ALPN', async () => {
+    for (const offer of ['http/1.1', 'h2,http/1.1']) {
+      const r = await sClient({ port: port.main, servername: 'localhost',
+        input: closingRequest('localhost'), args: ['-alpn', offer, '-ign_eof'] });
+      assert.match(r.out, /^ALPN protocol: http\/1\.1$/m, `offer ${offer}: ${r.out}`);
+      assert.match(r.stdout, /^HTTP\/1\.1 200 /m, r.out);
+    }
+  });
+
+  it('resumes TLS 1.2 and TLS 1.3 sessions from tickets (counted as resumed)', async () => {
+    const before = await tlsStats();
+    let resumed = 0;
+    for (const flag of ['-tls1_2', '-tls1_3']) {
+      // Several resumptions in a row: with two workers, they land on both, so the ticket keys
+      // must be shared.
+      let session = writeTempFile(`session${flag}`, '');
+      const first = await sClient({ port: port.main, servername: 'api.test',
+        input: closingRequest('api.test'), args: [flag, '-ign_eof', '-sess_out', session] });
+      assert.equal(sessionLine(first.out)?.reused, false, first.out);
+      for (let i = 0; i < 4; i++) {
+        const next = writeTempFile(`session${flag}`, '');
+        const r = await sClient({ port: port.main, servername: 'api.test',
+          input: closingRequest('api.test'),
+          args: [flag, '-ign_eof', '-sess_in', session, '-sess_out', next] });
+        assert.equal(sessionLine(r.out)?.reused, true, `${flag} resumption ${i + 1}: ${r.out}`);
+        assert.match(r.stdout, /^HTTP\/1\.1 200 /m, r.out);
+        resumed++;
+        // A resumed TLS 1.2 session may come without a new ticket: then the old one stays.
+        if (fs.statSync(next).size > 0) session = next;
+      }
+    }
+    await waitFor(async () => (await tlsStats()).resumed >= before.resumed + resumed,
+      { what: `tls.resumed to grow by ${resumed} (before: ${JSON.stringify(before)})` });
+  });
+
+  it('keeps one TLS connection alive for several requests', async () => {
+    const before = await tlsStats();
+    const url = `https://localhost:${port.main}/_test/echo`;
+    const r = await curl(['--cacert', pki.ca.cert, '-w', '\n#connects=%{num_connects}\n',
+      url, url, url]);
+    assert.equal(r.code, 0, r.stderr);
+    const connects = [...r.stdout.toString().matchAll(/#connects=(\d+)/g)].map((m) => Number(m[1]));
+    assert.deepEqual(connects, [1, 0, 0], 'curl opened a new connection for a later request');
+    const now = await waitFor(async () => {
+      const tls = await tlsStats();
+      return tls.handshakes >= before.handshakes + 1 && tls;
+    }, { what: 'tls.handshakes to grow' });
+    assert.equal(now.handshakes, before.handshakes + 1, 'more than one handshake for 3 requests');
+  });
+
+  it('streams a 20 MB response through TLS intact', async () => {
+    for (const query of ['', '?chunked=1']) {
+      const r = await curlTls('main', 'api.test', `/_test/bytes/${BIG}${query}`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.length, BIG, `response ${query}`);
+      assert.equal(sha256(r.stdout), patternSha256(BIG), `response ${query} differs`);
+    }
+  });
+
+  it('streams a 20 MB upload through TLS intact', async () => {
+    const file = writeTempFile('upload.bin', patternBytes(BIG));
+    const echo = echoOf(await curlTls('main', 'api.test', '/_test/echo',
+      ['--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream']));
+    assert.equal(echo.method, 'POST');
+    assert.equal(echo.bodyBytes, BIG);
+    assert.equal(echo.bodySha256, patternSha256(BIG));
+  });
+
+  it('sends X-Forwarded-Proto https from TLS listeners and http from the plain one', async () => {
+    const tls = echoOf(await curlTls('main', 'api.test', '/_test/echo'));
+    assert.deepEqual(seen(tls, 'x-forwarded-proto'), ['https']);
+    const mtls = echoOf(await curlTls('mtls', 'localhost', '/_test/echo',
+      ['--cert', pki.client.alice.cert, '--key', pki.client.alice.key]));
+    assert.deepEqual(seen(mtls, 'x-forwarded-proto'), ['https']);
+    const plain = echoOf(await curl([`http://127.0.0.1:${port.plain}/_test/echo`]));
+    assert.deepEqual(seen(plain, 'x-forwarded-proto'), ['http']);
+  });
+
+  it('sends the verified client certificate subject upstream on a mutual TLS listener',
+    async () => {
+      for (const [listener, header] of [['mtls', SUBJECT_HEADER],
+        ['mtlsOptional', OTHER_SUBJECT_HEADER]]) {
+        const echo = echoOf(await curlTls(listener, 'localhost', '/_test/echo',
+          ['--cert', pki.client.alice.cert, '--key', pki.client.alice.key]));
+        assert.deepEqual(seen(echo, header), [pki.client.alice.subject], listener);
+      }
+      assert.equal(pki.client.alice.subject, 'CN=alice,O=Edge Tests');
+    });
+
+  it('refuses a client without a certificate or with one from another CA (client_cert), ' +
+    'before the origin', async () => {
+    const before = await tlsStats();
+    const seenBefore = await originRequests();
+    const none = await curlTls('mtls', 'localhost', '/_test/echo');
+    assert.notEqual(none.code, 0, `no client certificate: ${none.stdout}`);
+    const other = await curlTls('mtls', 'localhost', '/_test/echo',
+      ['--cert', pki.client.mallory.cert, '--key', pki.client.mallory.key]);
+    assert.notEqual(other.code, 0, `a certificate from another CA: ${other.stdout}`);
+    await waitForFailures('client_cert', before, 2);
+    assert.equal(await originRequests(), seenBefore, 'a refused client reached the origin');
+    await assertServing();
+  });
+
+  it('accepts a client without a certificate when client_verify is optional, with no subject',
+    async () => {
+      const echo = echoOf(await curlTls('mtlsOptional', 'localhost', '/_test/echo'));
+      assert.deepEqual(seen(echo, OTHER_SUBJECT_HEADER), []);
+    });
+
+  it('strips subject headers sent by clients on plain and TLS listeners', async () => {
+    const spoof = ['-H', 'X-Client-Cert-Subject: CN=admin,O=Edge Tests',
+      '-H', 'x-verified-subject: CN=root'];
+    const spoofed = (echo) => [...seen(echo, SUBJECT_HEADER), ...seen(echo, OTHER_SUBJECT_HEADER)];
+    const plain = echoOf(await curl([...spoof, `http://127.0.0.1:${port.plain}/_test/echo`]));
+    assert.deepEqual(spoofed(plain), [], 'plain listener');
+    const tls = echoOf(await curlTls('main', 'localhost', '/_test/echo', spoof));
+    assert.deepEqual(spoofed(tls), [], 'TLS listener without client certificates');
+    const optional = echoOf(await curlTls('mtlsOptional', 'localhost', '/_test/echo', spoof));
+    assert.deepEqual(spoofed(optional), [], 'optional mTLS without a certificate');
+    const verified = echoOf(await curlTls('mtls', 'localhost', '/_test/echo',
+      [...spoof, '--cert', pki.client.alice.cert, '--key', pki.client.alice.key]));
+    assert.deepEqual(seen(verified, SUBJECT_HEADER), [pki.client.alice.subject],
+      'mTLS: only the verified subject');
+    assert.deepEqual(seen(verified, OTHER_SUBJECT_HEADER), [],
+      'mTLS: the other listener\'s header');
+  });
+
+  it('answers plain HTTP on a TLS port with a plain-text 400 and closes (plain_http), ' +
+    'before the origin', async () => {
+    const before = await tlsStats();
+    const seenBefore = await originRequests();
+    const { data, ended } = await rawExchange(port.main,
+      requestHead('GET', '/_test/echo', [['Host', 'localhost']]));
+    assert.notEqual(ended, 'timeout', 'the connection stayed open');
+    assert.match(data.toString('latin1'), /^HTTP\/1\.1 400 /, data.toString('latin1'));
+    const resp = parseRawResponses(data)[0];
+    assert.equal(resp?.statusCode, 400);
+    assert.match(resp.body.toString('latin1'), /plain HTTP/i);
+    assert.match(resp.body.toString('latin1'), /TLS/);
+    await waitForFailures('plain_http', before);
+    assert.equal(await originRequests(), seenBefore);
+    await assertServing();
+  });
+
+  it('closes a connection that sends garbage instead of a ClientHello (protocol), ' +
+    'before the origin', async () => {
+    const before = await tlsStats();
+    const seenBefore = await originRequests();
+    // A handshake record header followed by bytes that are no handshake message.
+    const garbage = Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x40]),
+      Buffer.alloc(0x40, 0xee)]);
+    const { data, ended } = await rawExchange(port.main, garbage);
+    assert.notEqual(ended, 'timeout', 'the connection stayed open');
+    assert.doesNotMatch(data.toString('latin1'), /^HTTP\//);
+    await waitForFailures('protocol', before);
+    assert.equal(await originRequests(), seenBefore);
+    await assertServing();
+  });
+
+  it('closes a handshake stalled past handshake_timeout (timeout) while other connections ' +
+    'keep working', async () => {
+    const before = await tlsStats();
+    const seenBefore = await originRequests();
+    const started = Date.now();
+    // The first bytes of a ClientHello record that announces 512 bytes, then nothing.
+    const stalled = rawExchange(port.stall,
+      Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]),
+      { timeoutMs: 30000 });
+    // Meanwhile complete handshakes on the same listener and another one are served.
+    await assertServing('stall');
+    await assertServing('main');
+    const { data, ended } = await stalled;
+    assert.notEqual(ended, 'timeout', 'the stalled connection was never closed');
+    assert.ok(Date.now() - started >= 900, 'closed before handshake_timeout (1s)');
+    assert.doesNotMatch(data.toString('latin1'), /^HTTP\//);
+    await waitForFailures('timeout', before);
+    assert.equal(await originRequests(), seenBefore + 2,
+      'the stalled connection reached the origin');
+  });
+
+  it('reports every handshake failure reason and the handshake counters in /stats', async () => {
+    const tls = await tlsStats();
+    for (const key of ['handshakes', 'resumed']) {
+      assert.equal(typeof tls[key], 'number', `tls.${key}: ${JSON.stringify(tls)}`);
+    }
+    assert.ok(tls.handshakes > 0);
+    for (const reason of FAILURE_REASONS) {
+      assert.equal(typeof tls.handshake_failures?.[reason], 'number',
+        `tls.handshake_failures.${reason}: ${JSON.stringify(tls)}`);
+    }
+  });
+
+  it('still serves every listener after all of this', async () => {
+    for (const listener of ['main', 'strict', 'tls13', 'ciphers', 'mtlsOptional', 'stall']) {
+      await assertServing(listener);
+    }
+    const plain = echoOf(await curl([`http://127.0.0.1:${port.plain}/_test/echo`]));
+    assert.equal(plain.method, 'GET');
+  });
+});

@@ -1,0 +1,180 @@
+// Upstream TLS: the proxy talking HTTPS to a node:https origin. Verification against the test
+// CA (server_name, host_header or the server's address as the name), pooled and kept-alive TLS
+// connections, 20 MB both ways, 502 with the reason for a wrong host name, an expired
+// certificate or an unknown CA (the request never reaches such an origin), verify: false, and a
+// client certificate for an origin that asks for one.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startProxy } from './lib/proxy.mjs';
+import { toYaml } from './lib/config.mjs';
+import { request } from './lib/http.mjs';
+import { RawClient, requestHead } from './lib/raw.mjs';
+import { patternSha256, patternChunks } from './lib/pattern.mjs';
+import { testPki } from './lib/certs.mjs';
+import { startTlsOrigin } from './lib/tls_origin.mjs';
+
+const BIG = 20 << 20;
+
+describe('upstream TLS', { timeout: 240000 }, () => {
+  let pki;
+  const origins = {};
+  let proxy;
+
+  before(async () => {
+    pki = await testPki();
+    const { server, client, clientCa, ca } = pki;
+    const started = await Promise.all([
+      startTlsOrigin(server.origin),
+      startTlsOrigin(server.wrongHost),
+      startTlsOrigin(server.expired),
+      startTlsOrigin(server.untrusted),
+      startTlsOrigin({ ...server.origin, clientCa: clientCa.cert, requireClientCert: true }),
+      startTlsOrigin(server.origin),
+    ]);
+    [origins.good, origins.wrongHost, origins.expired, origins.untrusted, origins.mtls,
+      origins.pooled] = started;
+    const upstreams = {
+      good: { servers: [origins.good.address],
+        tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
+      pooled: { servers: [origins.pooled.address],
+        tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
+      byHostHeader: { servers: [origins.good.address], host_header: 'origin.test',
+        tls: { enabled: true, ca: ca.cert } },
+      byAddress: { servers: [origins.good.address], tls: { enabled: true, ca: ca.cert } },
+      wrongHost: { servers: [origins.wrongHost.address],
+        tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
+      expired: { servers: [origins.expired.address],
+        tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
+      unknownCa: { servers: [origins.untrusted.address],
+        tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
+      noVerify: { servers: [origins.untrusted.address],
+        tls: { enabled: true, ca: ca.cert, verify: false, server_name: 'origin.test' } },
+      mtls: { servers: [origins.mtls.address],
+        tls: { enabled: true, ca: ca.cert, server_name: 'origin.test',
+          client_cert: client.alice.cert, client_key: client.alice.key } },
+      mtlsWithoutCert: { servers: [origins.mtls.address],
+        tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
+    };
+    // One worker: every request shares one upstream pool, whichever connection it came on.
+    proxy = await startProxy({ yaml: toYaml({
+      listen: ['127.0.0.1:0'],
+      workers: 1,
+      upstreams,
+      route_classes: { no_cache: { cache: false } },
+      routes: Object.keys(upstreams).map((name) => ({
+        match: { path_prefix: `/${name}/` }, upstream: name, class: 'no_cache' })),
+    }) });
+  });
+  after(async () => {
+    await proxy?.stop();
+    await Promise.all(Object.values(origins).map((o) => o.stop()));
+  });
+
+  const get = (path, options = {}) => request(proxy.port, { path, ...options });
+  const json = (res) => JSON.parse(res.body.toString('utf8'));
+  const seen = (echo, name) => echo.headers
+    .filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
+
+  // A 502 whose body says why; the origin never saw a request.
+  async function assertRefused(path, origin, reasons) {
+    origin.reset();
+    const res = await get(path);
+    const body = res.body.toString('utf8');
+    assert.equal(res.status, 502, `${path}: ${res.status} ${body}`);
+    assert.match(body, /certificate/i, `${path}: ${body}`);
+    assert.match(body, reasons, `${path}: ${body}`);
+    assert.equal(origin.stats().requests, 0, `${path} reached the origin`);
+  }
+
+  it('verifies the origin against the configured CA and server_name', async () => {
+    origins.good.reset();
+    const res = await get('/good/echo?x=1');
+    assert.equal(res.status, 200, res.body.toString());
+    const echo = json(res);
+    assert.equal(echo.url, '/good/echo?x=1');
+    assert.equal(echo.tls.servername, 'origin.test', 'SNI is the server_name');
+    assert.match(echo.tls.protocol, /^TLSv1\.[23]$/);
+    assert.deepEqual(seen(echo, 'x-forwarded-proto'), ['http'], 'the client spoke plain HTTP');
+  });
+
+  it('verifies the name in host_header, or the server address, when no server_name is set',
+    async () => {
+      const byHost = await get('/byHostHeader/echo');
+      assert.equal(byHost.status, 200, byHost.body.toString());
+      assert.equal(json(byHost).tls.servername, 'origin.test');
+      assert.deepEqual(seen(json(byHost), 'host'), ['origin.test']);
+      // The certificate names 127.0.0.1 among its subjectAltNames.
+      const byAddress = await get('/byAddress/echo');
+      assert.equal(byAddress.status, 200, byAddress.body.toString());
+    });
+
+  it('reuses one pooled TLS connection for sequential requests', async () => {
+    // An origin of its own: no connection from an earlier test is in its pool.
+    const client = await RawClient.open(proxy.port);
+    try {
+      for (let i = 0; i < 3; i++) {
+        client.send(requestHead('GET', `/pooled/echo?same=${i}`, [['Host', 'edge.test']]));
+        assert.equal((await client.next()).statusCode, 200);
+      }
+    } finally {
+      client.close();
+    }
+    // Requests on other client connections use the same pool (one worker).
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await get(`/pooled/echo?another=${i}`)).status, 200);
+    }
+    const stats = origins.pooled.stats();
+    assert.equal(stats.requests, 5);
+    assert.equal(stats.tlsConnections, 1,
+      `${stats.tlsConnections} TLS connections for 5 sequential requests`);
+    assert.equal(stats.tcpConnections, 1);
+  });
+
+  it('streams a 20 MB response and a 20 MB upload through upstream TLS intact', async () => {
+    const down = await get(`/good/bytes/${BIG}`, { keepBody: false });
+    assert.equal(down.status, 200);
+    assert.equal(down.bytes, BIG);
+    assert.equal(down.sha256, patternSha256(BIG));
+    const up = await get('/good/echo', { method: 'POST', body: patternChunks(BIG, 1 << 16),
+      headers: { 'content-length': String(BIG), 'content-type': 'application/octet-stream' } });
+    assert.equal(up.status, 200, up.body.toString().slice(0, 300));
+    assert.equal(json(up).bodyBytes, BIG);
+    assert.equal(json(up).bodySha256, patternSha256(BIG));
+  });
+
+  it('answers 502 saying why when the certificate does not name the host', async () => {
+    await assertRefused('/wrongHost/echo', origins.wrongHost,
+      /host ?name|name mismatch|does not match/i);
+  });
+
+  it('answers 502 saying why when the origin certificate has expired', async () => {
+    await assertRefused('/expired/echo', origins.expired, /expired/i);
+  });
+
+  it('answers 502 saying why when the origin certificate comes from an unknown CA', async () => {
+    await assertRefused('/unknownCa/echo', origins.untrusted,
+      /verif|issuer|unknown|untrusted|trust/i);
+  });
+
+  it('connects without verification when verify is false', async () => {
+    origins.untrusted.reset();
+    const res = await get('/noVerify/echo');
+    assert.equal(res.status, 200, res.body.toString());
+    assert.equal(origins.untrusted.stats().requests, 1);
+  });
+
+  it('presents the client certificate to an origin that asks for one', async () => {
+    origins.mtls.reset();
+    const res = await get('/mtls/echo');
+    assert.equal(res.status, 200, res.body.toString());
+    const echo = json(res);
+    assert.equal(echo.tls.clientAuthorized, true);
+    assert.equal(echo.tls.clientSubject?.CN, 'alice');
+    assert.equal(echo.tls.clientSubject?.O, 'Edge Tests');
+    // Without one, that origin refuses the handshake: a 502, and no request reaches it.
+    const refused = await get('/mtlsWithoutCert/echo');
+    assert.equal(refused.status, 502, refused.body.toString());
+    assert.ok(refused.body.length > 0, 'an empty 502');
+    assert.equal(origins.mtls.stats().requests, 1);
+  });
+});
