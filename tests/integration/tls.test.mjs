@@ -1,22 +1,26 @@
 // Downstream TLS: certificates chosen by SNI (exact, wildcard, the first as default, strict_sni),
 // TLS 1.2 and 1.3, min_version, a TLS 1.2 cipher list, ALPN, session resumption from tickets,
-// keep-alive, 20 MB both ways, X-Forwarded-Proto, mutual TLS and the client subject header
-// (never taken from the client), and handshake failures (plain HTTP, garbage, a stall past
-// handshake_timeout, no shared cipher or version) that close the connection, never reach the
-// origin, are counted in the admin API's /stats and leave other connections working.
+// keep-alive and pipelining, 20 MB both ways, X-Forwarded-Proto, mutual TLS and the client
+// subject header (never taken from the client), and handshake failures (plain HTTP, garbage,
+// stalls past handshake_timeout, no shared cipher or version) that close the connection, never
+// reach the origin, are counted in the admin API's /stats and leave other connections working.
+// Then 100 MB through TLS with slow readers and a slow origin, with the proxy's memory bounded.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import tls from 'node:tls';
 import { startOrigin } from './lib/origin.mjs';
 import { startProxy, writeTempFile } from './lib/proxy.mjs';
 import { toYaml } from './lib/config.mjs';
 import { curl } from './lib/curl.mjs';
-import { rawExchange, parseRawResponses, requestHead } from './lib/raw.mjs';
-import { waitFor } from './lib/wait.mjs';
+import { rawExchange, parseRawResponses, requestHead, RawClient } from './lib/raw.mjs';
 import { adminOf } from './lib/redis.mjs';
-import { patternSha256, patternBytes, sha256 } from './lib/pattern.mjs';
+import { patternSha256, patternBytes, patternChunks, sha256 } from './lib/pattern.mjs';
 import { testPki } from './lib/certs.mjs';
-import { listenerPorts, sClient, servedSubject, sessionLine } from './lib/tls_origin.mjs';
+import { listenerPorts, sClient, servedSubject, sessionLine, clientHello, httpsRequest }
+  from './lib/tls_origin.mjs';
+import { sampleRss } from './lib/rss.mjs';
+import { waitFor, delay } from './lib/wait.mjs';
 
 const BIG = 20 << 20;
 const SUBJECT_HEADER = 'x-client-cert-subject';  // the default
@@ -374,25 +378,59 @@ describe('downstream TLS', { timeout: 240000 }, () => {
     await assertServing();
   });
 
-  it('closes a handshake stalled past handshake_timeout (timeout) while other connections ' +
+  it('closes handshakes stalled past handshake_timeout (timeout) while other connections ' +
     'keep working', async () => {
     const before = await tlsStats();
     const seenBefore = await originRequests();
     const started = Date.now();
-    // The first bytes of a ClientHello record that announces 512 bytes, then nothing.
-    const stalled = rawExchange(port.stall,
-      Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]),
-      { timeoutMs: 30000 });
+    const stall = (bytes) => rawExchange(port.stall, bytes, { timeoutMs: 30000 });
+    const stalled = {
+      // A client that connects and never says anything.
+      silent: stall([]),
+      // The first bytes of a ClientHello record that announces 512 bytes, then nothing.
+      partial: stall(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03,
+        0x03])),
+      // A whole ClientHello; the proxy answers it and then waits for the client's Finished.
+      hello: stall(await clientHello('localhost')),
+    };
     // Meanwhile complete handshakes on the same listener and another one are served.
     await assertServing('stall');
     await assertServing('main');
-    const { data, ended } = await stalled;
-    assert.notEqual(ended, 'timeout', 'the stalled connection was never closed');
-    assert.ok(Date.now() - started >= 900, 'closed before handshake_timeout (1s)');
-    assert.doesNotMatch(data.toString('latin1'), /^HTTP\//);
-    await waitForFailures('timeout', before);
+    for (const [what, exchange] of Object.entries(stalled)) {
+      const { data, ended } = await exchange;
+      assert.notEqual(ended, 'timeout', `the ${what} connection was never closed`);
+      assert.ok(Date.now() - started >= 900, `${what}: closed before handshake_timeout (1s)`);
+      assert.doesNotMatch(data.toString('latin1'), /^HTTP\//);
+      if (what === 'hello') assert.equal(data[0], 0x16, 'no handshake record in answer');
+    }
+    await waitForFailures('timeout', before, 2);
     assert.equal(await originRequests(), seenBefore + 2,
-      'the stalled connection reached the origin');
+      'a stalled connection reached the origin');
+  });
+
+  it('answers pipelined requests over one TLS connection in order', async () => {
+    const socket = tls.connect({ host: '127.0.0.1', port: port.main, servername: 'localhost',
+      ca: fs.readFileSync(pki.ca.cert) });
+    await new Promise((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    const client = new RawClient(socket);
+    try {
+      const host = [['Host', 'localhost']];
+      client.send(requestHead('GET', '/_test/echo?n=1', host) +
+        requestHead('GET', '/_test/status/404', host) +
+        requestHead('POST', '/_test/echo?n=3', [...host, ['Content-Length', '5']]) + 'hello' +
+        requestHead('GET', '/_test/echo?n=4', host), { requests: 4 });
+      const first = await client.next();
+      assert.equal(JSON.parse(first.body).url, '/_test/echo?n=1');
+      assert.equal((await client.next()).statusCode, 404);
+      const third = JSON.parse((await client.next()).body);
+      assert.deepEqual([third.url, third.bodyBytes], ['/_test/echo?n=3', 5]);
+      assert.equal(JSON.parse((await client.next()).body).url, '/_test/echo?n=4');
+    } finally {
+      client.close();
+    }
   });
 
   it('reports every handshake failure reason and the handshake counters in /stats', async () => {
@@ -413,5 +451,91 @@ describe('downstream TLS', { timeout: 240000 }, () => {
     }
     const plain = echoOf(await curl([`http://127.0.0.1:${port.plain}/_test/echo`]));
     assert.equal(plain.method, 'GET');
+  });
+});
+
+// The streaming tests of streaming.test.mjs over TLS: the proxy's TLS layer must push back like
+// its plain sockets do, so memory stays bounded whichever side is slow.
+describe('TLS streaming with bounded memory', { timeout: 240000 }, () => {
+  const MB = 1 << 20;
+  const HUGE = 100 * MB;
+  const RSS_LIMIT_KB = 64 * 1024;
+  let pki;
+  let origin;
+  before(async () => { [pki, origin] = await Promise.all([testPki(), startOrigin()]); });
+  after(async () => { await origin?.stop(); });
+
+  function assertBounded(t, rss, limitKb, what) {
+    t.diagnostic(`${what}: RSS ${rss.baselineKb} -> ${rss.maxKb} kB over ${rss.samples} samples`);
+    assert.ok(rss.increaseKb < limitKb, `${what}: proxy RSS grew by ${rss.increaseKb} kB ` +
+      `(from ${rss.baselineKb} to ${rss.maxKb} kB; limit ${limitKb} kB)`);
+  }
+
+  // A proxy per test with one TLS listener, warmed up, so an earlier transfer cannot raise the
+  // baseline. Resolves {proxy, get(path, options)}.
+  async function freshProxy(t) {
+    const proxy = await startProxy({ yaml: toYaml({
+      listen: [{ address: '127.0.0.1:0', tls: { certificates: [
+        { cert: pki.server.default.cert, key: pki.server.default.key }] } }],
+      workers: 1,
+      limits: { max_request_body: '200m' },
+      upstreams: { app: { servers: [origin.address] } },
+      route_classes: { no_cache: { cache: false } },
+      routes: [{ match: { path_prefix: '/' }, upstream: 'app', class: 'no_cache' }],
+    }) });
+    t.after(() => proxy.stop());
+    const get = (path, options = {}) => httpsRequest(proxy.port, { path, ca: pki.ca.cert,
+      ...options });
+    await get('/_test/bytes/1048576');
+    return { proxy, get };
+  }
+
+  it('downloads 100 MB through TLS intact with bounded proxy memory', async (t) => {
+    const { proxy, get } = await freshProxy(t);
+    const rss = sampleRss(proxy.pid);
+    const r = await get(`/_test/bytes/${HUGE}`, { keepBody: false });
+    const stats = rss.stop();
+    assert.equal(r.status, 200);
+    assert.equal(r.bytes, HUGE);
+    assert.equal(r.sha256, patternSha256(HUGE));
+    assertBounded(t, stats, RSS_LIMIT_KB, 'download');
+  });
+
+  it('holds a response for a TLS client that stops reading, then delivers it intact',
+    async (t) => {
+      const { proxy, get } = await freshProxy(t);
+      let rss;
+      let paused;
+      const r = await get(`/_test/bytes/${HUGE}`, { keepBody: false, onResponse: (res) => {
+        res.pause();
+        rss = sampleRss(proxy.pid);
+        // The point of the test: a client that reads nothing for a while.
+        paused = delay(2000).then(() => {
+          const stats = rss.stop();
+          res.resume();
+          return stats;
+        });
+      } });
+      assert.equal(r.status, 200);
+      assert.equal(r.bytes, HUGE);
+      assert.equal(r.sha256, patternSha256(HUGE));
+      assertBounded(t, await paused, RSS_LIMIT_KB, 'while the client was not reading');
+    });
+
+  it('pushes back on a fast TLS uploader while the origin reads slowly', async (t) => {
+    const { proxy, get } = await freshProxy(t);
+    const size = 50 * MB;
+    const rate = 12.5 * MB;
+    const rss = sampleRss(proxy.pid);
+    const r = await get(`/_test/consume-slowly?bytes_per_sec=${rate}`, { method: 'POST',
+      headers: { 'content-length': size }, body: patternChunks(size, 64 * 1024) });
+    const stats = rss.stop();
+    assert.equal(r.status, 200, r.body.toString());
+    const result = JSON.parse(r.body);
+    assert.equal(result.bodyBytes, size);
+    assert.equal(result.bodySha256, patternSha256(size));
+    assert.ok(result.elapsed_ms >= 3000, `origin read 50 MB in ${result.elapsed_ms} ms`);
+    // Half the body: a proxy that buffered the upload would exceed this.
+    assertBounded(t, stats, 24 * 1024, 'slow upstream upload');
   });
 });

@@ -2,7 +2,8 @@
 // CA (server_name, host_header or the server's address as the name), pooled and kept-alive TLS
 // connections, 20 MB both ways, 502 with the reason for a wrong host name, an expired
 // certificate or an unknown CA (the request never reaches such an origin), verify: false, and a
-// client certificate for an origin that asks for one.
+// client certificate for an origin that asks for one; 100 MB from a TLS origin to a client that
+// stops reading, and 50 MB to a TLS origin that reads slowly, with the proxy's memory bounded.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy } from './lib/proxy.mjs';
@@ -10,6 +11,8 @@ import { toYaml } from './lib/config.mjs';
 import { request } from './lib/http.mjs';
 import { RawClient, requestHead } from './lib/raw.mjs';
 import { patternSha256, patternChunks } from './lib/pattern.mjs';
+import { sampleRss } from './lib/rss.mjs';
+import { delay } from './lib/wait.mjs';
 import { testPki } from './lib/certs.mjs';
 import { startTlsOrigin } from './lib/tls_origin.mjs';
 
@@ -176,5 +179,80 @@ describe('upstream TLS', { timeout: 240000 }, () => {
     assert.equal(refused.status, 502, refused.body.toString());
     assert.ok(refused.body.length > 0, 'an empty 502');
     assert.equal(origins.mtls.stats().requests, 1);
+  });
+});
+
+// Backpressure through the upstream TLS layer: the proxy stops reading a TLS origin for a client
+// that does not read, and stops reading the client while a TLS origin reads slowly.
+describe('upstream TLS streaming with bounded memory', { timeout: 240000 }, () => {
+  const MB = 1 << 20;
+  const HUGE = 100 * MB;
+  let pki;
+  let origin;
+  before(async () => {
+    pki = await testPki();
+    origin = await startTlsOrigin(pki.server.origin);
+  });
+  after(async () => { await origin?.stop(); });
+
+  function assertBounded(t, rss, limitKb, what) {
+    t.diagnostic(`${what}: RSS ${rss.baselineKb} -> ${rss.maxKb} kB over ${rss.samples} samples`);
+    assert.ok(rss.increaseKb < limitKb, `${what}: proxy RSS grew by ${rss.increaseKb} kB ` +
+      `(from ${rss.baselineKb} to ${rss.maxKb} kB; limit ${limitKb} kB)`);
+  }
+
+  // A proxy per test (an earlier transfer would raise the baseline), warmed up.
+  async function freshProxy(t) {
+    const proxy = await startProxy({ yaml: toYaml({
+      listen: ['127.0.0.1:0'],
+      workers: 1,
+      limits: { max_request_body: '200m' },
+      upstreams: { app: { servers: [origin.address],
+        tls: { enabled: true, ca: pki.ca.cert, server_name: 'origin.test' } } },
+      route_classes: { no_cache: { cache: false } },
+      routes: [{ match: { path_prefix: '/' }, upstream: 'app', class: 'no_cache' }],
+    }) });
+    t.after(() => proxy.stop());
+    await request(proxy.port, { path: '/bytes/1048576', keepBody: false });
+    return proxy;
+  }
+
+  it('holds a TLS origin\'s response for a client that stops reading, then delivers it intact',
+    async (t) => {
+      const proxy = await freshProxy(t);
+      let paused;
+      const r = await request(proxy.port, { path: `/bytes/${HUGE}`, keepBody: false,
+        timeoutMs: 60000, onResponse: (res) => {
+          res.pause();
+          const rss = sampleRss(proxy.pid);
+          // The point of the test: a client that reads nothing for a while.
+          paused = delay(2000).then(() => {
+            const stats = rss.stop();
+            res.resume();
+            return stats;
+          });
+        } });
+      assert.equal(r.status, 200);
+      assert.equal(r.bytes, HUGE);
+      assert.equal(r.sha256, patternSha256(HUGE));
+      assertBounded(t, await paused, 64 * 1024, 'while the client was not reading');
+    });
+
+  it('pushes back on a fast uploader while a TLS origin reads slowly', async (t) => {
+    const proxy = await freshProxy(t);
+    const size = 50 * MB;
+    const rate = 12.5 * MB;
+    const rss = sampleRss(proxy.pid);
+    const r = await request(proxy.port, { method: 'POST', path: `/echo?bytes_per_sec=${rate}`,
+      headers: { 'content-length': size }, body: patternChunks(size, 64 * 1024),
+      timeoutMs: 60000 });
+    const stats = rss.stop();
+    assert.equal(r.status, 200, r.body.toString());
+    const result = JSON.parse(r.body);
+    assert.equal(result.bodyBytes, size);
+    assert.equal(result.bodySha256, patternSha256(size));
+    assert.ok(result.elapsed_ms >= 3000, `origin read 50 MB in ${result.elapsed_ms} ms`);
+    // Half the body: a proxy that buffered the upload would exceed this.
+    assertBounded(t, stats, 24 * 1024, 'slow TLS origin upload');
   });
 });

@@ -1,14 +1,19 @@
 // An HTTPS origin in the test process (node:https) for the proxy's upstream TLS: every request is
 // answered with JSON that echoes it (headers as [name, value] pairs, in order), the body's size
 // and sha256, and what TLS saw (protocol, SNI, the client certificate's subject).
-// A path ending in /bytes/<n> answers n bytes of the demo origin's pattern instead.
+// A path ending in /bytes/<n> answers n bytes of the demo origin's pattern instead;
+// ?bytes_per_sec=<n> reads the request body slowly.
 // It counts TCP connections, completed handshakes (`secureConnection`), failed handshakes
 // (`tlsClientError`) and requests, so tests can tell whether the proxy reused a connection.
 // Also the client side of TLS tests: `openssl s_client` runs (sClient), the certificate a server
-// presented (servedSubject), and every listener port of a started proxy in config order
-// (listenerPorts).
+// presented (servedSubject), requests through node's https client (httpsRequest), a ClientHello
+// as bytes for raw sockets (clientHello), and every listener port of a started proxy in config
+// order (listenerPorts).
 import https from 'node:https';
+import tls from 'node:tls';
 import fs from 'node:fs';
+import { Duplex, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { patternChunks } from './pattern.mjs';
@@ -53,9 +58,18 @@ export async function startTlsOrigin({ cert, key, clientCa, requireClientCert = 
     }
     const hash = createHash('sha256');
     let bodyBytes = 0;
+    // ?bytes_per_sec=N reads the body at about that rate (pausing the request makes node stop
+    // reading the socket, so TLS and TCP push back on the sender).
+    const rate = Number(url.searchParams.get('bytes_per_sec') ?? 0);
+    const started = Date.now();
     req.on('data', (chunk) => {
       bodyBytes += chunk.length;
       hash.update(chunk);
+      const wait = rate > 0 ? started + (bodyBytes * 1000) / rate - Date.now() : 0;
+      if (wait > 5) {
+        req.pause();
+        setTimeout(() => req.resume(), wait);
+      }
     });
     req.on('end', () => {
       const peer = req.socket.getPeerCertificate?.() ?? {};
@@ -70,6 +84,7 @@ export async function startTlsOrigin({ cert, key, clientCa, requireClientCert = 
         headers: pairs,
         bodyBytes,
         bodySha256: hash.digest('hex'),
+        elapsed_ms: Date.now() - started,
         tls: {
           protocol: req.socket.getProtocol?.(),
           servername: req.socket.servername || null,
@@ -180,4 +195,54 @@ export async function servedSubject(output) {
 export function sessionLine(output) {
   const m = output.match(/^(New|Reused), (TLSv1(?:\.\d)?|SSLv3|\(NONE\)), Cipher is (\S+)/m);
   return m ? { reused: m[1] === 'Reused', version: m[2], cipher: m[3] } : null;
+}
+
+// Like http.mjs's request(), over TLS: resolves {status, headers, body, bytes, sha256}.
+// ca: a CA file to verify the server with; servername: SNI and the name verified.
+// `onResponse(res)` sees the response before its body is read (res.socket is the TLS socket).
+export function httpsRequest(port, { method = 'GET', path = '/', headers = {}, body, ca,
+  servername = 'localhost', cert, key, keepBody = true, timeoutMs = 60000, onResponse } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, method, path, headers, servername,
+      agent: false, ca: ca && fs.readFileSync(ca), cert: cert && fs.readFileSync(cert),
+      key: key && fs.readFileSync(key) }, (res) => {
+      onResponse?.(res);
+      const hash = createHash('sha256');
+      const parts = [];
+      let bytes = 0;
+      res.on('data', (chunk) => {
+        bytes += chunk.length;
+        hash.update(chunk);
+        if (keepBody) parts.push(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers,
+        body: Buffer.concat(parts), bytes, sha256: hash.digest('hex') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`request timed out: ${path}`)));
+    req.on('error', reject);
+    if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
+      req.end(body);
+    } else {
+      pipeline(Readable.from(body, { objectMode: false }), req).catch(reject);
+    }
+  });
+}
+
+// The bytes of a real ClientHello (node's TLS client, SNI `servername`), to send on a raw
+// socket that then never says anything else.
+export function clientHello(servername = 'localhost') {
+  return new Promise((resolve, reject) => {
+    let client;
+    const wire = new Duplex({
+      read() {},
+      write(chunk, encoding, callback) {
+        resolve(Buffer.from(chunk));
+        callback();
+        setImmediate(() => client.destroy());
+      },
+    });
+    client = tls.connect({ socket: wire, servername, rejectUnauthorized: false });
+    client.on('error', (err) => reject(err));
+  });
 }
