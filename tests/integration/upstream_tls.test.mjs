@@ -1,18 +1,22 @@
 // Upstream TLS: the proxy talking HTTPS to a node:https origin. Verification against the test
 // CA (server_name, host_header or the server's address as the name), pooled and kept-alive TLS
-// connections, 20 MB both ways, 502 with the reason for a wrong host name, an expired
-// certificate or an unknown CA (the request never reaches such an origin), verify: false, and a
-// client certificate for an origin that asks for one; 100 MB from a TLS origin to a client that
-// stops reading, and 50 MB to a TLS origin that reads slowly, with the proxy's memory bounded.
+// connections, session resumption on new ones, a pooled connection the origin closed, 20 MB both
+// ways, 502 with the reason for a wrong host name, an expired certificate or an unknown CA (the
+// request never reaches such an origin), verify: false, a client certificate for an origin that
+// asks for one, an upstream that speaks plain HTTP or nothing at all; then 100 MB from a TLS
+// origin to a client that stops reading, and 50 MB to a TLS origin that reads slowly, with the
+// proxy's memory bounded.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startProxy } from './lib/proxy.mjs';
+import { startOrigin } from './lib/origin.mjs';
 import { toYaml } from './lib/config.mjs';
 import { request } from './lib/http.mjs';
 import { RawClient, requestHead } from './lib/raw.mjs';
 import { patternSha256, patternChunks } from './lib/pattern.mjs';
 import { sampleRss } from './lib/rss.mjs';
-import { delay } from './lib/wait.mjs';
+import { delay, waitFor } from './lib/wait.mjs';
 import { testPki } from './lib/certs.mjs';
 import { startTlsOrigin } from './lib/tls_origin.mjs';
 
@@ -21,6 +25,8 @@ const BIG = 20 << 20;
 describe('upstream TLS', { timeout: 240000 }, () => {
   let pki;
   const origins = {};
+  let plainOrigin;
+  let silent;
   let proxy;
 
   before(async () => {
@@ -33,13 +39,24 @@ describe('upstream TLS', { timeout: 240000 }, () => {
       startTlsOrigin(server.untrusted),
       startTlsOrigin({ ...server.origin, clientCa: clientCa.cert, requireClientCert: true }),
       startTlsOrigin(server.origin),
+      startTlsOrigin(server.origin),
+      startTlsOrigin(server.origin),
     ]);
     [origins.good, origins.wrongHost, origins.expired, origins.untrusted, origins.mtls,
-      origins.pooled] = started;
+      origins.pooled, origins.resumable, origins.dropping] = started;
+    plainOrigin = await startOrigin();
+    silent = await startSilentServer();
     const upstreams = {
       good: { servers: [origins.good.address],
         tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
       pooled: { servers: [origins.pooled.address],
+        tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
+      resumable: { servers: [origins.resumable.address],
+        tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
+      dropping: { servers: [origins.dropping.address],
+        tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
+      plainOrigin: { servers: [plainOrigin.address], tls: { enabled: true, ca: ca.cert } },
+      silent: { servers: [silent.address], connect_timeout: '1s', first_byte_timeout: '1s',
         tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
       byHostHeader: { servers: [origins.good.address], host_header: 'origin.test',
         tls: { enabled: true, ca: ca.cert } },
@@ -70,7 +87,7 @@ describe('upstream TLS', { timeout: 240000 }, () => {
   });
   after(async () => {
     await proxy?.stop();
-    await Promise.all(Object.values(origins).map((o) => o.stop()));
+    await Promise.all([...Object.values(origins), plainOrigin, silent].map((o) => o?.stop()));
   });
 
   const get = (path, options = {}) => request(proxy.port, { path, ...options });
@@ -133,6 +150,44 @@ describe('upstream TLS', { timeout: 240000 }, () => {
     assert.equal(stats.tcpConnections, 1);
   });
 
+  it('resumes the TLS session when it opens a new connection to the same origin', async () => {
+    // Connection: close on every answer, so every request needs a new connection.
+    for (let i = 0; i < 3; i++) {
+      const res = await get(`/resumable/echo?close=1&i=${i}`);
+      assert.equal(res.status, 200, res.body.toString());
+    }
+    const stats = origins.resumable.stats();
+    assert.equal(stats.tlsConnections, 3);
+    assert.equal(stats.resumed, 2, `${stats.resumed} of 2 later handshakes resumed a session`);
+  });
+
+  it('does not lose a request to a pooled TLS connection the origin has closed', async () => {
+    const first = await get('/dropping/echo?drop=1');
+    assert.equal(first.status, 200, first.body.toString());
+    // The origin has closed its end (close_notify and FIN) of the idle pooled connection.
+    await waitFor(() => origins.dropping.stats().dropped === 1,
+      { what: 'the origin to close the idle connection' });
+    const second = await get('/dropping/echo?after=drop');
+    assert.equal(second.status, 200, second.body.toString());
+    assert.equal(json(second).url, '/dropping/echo?after=drop');
+    const stats = origins.dropping.stats();
+    assert.equal(stats.requests, 2);
+    assert.equal(stats.tlsConnections, 2);
+  });
+
+  it('answers 502 when a TLS upstream speaks plain HTTP', async () => {
+    const res = await get('/plainOrigin/echo');
+    assert.equal(res.status, 502, res.body.toString());
+    assert.ok(res.body.length > 0, 'an empty 502');
+  });
+
+  it('gives up on a TLS origin that never answers the ClientHello', async () => {
+    const res = await get('/silent/echo');
+    assert.ok([502, 504].includes(res.status), `${res.status} ${res.body}`);
+    assert.ok(res.body.length > 0, 'an empty error answer');
+    assert.ok(silent.connections() >= 1, 'the proxy never connected');
+  });
+
   it('streams a 20 MB response and a 20 MB upload through upstream TLS intact', async () => {
     const down = await get(`/good/bytes/${BIG}`, { keepBody: false });
     assert.equal(down.status, 200);
@@ -181,6 +236,27 @@ describe('upstream TLS', { timeout: 240000 }, () => {
     assert.equal(origins.mtls.stats().requests, 1);
   });
 });
+
+// A TCP server that accepts connections and never sends a byte.
+async function startSilentServer() {
+  const sockets = new Set();
+  let count = 0;
+  const server = net.createServer((socket) => {
+    count++;
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `127.0.0.1:${server.address().port}`,
+    connections: () => count,
+    stop: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    }),
+  };
+}
 
 // Backpressure through the upstream TLS layer: the proxy stops reading a TLS origin for a client
 // that does not read, and stops reading the client while a TLS origin reads slowly.

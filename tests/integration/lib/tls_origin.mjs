@@ -2,7 +2,7 @@
 // answered with JSON that echoes it (headers as [name, value] pairs, in order), the body's size
 // and sha256, and what TLS saw (protocol, SNI, the client certificate's subject).
 // A path ending in /bytes/<n> answers n bytes of the demo origin's pattern instead;
-// ?bytes_per_sec=<n> reads the request body slowly.
+// ?bytes_per_sec=<n> reads the request body slowly; ?close=1 and ?drop=1 end the connection.
 // It counts TCP connections, completed handshakes (`secureConnection`), failed handshakes
 // (`tlsClientError`) and requests, so tests can tell whether the proxy reused a connection.
 // Also the client side of TLS tests: `openssl s_client` runs (sClient), the certificate a server
@@ -25,7 +25,8 @@ import { waitFor } from './wait.mjs';
 // a valid one.
 export async function startTlsOrigin({ cert, key, clientCa, requireClientCert = false,
   host = '127.0.0.1' } = {}) {
-  const counts = { tcpConnections: 0, tlsConnections: 0, tlsErrors: 0, requests: 0 };
+  const counts = { tcpConnections: 0, tlsConnections: 0, resumed: 0, tlsErrors: 0, requests: 0,
+    dropped: 0 };
   const tlsErrors = [];
   const clientSubjects = [];
   const sockets = new Set();
@@ -78,6 +79,15 @@ export async function startTlsOrigin({ cert, key, clientCa, requireClientCert = 
         pairs.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
       }
       const status = Number(url.searchParams.get('status') ?? 200);
+      // ?close=1 says Connection: close; ?drop=1 closes the connection after the response
+      // without saying so, as an origin closing an idle keep-alive connection does.
+      const close = url.searchParams.get('close') === '1';
+      if (url.searchParams.get('drop') === '1') {
+        res.once('finish', () => setImmediate(() => {
+          req.socket.once('close', () => { counts.dropped++; });
+          req.socket.end();
+        }));
+      }
       const body = JSON.stringify({
         method: req.method,
         url: req.url,
@@ -93,7 +103,8 @@ export async function startTlsOrigin({ cert, key, clientCa, requireClientCert = 
         },
       });
       res.writeHead(status, { 'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+        'content-length': Buffer.byteLength(body), 'cache-control': 'no-store',
+        ...(close ? { connection: 'close' } : {}) });
       res.end(body);
     });
   });
@@ -104,6 +115,7 @@ export async function startTlsOrigin({ cert, key, clientCa, requireClientCert = 
   });
   server.on('secureConnection', (socket) => {
     counts.tlsConnections++;
+    if (socket.isSessionReused()) counts.resumed++;
     const peer = socket.getPeerCertificate?.();
     if (peer?.subject) clientSubjects.push(peer.subject);
   });
@@ -123,7 +135,8 @@ export async function startTlsOrigin({ cert, key, clientCa, requireClientCert = 
     host,
     port,
     address: `${host}:${port}`,
-    // {tcpConnections, tlsConnections, tlsErrors, requests}, a copy.
+    // {tcpConnections, tlsConnections, resumed (handshakes that resumed a session), tlsErrors,
+    // requests, dropped (connections closed by ?drop=1)}, a copy.
     stats: () => ({ ...counts }),
     // The error codes of failed handshakes and the subjects of client certificates, in order.
     tlsErrors,
