@@ -13,6 +13,9 @@
 #include "filters/chain/request_context.h"
 
 namespace edge {
+namespace upstream {
+class UpstreamConn;
+}
 
 class ClientSide {
  public:
@@ -43,6 +46,12 @@ class ClientSide {
   // When the client's connection was accepted (a batch item: when it started), on the
   // worker's clock: the request context's first timing.
   virtual uint64_t acceptedMs() const = 0;
+
+  // Upgrade tunnels: only a client connection can carry one.
+  virtual bool canTunnel() const { return false; }
+  // The upstream answered 101: `response_head` goes to the client, then the connection is a
+  // tunnel to `upstream` and the Stream is over (the client side retires it).
+  virtual void startTunnel(upstream::UpstreamConn& /*upstream*/, std::string&& /*response_head*/) {}
 };
 
 }  // namespace edge

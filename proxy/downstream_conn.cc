@@ -95,6 +95,9 @@ bool DownstreamConn::draining() const { return worker_.draining(); }
 // ---- reading -------------------------------------------------------------------------------
 
 void DownstreamConn::updateReading() {
+  if (tunnel_) {
+    return;  // the tunnel reads as its upstream takes the bytes
+  }
   // Keep reading while a response is pending (pipelined bytes wait in pending_input_, up to
   // a bound): stopping and restarting the socket around every exchange costs syscalls.
   bool backlog_full = request_complete_ && pending_input_.size() >= kMaxPendingInput;
@@ -108,6 +111,10 @@ void DownstreamConn::updateReading() {
 }
 
 void DownstreamConn::onSocketData(const char* data, size_t len) {
+  if (tunnel_) {
+    tunnel_->fromClient(data, len);
+    return;
+  }
   if (lingering_) {
     return;  // discarding what the client still sends after our close notice
   }
@@ -115,6 +122,10 @@ void DownstreamConn::onSocketData(const char* data, size_t len) {
 }
 
 void DownstreamConn::onSocketReadEnd(int status) {
+  if (tunnel_) {
+    tunnel_->clientEnded(status);
+    return;
+  }
   if (handshaking_) {
     // The handshake failed: nothing reached the parser. The socket has queued its alert (or
     // a plain-text 400 for plain HTTP); send it and close.
@@ -171,6 +182,10 @@ void DownstreamConn::processInput(const char* data, size_t len) {
 
 void DownstreamConn::onRequestHead(http::RequestHead&& head) {
   exchange_active_ = true;
+  if (http::hasToken(head.headers.joined("connection"), "upgrade")) {
+    // Unless it becomes a tunnel, nothing sent after an Upgrade request is read as HTTP.
+    close_after_response_ = true;
+  }
   request_http11_ = head.http11();
   request_is_head_ = head.method == "HEAD";
   request_has_body_ = head.hasBody();
@@ -237,6 +252,10 @@ void DownstreamConn::flush() {
 bool DownstreamConn::congested() { return socket_->congested(); }
 
 void DownstreamConn::onSocketWritable() {
+  if (tunnel_) {
+    tunnel_->clientWritable();
+    return;
+  }
   if (stream_) {
     stream_->onDownstreamWritable();
   }
@@ -311,6 +330,9 @@ void DownstreamConn::continueAfterResponse() {
 }
 
 void DownstreamConn::drain() {
+  if (tunnel_) {
+    return;  // open until it ends or the drain timeout closes every connection
+  }
   close_after_response_ = true;
   if (!exchange_active_ && !parser_.inMessage()) {
     close();
@@ -334,6 +356,14 @@ void DownstreamConn::closeGracefully() {
 }
 
 void DownstreamConn::onSocketShutdown(int status) {
+  if (tunnel_) {
+    if (status < 0) {
+      close();
+      return;
+    }
+    client_write_shut_ = true;
+    return;  // the upstream's half-close reached the client; its side may still send
+  }
   if (status < 0 || peer_eof_) {
     close();
     return;
@@ -354,6 +384,10 @@ void DownstreamConn::close() {
     stream_->onDownstreamGone();
     retireStream();
   }
+  if (tunnel_) {
+    tunnel_->stop();
+    worker_.deferDelete(std::move(tunnel_));
+  }
   timer_.close();
   socket_->close();
 }
@@ -367,7 +401,9 @@ void DownstreamConn::updateTimer() {
     return;
   }
   const config::ClientTimeouts& t = worker_.runtime().config->client_timeouts;
-  if (handshaking_) {
+  if (tunnel_) {
+    timer_.start(TimerKind::TunnelIdle, t.tunnel_idle);
+  } else if (handshaking_) {
     if (timer_.reason() != TimerKind::Handshake) {
       timer_.start(TimerKind::Handshake, tls_context_->settings().handshake_timeout);
     }
@@ -412,6 +448,7 @@ void DownstreamConn::onTimer(TimerKind kind) {
                               " ms", true);
       }
       break;
+    case TimerKind::TunnelIdle:
     case TimerKind::Keepalive:
     case TimerKind::SendIdle:
     case TimerKind::Linger:
@@ -420,6 +457,51 @@ void DownstreamConn::onTimer(TimerKind kind) {
     case TimerKind::None:
       break;
   }
+}
+
+}  // namespace edge
+
+namespace edge {
+
+// ---- tunnel --------------------------------------------------------------------------------
+
+void DownstreamConn::startTunnel(upstream::UpstreamConn& upstream, std::string&& response_head) {
+  exchange_active_ = false;
+  paused_by_stream_ = false;
+  socket_->cancelWritable();
+  retireStream();  // the caller, still on the stack: deleted once it has unwound
+  TunnelOwner& owner = *this;
+  tunnel_ = std::make_unique<Tunnel>(*socket_, upstream, owner, worker_.connectionCounters());
+  send(std::move(response_head));
+  flush();
+  // Bytes the client sent after its request head (before the 101) are the new protocol's.
+  std::string early = std::move(pending_input_);
+  pending_input_.clear();
+  socket_->startReading();
+  if (!early.empty()) {
+    tunnel_->fromClient(early.data(), early.size());
+  }
+  updateTimer();
+}
+
+void DownstreamConn::onTunnelActivity() { updateTimer(); }
+
+// The tunnel is over; what is still queued for the client goes out before the close.
+void DownstreamConn::onTunnelOver(bool clean, bool client_write_shut) {
+  tunnel_->stop();
+  worker_.deferDelete(std::move(tunnel_));
+  if (!clean || (client_write_shut && client_write_shut_)) {
+    close();
+    return;
+  }
+  peer_eof_ = true;  // nothing to linger for: the shutdown's completion closes
+  shutting_down_ = true;
+  socket_->stopReading();
+  if (!client_write_shut && socket_->shutdown() != 0) {
+    close();
+    return;
+  }
+  updateTimer();
 }
 
 }  // namespace edge

@@ -15,6 +15,7 @@
 #include "lib/http/serializer.h"
 #include "proxy/net/connection_timer.h"
 #include "proxy/net/socket.h"
+#include "proxy/tunnel.h"
 
 namespace edge {
 namespace tls {
@@ -25,7 +26,10 @@ class TlsSocket;
 class Stream;
 class Worker;
 
-class DownstreamConn : public ClientSide, private http::RequestSink, private net::SocketHandler {
+class DownstreamConn : public ClientSide,
+                       private http::RequestSink,
+                       private net::SocketHandler,
+                       private TunnelOwner {
  public:
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
@@ -53,6 +57,8 @@ class DownstreamConn : public ClientSide, private http::RequestSink, private net
   const std::optional<filters::ClientTls>& clientTls() const override { return client_tls_; }
   uint64_t acceptedMs() const override { return accepted_ms_; }
   bool draining() const;
+  bool canTunnel() const override { return true; }
+  void startTunnel(upstream::UpstreamConn& upstream, std::string&& response_head) override;
 
   // For the Worker.
   void drain();
@@ -60,7 +66,7 @@ class DownstreamConn : public ClientSide, private http::RequestSink, private net
   void continueAfterResponse();
 
  private:
-  enum class TimerKind { None, Handshake, Keepalive, Header, BodyIdle, SendIdle, Linger };
+  enum class TimerKind { None, Handshake, Keepalive, Header, BodyIdle, SendIdle, Linger, TunnelIdle };
 
   DownstreamConn(Worker& worker, std::shared_ptr<const tls::ServerContext> tls);
   ~DownstreamConn() override;
@@ -80,6 +86,10 @@ class DownstreamConn : public ClientSide, private http::RequestSink, private net
   void onSocketShutdown(int status) override;
   void onSocketClosed() override;
 
+  // TunnelOwner
+  void onTunnelActivity() override;
+  void onTunnelOver(bool clean, bool client_write_shut) override;
+
   void processInput(const char* data, size_t len);
   void updateReading();
   void updateTimer();
@@ -97,6 +107,7 @@ class DownstreamConn : public ClientSide, private http::RequestSink, private net
   net::ConnectionTimer<TimerKind> timer_;
   http::RequestParser parser_;
   std::unique_ptr<Stream> stream_;
+  std::unique_ptr<Tunnel> tunnel_;  // after a 101: the connection carries only tunnel bytes
   std::string client_ip_;
   std::string pending_input_;  // bytes read after a complete request: the next request(s)
   bool handshaking_ = false;       // TLS: no byte reaches the parser before it is done
@@ -114,6 +125,7 @@ class DownstreamConn : public ClientSide, private http::RequestSink, private net
   bool shutting_down_ = false;     // writes draining before close
   bool lingering_ = false;         // discarding input after our close notice
   bool close_after_response_ = false;
+  bool client_write_shut_ = false;  // a tunnel's shutdown of our write side has completed
   uint64_t accepted_ms_;  // worker clock
 };
 

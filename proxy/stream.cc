@@ -3,7 +3,9 @@
 #include <utility>
 
 #include "config/route_rules.h"
+#include "lib/http/serializer.h"
 #include "lib/http/target.h"
+#include "lib/http/upgrade.h"
 #include "lib/http/via.h"
 #include "proxy/background_encoder.h"
 #include "proxy/client_side.h"
@@ -66,14 +68,21 @@ void Stream::start() {
   if (batch.enabled && path == batch.path) {
     makeChain(nullptr);  // the batch filter answers it
   } else if (route()) {
+    if (!offerUpgrade()) {
+      return;
+    }
     const std::optional<filters::ClientTls>& tls = down_->clientTls();
     upstream::ForwardedFrom from{down_->clientIp(), ctx_.host, req_.http11(),
                                  tls ? &*tls : nullptr, &runtime_->client_subject_headers};
     upstream_headers_ = upstream::forwardHeaders(std::move(req_.headers), from,
                                                  runtime_->config->upstreamOf(*route_));
+    if (!upgrade_.empty()) {
+      upstream_headers_.set("Connection", "upgrade");
+      upstream_headers_.set("Upgrade", upgrade_);
+    }
     request_framing_ = http::upstreamRequestFraming(req_.has_content_length,
                                                     req_.content_length, req_.chunked);
-    makeChain(route_);
+    makeChain(route_, upgrade_.empty());
   } else {
     return;
   }
@@ -92,7 +101,25 @@ bool Stream::route() {
   return true;
 }
 
-void Stream::makeChain(const config::Route* route) {
+bool Stream::offerUpgrade() {
+  if (!down_->canTunnel() || req_.hasBody()) {
+    return true;  // forwarded as a plain request: Upgrade is hop-by-hop
+  }
+  upgrade_ = http::allowedUpgrade(req_.headers, route_->upgrade);
+  if (upgrade_.empty()) {
+    return true;
+  }
+  const size_t limit = runtime_->config->limits.max_tunnels;
+  if (worker_.connectionCounters().tunnelsOpen() >= limit) {
+    worker_.connectionCounters().tunnelRefused();
+    replyLocally(503, "too many open tunnels on this worker (limits.max_tunnels: " +
+                          std::to_string(limit) + ")");
+    return false;
+  }
+  return true;
+}
+
+void Stream::makeChain(const config::Route* route, bool with_filters) {
   ctx_.client_ip = down_->clientIp();
   ctx_.client_tls = down_->clientTls();
   ctx_.route = route;
@@ -100,7 +127,9 @@ void Stream::makeChain(const config::Route* route) {
   ctx_.upstream_headers = route != nullptr ? &upstream_headers_ : nullptr;
   filters::ChainOwner& owner = *this;
   chain_.emplace(ctx_, owner);
-  runtime_->filters.addFilters(*chain_, route, services_);
+  if (with_filters) {
+    runtime_->filters.addFilters(*chain_, route, services_);
+  }
 }
 
 // ---- Upstream ------------------------------------------------------------------------------
@@ -121,7 +150,7 @@ void Stream::onRequestFiltersDone() {
 void Stream::passThrough() {
   // The last use of the upstream headers: nothing looks at them once the request is gone.
   upstream::UpstreamRequest request{req_.method, ctx_.target, std::move(upstream_headers_),
-                                    request_framing_, ctx_.head_request};
+                                    request_framing_, ctx_.head_request, !upgrade_.empty()};
   upstream::ExchangeSink& sink = *this;
   exchange_ = std::make_unique<upstream::UpstreamExchange>(
       worker_, runtime_, route_->upstream_index, std::move(request), sink);
@@ -188,6 +217,10 @@ void Stream::onExchangeHead(http::ResponseHead&& head) {
   if (over()) {
     return;
   }
+  if (head.status == 101) {  // only ever for an offered upgrade
+    switchProtocols(std::move(head));
+    return;
+  }
   filters::ResponseHead response;
   response.status = head.status;
   response.reason = std::move(head.reason);
@@ -239,6 +272,36 @@ void Stream::onExchangeFailed(int status, const std::string& reason, bool after_
     return;
   }
   replyLocally(status, reason);
+}
+
+// The upstream took the upgrade: the client gets the 101 and the connection becomes a tunnel.
+// The Stream is over (its context logs the 101); the client side retires it.
+void Stream::switchProtocols(http::ResponseHead&& head) {
+  std::string problem = http::switchProblem(head.headers, upgrade_);
+  if (!problem.empty()) {
+    exchange_->cancel();
+    ctx_.error = filters::ErrorKind::UpstreamProtocol;
+    replyLocally(502, problem);
+    return;
+  }
+  http::Headers headers = std::move(head.headers);
+  std::string protocol = headers.joined("upgrade");
+  http::stripHopByHop(headers);
+  headers.set("Connection", "upgrade");
+  headers.set("Upgrade", std::move(protocol));
+  headers.appendToList("Via", http::kVia);
+  std::string bytes = "HTTP/1.1 101 ";
+  bytes += head.reason.empty() ? "Switching Protocols" : head.reason;
+  bytes += "\r\n" + http::headerLines(headers) + "\r\n";
+  ctx_.status = 101;
+  ctx_.bytes_out += bytes.size();
+  ctx_.timings.first_byte_out = worker_.nowMs();
+  upstream::UpstreamConn& conn = exchange_->takeTunnelConnection();
+  ClientSide* down = down_;
+  step_ = Step::Done;
+  markDone();
+  down_ = nullptr;
+  down->startTunnel(conn, std::move(bytes));
 }
 
 void Stream::replyLocally(int status, const std::string& reason) {

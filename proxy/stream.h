@@ -58,7 +58,11 @@ class Stream : public Deferred,
 
   // ---- stream.cc: the steps ----
   bool route();
-  void makeChain(const config::Route* route);
+  // `with_filters` false: an Upgrade request, never cached, compressed or cut down.
+  void makeChain(const config::Route* route, bool with_filters = true);
+  // An allowed Upgrade: the tokens to offer upstream, or a 503 when tunnels are at the limit.
+  bool offerUpgrade();
+  void switchProtocols(http::ResponseHead&& head);
   void onRequestFiltersDone() override;
   void passThrough();
   void adoptExchange(std::unique_ptr<upstream::UpstreamExchange> exchange,
@@ -108,6 +112,7 @@ class Stream : public Deferred,
   const config::Route* route_ = nullptr;
   http::Headers upstream_headers_;
   http::Framing request_framing_;
+  std::string upgrade_;  // the protocols offered upstream; empty: not an Upgrade request
   bool request_complete_ = false;  // the client's request body has been read to its end
   Step step_ = Step::Route;
 

@@ -9,8 +9,10 @@ ResponseParser::ResponseParser(ResponseSink& sink) : sink_(sink) {
   parser_.data = this;
 }
 
-void ResponseParser::expectResponse(bool to_head_request) {
+void ResponseParser::expectResponse(bool to_head_request, bool upgrade_offered) {
   head_request_ = to_head_request;
+  upgrade_offered_ = upgrade_offered;
+  switched_ = false;
   started_ = false;
   in_message_ = false;
   error_.clear();
@@ -27,8 +29,9 @@ ResponseParser::Result ResponseParser::execute(const char* data, size_t len) {
   if (err == HPE_OK) {
     return {Outcome::NeedMore, len};
   }
-  if (err == HPE_PAUSED) {
-    return {Outcome::MessageDone, static_cast<size_t>(llhttp_get_error_pos(&parser_) - data)};
+  if (err == HPE_PAUSED || (err == HPE_PAUSED_UPGRADE && switched_)) {
+    const auto consumed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - data);
+    return {switched_ ? Outcome::Switched : Outcome::MessageDone, consumed};
   }
   if (error_.empty()) {
     error_ = std::string("malformed response: ") + llhttp_get_error_reason(&parser_);
@@ -106,9 +109,16 @@ int ResponseParser::onHeadersComplete(llhttp_t* p) {
     s.error_ = "upstream sent the invalid status code " + std::to_string(status);
     return -1;
   }
-  if (status == 101) {
+  if (status == 101 && !s.upgrade_offered_) {
     s.error_ = "upstream switched protocols without being asked to";
     return -1;
+  }
+  if (status == 101) {
+    s.switched_ = true;
+    s.head_.status = 101;
+    s.head_.keep_alive = false;
+    s.sink_.onResponseHead(std::move(s.head_));
+    return 1;  // no body: the new protocol follows the head
   }
   if (status >= 100 && status < 200) {
     s.interim_ = true;  // 100 Continue, 103 Early Hints: not forwarded
@@ -141,6 +151,9 @@ int ResponseParser::onBody(llhttp_t* p, const char* at, size_t len) {
 
 int ResponseParser::onMessageComplete(llhttp_t* p) {
   ResponseParser& s = self(p);
+  if (s.switched_) {
+    return HPE_PAUSED;  // not an end of response: the connection changed protocols
+  }
   if (s.interim_) {
     s.interim_ = false;
     return 0;  // keep parsing: the final response follows

@@ -38,10 +38,13 @@ class ResponseParser {
   ResponseParser(const ResponseParser&) = delete;
   ResponseParser& operator=(const ResponseParser&) = delete;
 
-  // Call before each exchange; HEAD responses carry no body whatever their headers say.
-  void expectResponse(bool to_head_request);
+  // Call before each exchange; HEAD responses carry no body whatever their headers say. With
+  // `upgrade_offered`, a 101 is the end of HTTP on this connection: the bytes after its head
+  // belong to the new protocol.
+  void expectResponse(bool to_head_request, bool upgrade_offered = false);
 
-  enum class Outcome { NeedMore, MessageDone, Error };
+  // Switched: a 101 head was delivered; `consumed` is where the new protocol starts.
+  enum class Outcome { NeedMore, MessageDone, Switched, Error };
   struct Result {
     Outcome outcome = Outcome::NeedMore;
     size_t consumed = 0;
@@ -76,6 +79,8 @@ class ResponseParser {
   size_t head_bytes_ = 0;
   bool head_request_ = false;
   bool interim_ = false;   // current message is a 1xx to be skipped
+  bool upgrade_offered_ = false;
+  bool switched_ = false;  // a 101 came: nothing after it is HTTP
   bool started_ = false;
   bool in_message_ = false;
   bool until_close_ = false;

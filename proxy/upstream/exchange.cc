@@ -1,5 +1,7 @@
 #include "proxy/upstream/exchange.h"
 
+#include <utility>
+
 #include <algorithm>
 
 #include "lib/http/serializer.h"
@@ -121,7 +123,7 @@ void UpstreamExchange::onUpstreamReady() { useConnection(conn_); }
 void UpstreamExchange::useConnection(UpstreamConn* conn) {
   conn_ = conn;
   record_.connected_ms = worker_.nowMs();
-  conn_->beginExchange(request_.expect_no_body);
+  conn_->beginExchange(request_.expect_no_body, request_.upgrade);
   conn_->write(http::serializeRequestHead(request_.method, request_.target, request_.headers,
                                           request_.framing));
   head_sent_ = true;
@@ -198,6 +200,11 @@ void UpstreamExchange::onUpstreamHead(http::ResponseHead&& head) {
   record_.first_byte_ms = worker_.nowMs();
   worker_.upstreams().balancer(upstream_).reportSuccess(server_);
   sink_->onExchangeHead(std::move(head));
+}
+
+UpstreamConn& UpstreamExchange::takeTunnelConnection() {
+  done_ = true;
+  return *std::exchange(conn_, nullptr);
 }
 
 void UpstreamExchange::onUpstreamBody(const char* data, size_t len) {

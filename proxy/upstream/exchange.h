@@ -31,6 +31,7 @@ struct UpstreamRequest {
   http::Headers headers;     // final: hop-by-hop stripped, forwarding headers added
   http::Framing framing;     // of the request body
   bool expect_no_body = false;  // HEAD: the response has no body whatever it says
+  bool upgrade = false;         // offers a protocol upgrade: a 101 is a tunnel, not an error
 };
 
 class ExchangeSink {
@@ -87,6 +88,10 @@ class UpstreamExchange : private UpstreamHandler {
   // The sink is going away: drop the connection now and never call the sink again. Safe
   // from inside a sink callback (unlike destroying the exchange there).
   void cancel();
+
+  // From the sink's onExchangeHead for a 101: the connection leaves the exchange (which is then
+  // finished) to become a tunnel.
+  UpstreamConn& takeTunnelConnection();
 
   bool responseStarted() const { return response_started_; }
   std::string upstreamName() const;

@@ -81,9 +81,9 @@ void UpstreamConn::attach(UpstreamHandler& handler) {
   timer_.stop();
 }
 
-void UpstreamConn::beginExchange(bool head_request) {
+void UpstreamConn::beginExchange(bool head_request, bool upgrade) {
   ++exchanges_;
-  parser_.expectResponse(head_request);
+  parser_.expectResponse(head_request, upgrade);
   request_sent_ = false;
   response_done_ = false;
   keep_alive_ = false;
@@ -119,6 +119,9 @@ void UpstreamConn::onSocketWriteError(int status) {
   // The read side reports what the upstream did (an early response or a reset).
   write_failed_ = true;
   write_error_ = uv_strerror(status);
+  if (state_ == State::Tunnel && handler_ != nullptr) {
+    handler_->onUpstreamTunnelEnd(status);
+  }
 }
 
 void UpstreamConn::onSocketWritable() {
@@ -156,12 +159,33 @@ void UpstreamConn::pauseReading() {
 void UpstreamConn::resumeReading() {
   read_paused_ = false;
   startReading();
-  if (parser_.started() && timer_.reason() == TimerKind::None) {
+  if (state_ == State::Active && parser_.started() && timer_.reason() == TimerKind::None) {
     startIdleTimer();
   }
 }
 
+void UpstreamConn::becomeTunnel(UpstreamHandler& handler) {
+  handler_ = &handler;
+  state_ = State::Tunnel;
+  timer_.stop();
+}
+
+void UpstreamConn::shutdownWrite() {
+  if (state_ == State::Tunnel && socket_->shutdown() != 0 && handler_ != nullptr) {
+    handler_->onUpstreamTunnelEnd(UV_ENOTCONN);
+  }
+}
+
 void UpstreamConn::onSocketData(const char* data, size_t len) {
+  if (state_ == State::Tunnel) {
+    if (handler_ != nullptr && len > 0) {
+      handler_->onUpstreamBody(data, len);
+    }
+    if (handler_ != nullptr && state_ == State::Tunnel) {
+      handler_->onUpstreamReadBatchDone();
+    }
+    return;
+  }
   if (state_ == State::Idle) {
     EDGE_LOG_DEBUG("upstream sent %zu unexpected bytes on an idle connection", len);
     worker_.upstreams().forget(this);
@@ -173,11 +197,20 @@ void UpstreamConn::onSocketData(const char* data, size_t len) {
   }
   startIdleTimer();
   http::ResponseParser::Result r = parser_.execute(data, len);
-  if (state_ != State::Active || handler_ == nullptr) {
+  if ((state_ != State::Active && state_ != State::Tunnel) || handler_ == nullptr) {
     return;  // the handler abandoned us from a callback
   }
   if (r.outcome == http::ResponseParser::Outcome::Error) {
     fail(UpstreamFailure::Kind::BadResponse, parser_.error());
+    return;
+  }
+  if (r.outcome == http::ResponseParser::Outcome::Switched) {
+    if (state_ != State::Tunnel) {
+      fail(UpstreamFailure::Kind::BadResponse, "the 101 was not taken as a tunnel");
+      return;
+    }
+    // What came with the 101 is already the new protocol's.
+    onSocketData(data + r.consumed, len - r.consumed);
     return;
   }
   if (r.outcome == http::ResponseParser::Outcome::MessageDone) {
@@ -189,6 +222,12 @@ void UpstreamConn::onSocketData(const char* data, size_t len) {
 }
 
 void UpstreamConn::onSocketReadEnd(int status) {
+  if (state_ == State::Tunnel) {
+    if (handler_ != nullptr) {
+      handler_->onUpstreamTunnelEnd(status);
+    }
+    return;
+  }
   if (state_ == State::Idle) {
     worker_.upstreams().forget(this);
     close();

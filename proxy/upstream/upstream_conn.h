@@ -48,6 +48,9 @@ class UpstreamHandler {
   virtual void onUpstreamWritable() = 0;       // request bytes drained below the low mark
   // The connection is closing; the handler must drop its pointer.
   virtual void onUpstreamFailure(const UpstreamFailure& failure) = 0;
+  // A tunnel (after a 101): the server ended its side (UV_EOF) or the connection broke. The
+  // connection stays open until the handler closes it (abandon()).
+  virtual void onUpstreamTunnelEnd(int /*status*/) {}
 };
 
 class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
@@ -62,8 +65,14 @@ class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
 
   // For a connection taken from the pool.
   void attach(UpstreamHandler& handler);
-  // Resets the parser for a new exchange; call before writing the request.
-  void beginExchange(bool head_request);
+  // Resets the parser for a new exchange; call before writing the request. `upgrade`: the
+  // request offers a protocol upgrade, so a 101 turns the connection into a tunnel.
+  void beginExchange(bool head_request, bool upgrade = false);
+  // After a 101: every byte read goes to onUpstreamBody, HTTP is over on this connection and
+  // no timer runs (the tunnel has its own). Called from the 101 head's callback.
+  void becomeTunnel(UpstreamHandler& handler);
+  // A tunnel whose client ended its side: end ours once everything queued is sent.
+  void shutdownWrite();
   // Sent at once when the socket takes it (try-write), queued otherwise.
   void write(std::string&& bytes);
   // True above the high mark; the handler hears onUpstreamWritable below the low mark.
@@ -83,7 +92,7 @@ class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
   size_t serverIndex() const { return server_; }
 
  private:
-  enum class State { Connecting, Active, Idle, Closed };
+  enum class State { Connecting, Active, Idle, Tunnel, Closed };
   enum class TimerKind { None, Connect, FirstByte, Idle, PoolIdle };
 
   UpstreamConn(Worker& worker, size_t upstream, size_t server);

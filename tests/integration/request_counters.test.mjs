@@ -16,7 +16,7 @@ import { adminOf } from './lib/redis.mjs';
 const zeros = (names) => Object.fromEntries(names.map((name) => [name, 0]));
 const OUTCOMES = ['none', 'hit', 'miss', 'stale', 'revalidated', 'coalesced', 'bypass'];
 const STATUSES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'];
-const ERRORS = ['bad_request', 'connect_refused', 'connect_timeout', 'first_byte_timeout',
+const ERRORS = ['bad_request', 'connect_refused', 'connect_timeout', 'upstream_tls', 'first_byte_timeout',
   'upstream_reset', 'upstream_protocol', 'over_limit', 'encoding_failed', 'aborted'];
 
 describe('request counters', { timeout: 240000 }, () => {
