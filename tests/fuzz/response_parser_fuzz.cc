@@ -1,10 +1,12 @@
 // Response heads and framing from an upstream: status line, 1xx interim responses, chunked,
 // Content-Length and read-until-close bodies, HEAD, 204 and 304, several responses on one
-// connection, and the upstream closing (finish()). Byte 0 picks the read size, byte 1 which
-// responses answer a HEAD request; the rest is the upstream's byte stream.
+// connection, a 101 to a request that offered an upgrade, and the upstream closing (finish()).
+// Byte 0 picks the read size, byte 1 which responses answer a HEAD request (bits 0-6) and
+// whether the requests offer an upgrade (bit 7); the rest is the upstream's byte stream.
 //
 // Properties: `consumed` never exceeds the bytes given; a response to HEAD, a 204 and a 304
-// deliver no body bytes; a response ends only after its head; 1xx heads never reach the sink.
+// deliver no body bytes; a response ends only after its head; 1xx heads never reach the sink,
+// except a 101 to an offered upgrade, which ends HTTP on the connection (no body, no end).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -19,11 +21,13 @@ using edge::http::ResponseParser;
 
 struct CheckingSink : edge::http::ResponseSink {
   bool to_head = false;
+  bool upgrade = false;
   bool in_response = false;
   int status = 0;
   void onResponseHead(ResponseHead&& head) override {
     FUZZ_CHECK(!in_response, "a second head inside one response");
-    FUZZ_CHECK(head.status >= 200, "an interim response reached the sink");
+    FUZZ_CHECK(head.status >= 200 || (head.status == 101 && upgrade),
+               "an interim response reached the sink");
     in_response = true;
     status = head.status;
   }
@@ -45,11 +49,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const size_t step = 1 + data[0] % 64;
-  unsigned head_mask = data[1];  // bit i: the i-th exchange is a HEAD request
+  unsigned head_mask = data[1] & 0x7f;  // bit i: the i-th exchange is a HEAD request
   CheckingSink sink;
+  sink.upgrade = (data[1] & 0x80) != 0;
   ResponseParser parser(sink);
   sink.to_head = head_mask & 1;
-  parser.expectResponse(sink.to_head);
+  parser.expectResponse(sink.to_head, sink.upgrade);
   const char* pos = reinterpret_cast<const char*>(data + 2);
   const char* const end = reinterpret_cast<const char*>(data + size);
   while (pos < end) {
@@ -60,12 +65,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       return 0;
     }
     FUZZ_CHECK(result.consumed <= len, "consumed more than given");
+    if (result.outcome == ResponseParser::Outcome::Switched) {
+      FUZZ_CHECK(sink.upgrade && sink.status == 101, "switched without a 101 to an upgrade");
+      return 0;  // the rest is the new protocol's
+    }
     if (result.outcome == ResponseParser::Outcome::MessageDone) {
       FUZZ_CHECK(result.consumed > 0, "a response ended on no byte");
       FUZZ_CHECK(!sink.in_response, "MessageDone before the sink saw the end");
       head_mask >>= 1;
       sink.to_head = head_mask & 1;
-      parser.expectResponse(sink.to_head);
+      parser.expectResponse(sink.to_head, sink.upgrade);
     }
     pos += result.consumed;
   }

@@ -111,5 +111,44 @@ TEST_F(ResponseParserTest, ParsesConsecutiveResponsesOnOneConnection) {
   EXPECT_EQ(sink.body, "ab");
 }
 
+TEST_F(ResponseParserTest, A101ToAnOfferedUpgradeEndsHttpRightAfterItsHead) {
+  parser.expectResponse(false, true);
+  const std::string head =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+  auto r = feed(head + "\x81\x05hello");
+  EXPECT_EQ(r.outcome, ResponseParser::Outcome::Switched);
+  EXPECT_EQ(r.consumed, head.size()) << "the frame after the head is the new protocol's";
+  ASSERT_EQ(sink.heads.size(), 1u);
+  EXPECT_EQ(sink.heads[0].status, 101);
+  EXPECT_EQ(*sink.heads[0].headers.find("upgrade"), "websocket");
+  EXPECT_EQ(sink.body, "");
+  EXPECT_EQ(sink.ends, 0) << "a switch is not the end of a response";
+}
+
+TEST_F(ResponseParserTest, A101InPiecesSwitchesOnTheLastByteOfTheHead) {
+  parser.expectResponse(false, true);
+  EXPECT_EQ(feed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n").outcome,
+            ResponseParser::Outcome::NeedMore);
+  auto r = feed("Connection: upgrade\r\n\r\n");
+  EXPECT_EQ(r.outcome, ResponseParser::Outcome::Switched);
+  EXPECT_EQ(r.consumed, 23u);
+}
+
+TEST_F(ResponseParserTest, A101WithoutAnOfferIsAnError) {
+  parser.expectResponse(false, false);
+  auto r = feed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\n\r\n");
+  EXPECT_EQ(r.outcome, ResponseParser::Outcome::Error);
+  EXPECT_NE(parser.error().find("switched protocols without being asked"), std::string::npos);
+}
+
+TEST_F(ResponseParserTest, AnOfferedUpgradeAnsweredNormallyIsAResponseLikeAnyOther) {
+  parser.expectResponse(false, true);
+  auto r = feed("HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\nno");
+  EXPECT_EQ(r.outcome, ResponseParser::Outcome::MessageDone);
+  EXPECT_EQ(sink.body, "no");
+  EXPECT_EQ(sink.ends, 1);
+}
+
 }  // namespace
 }  // namespace edge::http
