@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "proxy/worker_counter.h"
+
 namespace edge {
 
 enum class TlsFailure { Timeout, Protocol, PlainHttp, UnknownSni, ClientCert, Other };
@@ -52,10 +54,8 @@ class alignas(64) ConnectionCounters {
   ConnectionTotals read() const;
 
  private:
-  using Counter = std::atomic<uint64_t>;
-  static void add(Counter& counter, uint64_t n) {
-    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
+  using Counter = WorkerCounter;
+  static void add(Counter& counter, uint64_t n) { addOnOwner(counter, n); }
 
   Counter tls_handshakes_{0};
   Counter tls_resumed_{0};

@@ -12,6 +12,7 @@
 
 #include "filters/chain/request_context.h"
 #include "proxy/connection_counters.h"
+#include "proxy/worker_counter.h"
 
 namespace edge {
 
@@ -52,12 +53,8 @@ class alignas(64) RequestCounters {
   RequestTotals read() const;
 
  private:
-  using Counter = std::atomic<uint64_t>;
-  // One writer per counter: a plain load and store, no locked read-modify-write; readers on
-  // other threads still see whole values.
-  static void add(Counter& counter, uint64_t n) {
-    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
+  using Counter = WorkerCounter;
+  static void add(Counter& counter, uint64_t n) { addOnOwner(counter, n); }
 
   Counter requests_{0};
   std::array<Counter, kOutcomeCount> outcomes_{};
