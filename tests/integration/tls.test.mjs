@@ -16,7 +16,7 @@ import { curl } from './lib/curl.mjs';
 import { rawExchange, parseRawResponses, requestHead, RawClient } from './lib/raw.mjs';
 import { adminOf } from './lib/redis.mjs';
 import { patternSha256, patternBytes, patternChunks, sha256 } from './lib/pattern.mjs';
-import { testPki } from './lib/certs.mjs';
+import { testPki, issueCert } from './lib/certs.mjs';
 import { listenerPorts, sClient, servedSubject, sessionLine, clientHello, httpsRequest }
   from './lib/tls_origin.mjs';
 import { sampleRss } from './lib/rss.mjs';
@@ -127,6 +127,14 @@ describe('downstream TLS', { timeout: 240000 }, () => {
     assert.match(r.out, /Verify return code: 0 \(ok\)/);
     const def = await sClient({ port: port.main, servername: 'localhost' });
     assert.equal(await servedSubject(def.out), pki.server.default.subject, def.out);
+  });
+
+  it('matches SNI names without regard to case', async () => {
+    for (const [name, cert] of [['API.Test', pki.server.api],
+      ['Shop.EXAMPLE.test', pki.server.wildcard]]) {
+      const r = await sClient({ port: port.main, servername: name });
+      assert.equal(await servedSubject(r.out), cert.subject, `${name}: ${r.out}`);
+    }
   });
 
   it('serves the wildcard certificate for a name one label under it', async () => {
@@ -295,6 +303,13 @@ describe('downstream TLS', { timeout: 240000 }, () => {
     assert.deepEqual(seen(mtls, 'x-forwarded-proto'), ['https']);
     const plain = echoOf(await curl([`http://127.0.0.1:${port.plain}/_test/echo`]));
     assert.deepEqual(seen(plain, 'x-forwarded-proto'), ['http']);
+    // What the client claims does not count.
+    const spoofHttps = echoOf(await curl(['-H', 'X-Forwarded-Proto: https',
+      `http://127.0.0.1:${port.plain}/_test/echo`]));
+    assert.deepEqual(seen(spoofHttps, 'x-forwarded-proto'), ['http']);
+    const spoofHttp = echoOf(await curlTls('main', 'api.test', '/_test/echo',
+      ['-H', 'X-Forwarded-Proto: http']));
+    assert.deepEqual(seen(spoofHttp, 'x-forwarded-proto'), ['https']);
   });
 
   it('sends the verified client certificate subject upstream on a mutual TLS listener',
@@ -320,6 +335,43 @@ describe('downstream TLS', { timeout: 240000 }, () => {
     await waitForFailures('client_cert', before, 2);
     assert.equal(await originRequests(), seenBefore, 'a refused client reached the origin');
     await assertServing();
+  });
+
+  it('refuses an expired client certificate (client_cert)', async () => {
+    const before = await tlsStats();
+    const seenBefore = await originRequests();
+    const expired = await issueCert({ cn: 'old-alice', issuer: pki.clientCa, usage: 'client',
+      expired: true });
+    const r = await curlTls('mtls', 'localhost', '/_test/echo',
+      ['--cert', expired.cert, '--key', expired.key]);
+    assert.notEqual(r.code, 0, `an expired client certificate was accepted: ${r.stdout}`);
+    await waitForFailures('client_cert', before);
+    assert.equal(await originRequests(), seenBefore);
+  });
+
+  it('never sends upstream the subject of a client certificate it could not verify ' +
+    '(client_verify optional)', async () => {
+    const seenBefore = await originRequests();
+    const r = await curlTls('mtlsOptional', 'localhost', '/_test/echo',
+      ['--cert', pki.client.mallory.cert, '--key', pki.client.mallory.key]);
+    if (r.code === 0) {
+      // Accepted as a client without a (verified) certificate.
+      const echo = echoOf(r);
+      assert.deepEqual(seen(echo, OTHER_SUBJECT_HEADER), [],
+        'the subject of an unverified certificate went upstream');
+    } else {
+      assert.equal(await originRequests(), seenBefore, 'a refused client reached the origin');
+    }
+  });
+
+  it('escapes a subject with commas, quotes and CR LF into one header value', async () => {
+    const eve = await issueCert({ cn: 'eve', subj: '/O=Doe, John "Q"/CN=eve\r\nX-Injected: 1',
+      issuer: pki.clientCa, usage: 'client' });
+    assert.equal(eve.subject, 'CN=eve\\0D\\0AX-Injected: 1,O=Doe\\, John \\"Q\\"');
+    const echo = echoOf(await curlTls('mtls', 'localhost', '/_test/echo',
+      ['--cert', eve.cert, '--key', eve.key]));
+    assert.deepEqual(seen(echo, SUBJECT_HEADER), [eve.subject]);
+    assert.deepEqual(seen(echo, 'x-injected'), [], 'a header injected through the subject');
   });
 
   it('accepts a client without a certificate when client_verify is optional, with no subject',
@@ -431,6 +483,69 @@ describe('downstream TLS', { timeout: 240000 }, () => {
     } finally {
       client.close();
     }
+  });
+
+  it('completes 40 concurrent handshakes', async () => {
+    const before = await tlsStats();
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+      httpsRequest(port.main, { path: `/_test/echo?c=${i}`, ca: pki.ca.cert,
+        servername: i % 2 ? 'api.test' : 'shop.example.test' })));
+    results.forEach((r, i) => {
+      assert.equal(r.status, 200);
+      assert.equal(JSON.parse(r.body).url, `/_test/echo?c=${i}`);
+    });
+    await waitFor(async () => (await tlsStats()).handshakes >= before.handshakes + 40,
+      { what: 'tls.handshakes to grow by 40' });
+  });
+
+  it('keeps serving after a TLS client leaves in the middle of a large response', async () => {
+    const gone = await new Promise((resolve, reject) => {
+      let received = 0;
+      httpsRequest(port.main, { path: `/_test/bytes/${100 << 20}`, ca: pki.ca.cert,
+        keepBody: false, onResponse: (res) => {
+          res.on('data', (chunk) => {
+            received += chunk.length;
+            if (received >= 1 << 20) {
+              res.socket.destroy();
+              resolve(received);
+            }
+          });
+        } }).catch(() => {});
+      setTimeout(() => reject(new Error('no megabyte within 30 s')), 30000).unref();
+    });
+    assert.ok(gone >= 1 << 20);
+    await assertServing();
+    const big = await curlTls('main', 'api.test', `/_test/bytes/${BIG}`);
+    assert.equal(sha256(big.stdout), patternSha256(BIG));
+  });
+
+  it('refuses or completes a TLS 1.2 renegotiation and keeps serving', async () => {
+    const socket = tls.connect({ host: '127.0.0.1', port: port.main, servername: 'localhost',
+      ca: fs.readFileSync(pki.ca.cert), maxVersion: 'TLSv1.2' });
+    socket.on('error', () => {});
+    await new Promise((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    const client = new RawClient(socket);
+    try {
+      client.send(requestHead('GET', '/_test/echo?before=renegotiation', [['Host', 'localhost']]));
+      assert.equal((await client.next()).statusCode, 200);
+      const outcome = await new Promise((resolve) => {
+        const asked = socket.renegotiate({ rejectUnauthorized: false },
+          (err) => resolve(err ? 'refused' : 'renegotiated'));
+        if (!asked) resolve('refused');
+        socket.once('close', () => resolve('closed'));
+      });
+      if (outcome === 'renegotiated') {
+        client.send(requestHead('GET', '/_test/echo?after=renegotiation',
+          [['Host', 'localhost']]));
+        assert.equal((await client.next()).statusCode, 200);
+      }
+    } finally {
+      client.close();
+    }
+    await assertServing();
   });
 
   it('reports every handshake failure reason and the handshake counters in /stats', async () => {
