@@ -1,0 +1,464 @@
+// HTTP Upgrade tunnelling, on raw sockets against a raw TCP upstream (lib/ws.mjs): an allowed
+// Upgrade goes upstream with its headers and a 101 makes a byte tunnel; a refused one (the
+// route's `upgrade` list) goes upstream as a plain request without them; any other answer is
+// relayed and the connection closes, so bytes behind the request are never read as HTTP; bytes
+// sent before the 101 are the tunnel's first; tunnels are never cached; half-close crosses the
+// tunnel both ways; client_timeouts.tunnel_idle closes idle tunnels only; limits.max_tunnels
+// (per worker) answers 503, and /stats counts tunnels.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startProxy } from './lib/proxy.mjs';
+import { toYaml } from './lib/config.mjs';
+import { fetchCached, describeResponse } from './lib/cache.mjs';
+import { adminOf } from './lib/redis.mjs';
+import { waitFor, delay } from './lib/wait.mjs';
+import { patternBytes, patternSha256, sha256 } from './lib/pattern.mjs';
+import { startRawUpstream, rawUpgrade, upgradeHead, openRaw, parseHead } from './lib/ws.mjs';
+
+// A config with the raw upstream `app` and the given routes and extra sections.
+function config(upstream, { routes, workers = 2, ...extra } = {}) {
+  return toYaml({
+    listen: ['127.0.0.1:0'],
+    workers,
+    ...extra,
+    upstreams: { app: { servers: [upstream.address] } },
+    route_classes: { no_cache: { cache: false }, api: { ttl: '60s' } },
+    routes: routes ?? [{ match: { path_prefix: '/' }, upstream: 'app', class: 'no_cache' }],
+  });
+}
+
+const headerValues = (req, name) => req.get(name.toLowerCase());
+const findRequest = (upstream, target) => upstream.requests.find((r) => r.target === target);
+
+// The body of a response read by rawUpgrade, once Content-Length bytes have arrived.
+async function bodyOf(r) {
+  const length = Number(r.headers['content-length']?.[0]);
+  assert.ok(Number.isFinite(length), `no Content-Length: ${JSON.stringify(r.headers)}`);
+  await r.rx.until(() => r.after().length >= length, { what: `${length} body bytes` });
+  return r.after().subarray(0, length).toString('utf8');
+}
+
+// Opens a tunnel through the proxy to the upstream and returns the client side and the
+// upstream's side ({socket, rx, req}).
+async function openTunnel(proxyPort, upstream, path, options) {
+  const before = upstream.tunnels.length;
+  const r = await rawUpgrade(proxyPort, upgradeHead(path), options);
+  assert.equal(r.status, 101, `${path}: ${r.rx.data.toString('latin1')}`);
+  const tunnel = await waitFor(() => upstream.tunnels.slice(before)
+    .find((t) => t.req.target === path), { what: `the upstream's tunnel for ${path}` });
+  return { client: r, tunnel };
+}
+
+describe('Upgrade semantics', { timeout: 240000 }, () => {
+  let upstream;
+  let proxy;
+  const gates = new Map();  // target -> a promise the 101 waits for
+  // Holds the upstream's 101 for `path` until the returned function is called.
+  const hold = (path) => {
+    let open;
+    gates.set(path, new Promise((resolve) => { open = resolve; }));
+    return open;
+  };
+
+  before(async () => {
+    upstream = await startRawUpstream({
+      respond: (req) => {
+        const status = req.target.match(/\/status\/(\d{3})\//);
+        if (status) {
+          return { status: Number(status[1]), headers: [['Content-Type', 'text/plain'],
+            ['Cache-Control', 'max-age=60']], body: `upstream says ${status[1]} to ${req.target}` };
+        }
+        if (req.get('upgrade').length > 0 && gates.has(req.target)) {
+          return { status: 101, gate: gates.get(req.target),
+            echo: !req.target.includes('/manual/') };
+        }
+        if (req.get('upgrade').length > 0 && req.target.includes('/manual/')) {
+          return { status: 101, echo: false };
+        }
+        if (req.target.startsWith('/with-101/')) {
+          return { status: 101, echo: false, after: `first bytes of ${req.target}`,
+            end: req.target.endsWith('/end') };
+        }
+        if (req.target.startsWith('/switch-to-h2c/')) {
+          return { status: 101, echo: false, headers: [['Connection', 'Upgrade'],
+            ['Upgrade', 'h2c']] };
+        }
+        if (req.target.startsWith('/switch-to-nothing/')) {
+          return { status: 101, echo: false, headers: [['Connection', 'Upgrade']] };
+        }
+        return undefined;  // 101 for an Upgrade, else 200 with JSON
+      },
+    });
+    const route = (prefix, rest) => ({ match: { path_prefix: prefix }, upstream: 'app', ...rest });
+    proxy = await startProxy({ yaml: config(upstream, { routes: [
+      route('/none/', { class: 'no_cache', upgrade: [] }),
+      route('/other/', { class: 'no_cache', upgrade: ['other'] }),
+      route('/cached/', { class: 'api', upgrade: ['websocket'] }),
+      route('/', { class: 'no_cache' }),
+    ] }) });
+  });
+  after(async () => {
+    await proxy?.stop();
+    await upstream?.stop();
+  });
+
+  it('forwards an allowed Upgrade with its headers; a 101 makes a byte tunnel', async () => {
+    const { client, tunnel } = await openTunnel(proxy.port, upstream, '/ws/basic');
+    assert.match(client.headers.connection?.join(',') ?? '', /upgrade/i,
+      JSON.stringify(client.headers));
+    assert.deepEqual(client.headers.upgrade, ['websocket']);
+    const req = tunnel.req;
+    assert.deepEqual(headerValues(req, 'upgrade'), ['websocket'], req.text);
+    assert.match(headerValues(req, 'connection').join(','), /\bupgrade\b/i, req.text);
+    assert.deepEqual(headerValues(req, 'sec-websocket-key'), ['dGhlIHNhbXBsZSBub25jZQ=='],
+      req.text);
+    assert.deepEqual(headerValues(req, 'sec-websocket-version'), ['13'], req.text);
+    // Arbitrary bytes, HTTP-looking ones included, both ways.
+    const bytes = Buffer.concat([Buffer.from('GET /not-http HTTP/1.1\r\n\r\n'),
+      Buffer.from([0, 1, 2, 255, 254, 13, 10, 13, 10])]);
+    client.socket.write(bytes);
+    await client.waitAfter(bytes);
+    await tunnel.rx.waitFor(bytes);
+    assert.equal(findRequest(upstream, '/not-http'), undefined);
+    client.socket.end();
+    await client.rx.waitClosed();
+    await tunnel.rx.waitClosed();
+  });
+
+  it('forwards a refused Upgrade as a plain request without Upgrade or Connection', async () => {
+    const cases = [
+      ['/none/a', 'websocket', 'route upgrade: []'],
+      ['/other/b', 'websocket', 'route upgrade: [other]'],
+      ['/plain/c', 'h2c', 'a token the default [websocket] does not allow'],
+    ];
+    for (const [path, protocol, why] of cases) {
+      const r = await rawUpgrade(proxy.port, upgradeHead(path, { protocol }));
+      assert.equal(r.status, 200, `${why}: ${r.rx.data.toString('latin1')}`);
+      assert.equal(r.headers.upgrade, undefined, `${why}: ${JSON.stringify(r.headers)}`);
+      assert.deepEqual(JSON.parse(await bodyOf(r)), { path, n: 1 }, why);
+      const req = findRequest(upstream, path);
+      assert.ok(req, `${why}: the upstream never saw ${path}`);
+      assert.deepEqual(headerValues(req, 'upgrade'), [], `${why}:\n${req.text}`);
+      assert.deepEqual(headerValues(req, 'connection'), [], `${why}:\n${req.text}`);
+      assert.equal(upstream.tunnels.find((t) => t.req.target === path), undefined);
+      r.socket.destroy();
+    }
+  });
+
+  it('forwards an allowed Upgrade with a request body as a plain request', async () => {
+    const head = upgradeHead('/body/a', { extra: [['Content-Length', '5']] });
+    const r = await rawUpgrade(proxy.port, head, { early: 'hello' });
+    assert.equal(r.status, 200, r.rx.data.toString('latin1'));
+    assert.deepEqual(JSON.parse(await bodyOf(r)), { path: '/body/a', n: 1 });
+    const req = findRequest(upstream, '/body/a');
+    assert.equal(req.body.toString(), 'hello');
+    assert.deepEqual(headerValues(req, 'upgrade'), [], req.text);
+    r.socket.destroy();
+  });
+
+  for (const status of [200, 426]) {
+    it(`relays a ${status} answer to an Upgrade and closes; pipelined bytes are never HTTP`,
+      async () => {
+        const path = `/status/${status}/pipe`;
+        const pipelined = `/pipelined/after-${status}`;
+        const r = await rawUpgrade(proxy.port, upgradeHead(path),
+          { early: `GET ${pipelined} HTTP/1.1\r\nHost: localhost\r\n\r\n` });
+        assert.equal(r.status, status, r.rx.data.toString('latin1'));
+        assert.equal(await bodyOf(r), `upstream says ${status} to ${path}`);
+        await r.rx.waitEnd();
+        r.socket.destroy();
+        const length = Number(r.headers['content-length'][0]);
+        assert.equal(r.after().length, length,
+          `bytes after the response: ${r.after().subarray(length).toString('latin1')}`);
+        // A later request on another connection reaches the upstream; the pipelined one never
+        // did (it would have been parsed before the close).
+        const sentinel = await fetchCached(proxy.port, `/sentinel/after-${status}`);
+        assert.equal(sentinel.status, 200, describeResponse(sentinel));
+        assert.equal(upstream.count(pipelined), 0, `${pipelined} reached the upstream`);
+        assert.equal(upstream.tunnels.find((t) => t.req.target === path), undefined);
+      });
+  }
+
+  it('answers 502 and closes when the upstream switches to a protocol not offered', async () => {
+    for (const path of ['/switch-to-h2c/a', '/switch-to-nothing/a']) {
+      const r = await rawUpgrade(proxy.port, upgradeHead(path), { early: 'early bytes' });
+      assert.equal(r.status, 502, `${path}: ${r.rx.data.toString('latin1')}`);
+      await bodyOf(r);
+      await r.rx.waitEnd();
+      r.socket.destroy();
+      const tunnel = upstream.tunnels.find((t) => t.req.target === path);
+      await tunnel.rx.waitEnd();  // the proxy dropped the upstream connection
+      assert.equal(tunnel.rx.length, 0, `the upstream got: ${tunnel.rx.data.toString('latin1')}`);
+    }
+  });
+
+  it('sends bytes written behind the request head, before the 101, into the tunnel', async () => {
+    const path = '/ws/early';
+    const open = hold(path);
+    const { socket, rx } = await openRaw(proxy.port);
+    // One write: the head and the first bytes of the new protocol.
+    socket.write(upgradeHead(path) + 'EARLY-1|');
+    await waitFor(() => findRequest(upstream, path), { what: 'the Upgrade request upstream' });
+    socket.write('EARLY-2|');  // while the upstream holds the 101
+    assert.equal(upstream.tunnels.find((t) => t.req.target === path), undefined);
+    assert.equal(rx.length, 0, 'the client got an answer before the upstream gave one');
+    open();
+    const head = await rx.until(() => parseHead(rx.data), { what: 'the 101' });
+    assert.equal(head.status, 101);
+    const tunnel = await waitFor(() => upstream.tunnels.find((t) => t.req.target === path));
+    await tunnel.rx.waitFor('EARLY-1|EARLY-2|');
+    assert.equal(tunnel.rx.data.toString('latin1'), 'EARLY-1|EARLY-2|',
+      'the upstream got other bytes than the early ones');
+    await rx.waitFor('EARLY-1|EARLY-2|', { from: head.headLength });  // echoed back
+    socket.write('LATER');
+    await rx.waitFor('LATER', { from: head.headLength });
+    assert.equal(findRequest(upstream, '/not-a-request'), undefined);
+    socket.end();
+    await rx.waitClosed();
+  });
+
+  it('sends 4 MB written before the 101 into the tunnel intact', async () => {
+    const path = '/ws/early-big';
+    const size = 4 << 20;
+    const open = hold(path);
+    const { socket, rx } = await openRaw(proxy.port);
+    socket.write(Buffer.concat([Buffer.from(upgradeHead(path)), patternBytes(size)]));
+    await waitFor(() => findRequest(upstream, path), { what: 'the Upgrade request upstream' });
+    open();
+    const head = await rx.until(() => parseHead(rx.data), { what: 'the 101' });
+    assert.equal(head.status, 101);
+    const tunnel = await waitFor(() => upstream.tunnels.find((t) => t.req.target === path));
+    await tunnel.rx.waitLength(size);
+    assert.equal(tunnel.rx.length, size);
+    assert.equal(sha256(tunnel.rx.data), patternSha256(size));
+    await rx.waitLength(head.headLength + size);  // echoed back
+    assert.equal(sha256(rx.data.subarray(head.headLength)), patternSha256(size));
+    socket.end();
+    await rx.waitClosed();
+  });
+
+  it('never answers an Upgrade from the cache, and never stores what it gets', async () => {
+    // The route caches plain GETs.
+    const first = await fetchCached(proxy.port, '/cached/page');
+    const hit = await fetchCached(proxy.port, '/cached/page');
+    assert.equal(hit.xCache, 'HIT', describeResponse(hit));
+    assert.equal(upstream.count('/cached/page'), 1, describeResponse(first));
+    // An Upgrade for that stored URL still goes upstream, and two sessions are two.
+    for (let i = 1; i <= 2; i++) {
+      const { client, tunnel } = await openTunnel(proxy.port, upstream, '/cached/page');
+      assert.equal(client.headers['x-cache'], undefined, JSON.stringify(client.headers));
+      client.socket.write(`session ${i}`);
+      await client.waitAfter(`session ${i}`);
+      await tunnel.rx.waitFor(`session ${i}`);
+      client.socket.end();
+      await client.rx.waitClosed();
+    }
+    assert.equal(upstream.count('/cached/page'), 3);
+    // A cacheable answer to an Upgrade request is relayed, never stored or served from store.
+    const path = '/cached/status/200/x';
+    for (let i = 1; i <= 2; i++) {
+      const r = await rawUpgrade(proxy.port, upgradeHead(path));
+      assert.equal(r.status, 200);
+      assert.notEqual(r.headers['x-cache']?.[0], 'HIT', JSON.stringify(r.headers));
+      await bodyOf(r);
+      r.socket.destroy();
+      assert.equal(upstream.count(path), i);
+    }
+    const plain = await fetchCached(proxy.port, path);
+    assert.notEqual(plain.xCache, 'HIT', describeResponse(plain));
+    assert.equal(upstream.count(path), 3, describeResponse(plain));
+  });
+
+  it('carries the client\'s half-close upstream; the upstream can still answer', async () => {
+    const { client, tunnel } = await openTunnel(proxy.port, upstream, '/manual/client-ends');
+    client.socket.write('last words');
+    await tunnel.rx.waitFor('last words');
+    client.socket.end();
+    await tunnel.rx.until(() => tunnel.rx.ended, { what: 'the upstream to see the end' });
+    assert.equal(tunnel.rx.closed, false);
+    tunnel.socket.write('answer after your end');
+    await client.waitAfter('answer after your end');
+    assert.equal(client.rx.ended, false, 'the client saw the end before the upstream ended');
+    tunnel.socket.end();
+    await client.rx.until(() => client.rx.ended, { what: 'the client to see the end' });
+    await client.rx.waitClosed();
+    await tunnel.rx.waitClosed();
+    assert.equal(client.rx.error, null);
+  });
+
+  it('carries the upstream\'s half-close to the client; the client can still send', async () => {
+    const { client, tunnel } = await openTunnel(proxy.port, upstream, '/manual/upstream-ends');
+    tunnel.socket.write('goodbye');
+    tunnel.socket.end();
+    await client.waitAfter('goodbye');
+    await client.rx.until(() => client.rx.ended, { what: 'the client to see the end' });
+    assert.equal(tunnel.rx.ended, false);
+    client.socket.write('but I still have this');
+    await tunnel.rx.waitFor('but I still have this');
+    assert.equal(tunnel.rx.ended, false);
+    client.socket.end();
+    await tunnel.rx.until(() => tunnel.rx.ended, { what: 'the upstream to see the end' });
+    await client.rx.waitClosed();
+    await tunnel.rx.waitClosed();
+  });
+
+  it('delivers bytes the upstream sent with its 101, in the same packet', async () => {
+    const { client, tunnel } = await openTunnel(proxy.port, upstream, '/with-101/open');
+    await client.waitAfter('first bytes of /with-101/open');
+    client.socket.write('and mine');
+    await tunnel.rx.waitFor('and mine');
+    client.socket.end();
+    tunnel.socket.end();
+    await client.rx.waitClosed();
+  });
+
+  it('delivers a 101, bytes and an end of stream sent together, then still carries the client\'s',
+    async () => {
+      const { client, tunnel } = await openTunnel(proxy.port, upstream, '/with-101/end');
+      await client.waitAfter('first bytes of /with-101/end');
+      await client.rx.until(() => client.rx.ended, { what: 'the client to see the end' });
+      client.socket.write('late reply');
+      await tunnel.rx.waitFor('late reply');
+      client.socket.end();
+      await tunnel.rx.until(() => tunnel.rx.ended, { what: 'the upstream to see the end' });
+      await client.rx.waitClosed();
+    });
+
+  it('carries a client\'s end of stream sent before the 101 into the tunnel', async () => {
+    const path = '/manual/ends-early';
+    const open = hold(path);
+    const { socket, rx } = await openRaw(proxy.port);
+    socket.end(upgradeHead(path) + 'only this');
+    await waitFor(() => findRequest(upstream, path), { what: 'the Upgrade request upstream' });
+    open();
+    const head = await rx.until(() => parseHead(rx.data), { what: 'the 101' });
+    assert.equal(head.status, 101);
+    const tunnel = await waitFor(() => upstream.tunnels.find((t) => t.req.target === path));
+    await tunnel.rx.waitFor('only this');
+    await tunnel.rx.until(() => tunnel.rx.ended, { what: 'the upstream to see the end' });
+    tunnel.socket.end('an answer after your end');
+    await rx.waitFor('an answer after your end', { from: head.headLength });
+    await rx.waitClosed();
+  });
+
+  it('closes both sides when the client resets the connection', async () => {
+    const { client, tunnel } = await openTunnel(proxy.port, upstream, '/manual/reset');
+    client.socket.write('x');
+    await tunnel.rx.waitFor('x');
+    client.socket.resetAndDestroy();
+    await tunnel.rx.waitEnd();
+  });
+});
+
+describe('tunnel_idle', { timeout: 120000 }, () => {
+  let upstream;
+  const proxies = [];
+  before(async () => {
+    upstream = await startRawUpstream();
+  });
+  after(async () => {
+    for (const p of proxies) await p.stop();
+    await upstream?.stop();
+  });
+  const start = async (idle) => {
+    const p = await startProxy({ yaml: config(upstream,
+      { client_timeouts: { tunnel_idle: idle } }) });
+    proxies.push(p);
+    return p;
+  };
+
+  it('closes a tunnel with no bytes either way for tunnel_idle (1s)', async (t) => {
+    const p = await start('1s');
+    const { client, tunnel } = await openTunnel(p.port, upstream, '/idle/quiet');
+    client.socket.write('one');
+    await client.waitAfter('one');
+    const since = Date.now();
+    await client.rx.waitEnd({ timeoutMs: 30000 });
+    await tunnel.rx.waitEnd({ timeoutMs: 30000 });
+    client.socket.destroy();
+    t.diagnostic(`closed ${Date.now() - since} ms after the last echo`);
+  });
+
+  it('keeps a tunnel with traffic every 200 ms open past tunnel_idle (2s)', async () => {
+    const p = await start('2s');
+    const { client, tunnel } = await openTunnel(p.port, upstream, '/idle/busy');
+    const started = Date.now();
+    let i = 0;
+    // 2.5 times the idle timeout, with a message at least every 200 ms plus the echo's round trip.
+    while (Date.now() - started < 5000) {
+      const message = `ping-${i++};`;
+      client.socket.write(message);
+      await client.waitAfter(message);
+      assert.equal(client.rx.ended || client.rx.closed, false, `closed after ${i} pings`);
+      await delay(200);
+    }
+    assert.equal(client.rx.ended || client.rx.closed, false);
+    assert.equal(tunnel.rx.closed, false);
+    client.socket.write('still open');
+    await client.waitAfter('still open');
+    client.socket.end();
+    await client.rx.waitClosed();
+  });
+});
+
+describe('max_tunnels', { timeout: 120000 }, () => {
+  let upstream;
+  let proxy;
+  let admin;
+  before(async () => {
+    upstream = await startRawUpstream();
+    proxy = await startProxy({ yaml: config(upstream, { workers: 1,
+      limits: { max_tunnels: 2 }, admin: { listen: '127.0.0.1:0' } }) });
+    admin = await adminOf(proxy);
+  });
+  after(async () => {
+    await proxy?.stop();
+    await upstream?.stop();
+  });
+
+  const tunnelStats = async () => {
+    const stats = await admin.stats();
+    assert.ok(stats?.tunnels, `/stats has no "tunnels": ${JSON.stringify(stats)?.slice(0, 400)}`);
+    return stats.tunnels;
+  };
+
+  it('answers 503 above max_tunnels per worker, and admits again once one closes', async () => {
+    const before = await tunnelStats();
+    assert.equal(before.open, 0, JSON.stringify(before));
+    const a = await openTunnel(proxy.port, upstream, '/limit/a');
+    const b = await openTunnel(proxy.port, upstream, '/limit/b');
+    let stats = await tunnelStats();
+    assert.equal(stats.open, 2, JSON.stringify(stats));
+    assert.equal(stats.opened, before.opened + 2, JSON.stringify(stats));
+
+    const c = await rawUpgrade(proxy.port, upgradeHead('/limit/c'));
+    assert.equal(c.status, 503, c.rx.data.toString('latin1'));
+    const body = await bodyOf(c);
+    assert.match(body, /max_tunnels|tunnels/i, body);
+    await c.rx.waitEnd();
+    c.socket.destroy();
+    assert.equal(findRequest(upstream, '/limit/c'), undefined, 'the refused one went upstream');
+    stats = await tunnelStats();
+    assert.equal(stats.refused, before.refused + 1, JSON.stringify(stats));
+    assert.equal(stats.open, 2, JSON.stringify(stats));
+
+    // The first two still work.
+    for (const { client } of [a, b]) {
+      client.socket.write('alive');
+      await client.waitAfter('alive');
+    }
+
+    a.client.socket.end();
+    await a.client.rx.waitClosed();
+    await waitFor(async () => (await tunnelStats()).open === 1, { what: 'tunnels.open 1' });
+    const d = await openTunnel(proxy.port, upstream, '/limit/d');
+    d.client.socket.write('admitted');
+    await d.client.waitAfter('admitted');
+    stats = await tunnelStats();
+    assert.deepEqual(stats, { open: 2, opened: before.opened + 3, refused: before.refused + 1 });
+
+    b.client.socket.end();
+    d.client.socket.end();
+    await waitFor(async () => (await tunnelStats()).open === 0, { what: 'tunnels.open 0' });
+  });
+});
