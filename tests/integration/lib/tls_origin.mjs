@@ -176,7 +176,10 @@ export function sClient({ port, servername = null, args = [], input = '', timeou
   const argv = ['s_client', '-connect', `127.0.0.1:${port}`,
     ...(servername ? ['-servername', servername] : ['-noservername']), ...args];
   return new Promise((resolve) => {
-    const child = spawn('openssl', argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // s_client prints its reports through stdio (block-buffered on a pipe) but writes what the
+    // server sent straight to the descriptor: line buffering keeps the two from splitting each
+    // other's lines.
+    const child = spawn('stdbuf', ['-oL', 'openssl', ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out = [];
     const err = [];
     child.stdout.on('data', (d) => out.push(d));
@@ -192,6 +195,19 @@ export function sClient({ port, servername = null, args = [], input = '', timeou
         argv: `openssl ${argv.join(' ')}` });
     });
   });
+}
+
+// The first HTTP response in s_client's stdout: {status, head, body} (body by Content-Length),
+// or null.
+export function sClientResponse(stdout) {
+  const at = stdout.search(/HTTP\/1\.1 \d{3} /);
+  if (at < 0) return null;
+  const end = stdout.indexOf('\r\n\r\n', at);
+  if (end < 0) return null;
+  const head = stdout.slice(at, end);
+  const length = Number(head.match(/^content-length:\s*(\d+)/im)?.[1] ?? 0);
+  return { status: Number(head.slice(9, 12)), head,
+    body: stdout.slice(end + 4, end + 4 + length) };
 }
 
 // The subject (RFC 2253 form) of the certificate a server presented in s_client's output, or
