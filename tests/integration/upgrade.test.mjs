@@ -4,13 +4,17 @@
 // relayed and the connection closes, so bytes behind the request are never read as HTTP; bytes
 // sent before the 101 are the tunnel's first; tunnels are never cached; half-close crosses the
 // tunnel both ways; client_timeouts.tunnel_idle closes idle tunnels only; limits.max_tunnels
-// (per worker) answers 503, and /stats counts tunnels.
+// (per worker) answers 503, and /stats counts tunnels; early bytes and half-close through a TLS
+// listener to a TLS upstream.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { startProxy } from './lib/proxy.mjs';
 import { toYaml } from './lib/config.mjs';
 import { fetchCached, describeResponse } from './lib/cache.mjs';
 import { adminOf } from './lib/redis.mjs';
+import { testPki } from './lib/certs.mjs';
+import { listenerPorts } from './lib/tls_origin.mjs';
 import { waitFor, delay } from './lib/wait.mjs';
 import { patternBytes, patternSha256, sha256 } from './lib/pattern.mjs';
 import { startRawUpstream, rawUpgrade, upgradeHead, openRaw, parseHead } from './lib/ws.mjs';
@@ -40,9 +44,9 @@ async function bodyOf(r) {
 
 // Opens a tunnel through the proxy to the upstream and returns the client side and the
 // upstream's side ({socket, rx, req}).
-async function openTunnel(proxyPort, upstream, path, options) {
+async function openTunnel(proxyPort, upstream, path, { head, ...options } = {}) {
   const before = upstream.tunnels.length;
-  const r = await rawUpgrade(proxyPort, upgradeHead(path), options);
+  const r = await rawUpgrade(proxyPort, head ?? upgradeHead(path), options);
   assert.equal(r.status, 101, `${path}: ${r.rx.data.toString('latin1')}`);
   const tunnel = await waitFor(() => upstream.tunnels.slice(before)
     .find((t) => t.req.target === path), { what: `the upstream's tunnel for ${path}` });
@@ -74,6 +78,10 @@ describe('Upgrade semantics', { timeout: 240000 }, () => {
         }
         if (req.get('upgrade').length > 0 && req.target.includes('/manual/')) {
           return { status: 101, echo: false };
+        }
+        if (req.target.includes('/unasked-101/')) {
+          return { status: 101, echo: false, headers: [['Connection', 'Upgrade'],
+            ['Upgrade', 'websocket']] };
         }
         if (req.target.startsWith('/with-101/')) {
           return { status: 101, echo: false, after: `first bytes of ${req.target}`,
@@ -142,6 +150,38 @@ describe('Upgrade semantics', { timeout: 240000 }, () => {
       assert.deepEqual(headerValues(req, 'connection'), [], `${why}:\n${req.text}`);
       assert.equal(upstream.tunnels.find((t) => t.req.target === path), undefined);
       r.socket.destroy();
+    }
+  });
+
+  it('matches Connection and Upgrade tokens in any case and forwards only allowed protocols',
+    async () => {
+      const cases = [
+        ['/tokens/a', ['keep-alive, UPGRADE', 'WebSocket'], 'WebSocket'],
+        ['/tokens/b', ['Upgrade', 'h2c, websocket'], 'websocket'],
+        ['/tokens/c', ['upgrade', 'websocket/13'], 'websocket/13'],
+      ];
+      for (const [path, [connection, protocol], forwarded] of cases) {
+        const { client, tunnel } = await openTunnel(proxy.port, upstream, path,
+          { head: upgradeHead(path, { connection, protocol }) });
+        assert.deepEqual(headerValues(tunnel.req, 'upgrade'), [forwarded], tunnel.req.text);
+        client.socket.write('ok');
+        await client.waitAfter('ok');
+        client.socket.end();
+        await client.rx.waitClosed();
+      }
+    });
+
+  it('answers 502 to a 101 the proxy did not ask for, and opens no tunnel', async () => {
+    for (const path of ['/none/unasked-101/a', '/plain/unasked-101/b']) {
+      const head = path.startsWith('/none/') ? upgradeHead(path)
+        : 'GET ' + path + ' HTTP/1.1\r\nHost: localhost\r\n\r\n';
+      const r = await rawUpgrade(proxy.port, head, { early: 'not for the upstream' });
+      assert.equal(r.status, 502, `${path}: ${r.rx.data.toString('latin1')}`);
+      await bodyOf(r);
+      r.socket.destroy();
+      const tunnel = upstream.tunnels.find((t) => t.req.target === path);
+      await tunnel.rx.waitEnd();  // the proxy dropped the upstream connection
+      assert.equal(tunnel.rx.length, 0, `the upstream got: ${tunnel.rx.data.toString('latin1')}`);
     }
   });
 
@@ -350,11 +390,70 @@ describe('Upgrade semantics', { timeout: 240000 }, () => {
   });
 });
 
+describe('Upgrade through a TLS listener to a TLS upstream', { timeout: 120000 }, () => {
+  let upstream;
+  let proxy;
+  let tlsPort;
+  let clientTls;
+
+  before(async () => {
+    const pki = await testPki();
+    clientTls = { ca: fs.readFileSync(pki.ca.cert), servername: 'localhost' };
+    upstream = await startRawUpstream({ echo: false, tls: pki.server.origin });
+    const { default: def } = pki.server;
+    proxy = await startProxy({ yaml: toYaml({
+      listen: [{ address: '127.0.0.1:0',
+        tls: { certificates: [{ cert: def.cert, key: def.key }] } }],
+      workers: 1,
+      upstreams: { app: { servers: [upstream.address],
+        tls: { enabled: true, ca: pki.ca.cert, server_name: 'origin.test' } } },
+      route_classes: { no_cache: { cache: false } },
+      routes: [{ match: { path_prefix: '/' }, upstream: 'app', class: 'no_cache' }],
+    }) });
+    tlsPort = (await listenerPorts(proxy, 1))[0].port;
+  });
+  after(async () => {
+    await proxy?.stop();
+    await upstream?.stop();
+  });
+
+  for (const maxVersion of ['TLSv1.3', 'TLSv1.2']) {
+    it(`carries bytes before the 101 and half-close both ways (client ${maxVersion})`,
+      async () => {
+        const tls = { ...clientTls, maxVersion };
+        // The client ends first.
+        const a = await openTunnel(tlsPort, upstream, `/tls/${maxVersion}/client-ends`,
+          { tls, early: 'early' });
+        await a.tunnel.rx.waitFor('early');
+        a.client.socket.end('last words');
+        await a.tunnel.rx.until(() => a.tunnel.rx.ended, { what: 'the upstream to see the end' });
+        assert.equal(a.tunnel.rx.data.toString(), 'earlylast words');
+        a.tunnel.socket.write('answer after your end');
+        await a.client.waitAfter('answer after your end');
+        a.tunnel.socket.end();
+        await a.client.rx.until(() => a.client.rx.ended, { what: 'the client to see the end' });
+        await a.client.rx.waitClosed();
+        // The upstream ends first.
+        const b = await openTunnel(tlsPort, upstream, `/tls/${maxVersion}/upstream-ends`, { tls });
+        b.tunnel.socket.end('goodbye');
+        await b.client.waitAfter('goodbye');
+        await b.client.rx.until(() => b.client.rx.ended, { what: 'the client to see the end' });
+        b.client.socket.write('but I still have this');
+        await b.tunnel.rx.waitFor('but I still have this');
+        b.client.socket.end();
+        await b.tunnel.rx.until(() => b.tunnel.rx.ended, { what: 'the upstream to see the end' });
+        await b.client.rx.waitClosed();
+      });
+  }
+});
+
 describe('tunnel_idle', { timeout: 120000 }, () => {
   let upstream;
   const proxies = [];
   before(async () => {
-    upstream = await startRawUpstream();
+    // Tunnels under /manual/ are the test's to drive; the others echo.
+    upstream = await startRawUpstream({ respond: (req) => (req.target.startsWith('/manual/')
+      ? { status: 101, echo: false } : undefined) });
   });
   after(async () => {
     for (const p of proxies) await p.stop();
@@ -362,10 +461,13 @@ describe('tunnel_idle', { timeout: 120000 }, () => {
   });
   const start = async (idle) => {
     const p = await startProxy({ yaml: config(upstream,
-      { client_timeouts: { tunnel_idle: idle } }) });
+      { client_timeouts: { tunnel_idle: idle }, admin: { listen: '127.0.0.1:0' } }) });
     proxies.push(p);
+    p.admin = await adminOf(p);
     return p;
   };
+  const waitNoTunnels = (p) => waitFor(async () => (await p.admin.stats()).tunnels.open === 0,
+    { what: 'tunnels.open 0 in /stats' });
 
   it('closes a tunnel with no bytes either way for tunnel_idle (1s)', async (t) => {
     const p = await start('1s');
@@ -376,7 +478,24 @@ describe('tunnel_idle', { timeout: 120000 }, () => {
     await client.rx.waitEnd({ timeoutMs: 30000 });
     await tunnel.rx.waitEnd({ timeoutMs: 30000 });
     client.socket.destroy();
+    await waitNoTunnels(p);
     t.diagnostic(`closed ${Date.now() - since} ms after the last echo`);
+  });
+
+  it('closes a half-closed tunnel that stays idle for tunnel_idle (1s)', async () => {
+    const p = await start('1s');
+    const { client, tunnel } = await openTunnel(p.port, upstream, '/manual/half-idle');
+    client.socket.end('bye');
+    await tunnel.rx.until(() => tunnel.rx.ended, { what: 'the upstream to see the end' });
+    // The upstream says nothing more, and keeps its side open: the idle timeout ends it.
+    await client.rx.waitEnd({ timeoutMs: 30000 });
+    await client.rx.waitClosed();
+    await waitNoTunnels(p);
+    // The proxy has closed its upstream connection too: a write there is refused.
+    await waitFor(() => {
+      if (!tunnel.rx.closed) tunnel.socket.write('anyone there?');
+      return tunnel.rx.closed;
+    }, { intervalMs: 100, what: 'the upstream connection to be refused' });
   });
 
   it('keeps a tunnel with traffic every 200 ms open past tunnel_idle (2s)', async () => {

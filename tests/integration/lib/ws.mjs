@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import nodeTls from 'node:tls';
 import fs from 'node:fs';
 import { waitFor } from './wait.mjs';
 import { createHash } from 'node:crypto';
@@ -99,11 +100,12 @@ export class Collector {
 // ---- raw client sockets ---------------------------------------------------------------------
 
 // A client TCP socket (allowHalfOpen, so it can still write after the proxy's end of stream)
-// with a Collector.
-export function openRaw(port, host = '127.0.0.1') {
+// with a Collector; with `tls` (options for tls.connect: ca, servername...) it speaks TLS.
+export function openRaw(port, { host = '127.0.0.1', tls } = {}) {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host, allowHalfOpen: true });
-    socket.once('connect', () => {
+    const socket = tls ? nodeTls.connect({ port, host, allowHalfOpen: true, ...tls })
+      : net.connect({ port, host, allowHalfOpen: true });
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
       socket.off('error', reject);
       resolve({ socket, rx: new Collector(socket) });
     });
@@ -137,11 +139,12 @@ export function parseHead(data) {
   return { status: Number(m[1]), reason: m[2], headers, headLength: end + 4 };
 }
 
-// Opens a raw socket to the proxy, writes `head` (and `early` bytes in the same write) and waits
-// for the response head. Resolves {socket, rx, head, status, headers, after()} where after()
-// is what came after the head so far.
-export async function rawUpgrade(port, head, { early, timeoutMs = 30000 } = {}) {
-  const { socket, rx } = await openRaw(port);
+// Opens a raw socket to the proxy (over TLS with `tls`, as openRaw), writes `head` (and `early`
+// bytes in the same write) and waits for the response head. Resolves {socket, rx, status,
+// headers, headLength, after(), waitAfter(text)} where after() is what came after the head so
+// far.
+export async function rawUpgrade(port, head, { early, tls, timeoutMs = 30000 } = {}) {
+  const { socket, rx } = await openRaw(port, { tls });
   socket.write(early === undefined ? head : Buffer.concat([Buffer.from(head), Buffer.from(early)]));
   const parsed = await rx.until(() => {
     const h = parseHead(rx.data);
@@ -188,7 +191,8 @@ function parseRequestHead(text) {
 // Tunnels (in `tunnels`, in order) echo what they receive and end when the proxy ends, unless
 // `echo` is false: then the test drives tunnel.socket and reads tunnel.rx (a Collector).
 // The server allows half-open connections, so a tunnel can still send after the proxy's end.
-export async function startRawUpstream({ respond, echo = true } = {}) {
+// With `tls: {cert, key}` (PEM file paths) it speaks TLS.
+export async function startRawUpstream({ respond, echo = true, tls: tlsFiles } = {}) {
   const requests = [];
   const tunnels = [];
   const byPath = new Map();
@@ -199,7 +203,7 @@ export async function startRawUpstream({ respond, echo = true } = {}) {
     return { status: 200, headers: [['Content-Type', 'application/json'],
       ['Cache-Control', 'max-age=60']], body: JSON.stringify({ path: req.target, n }) };
   };
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+  const onConnection = (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
@@ -250,7 +254,11 @@ export async function startRawUpstream({ respond, echo = true } = {}) {
     };
     socket.on('data', onData);
     socket.on('end', () => { if (!tunnelled) socket.end(); });
-  });
+  };
+  const server = tlsFiles
+    ? nodeTls.createServer({ cert: fs.readFileSync(tlsFiles.cert),
+      key: fs.readFileSync(tlsFiles.key), allowHalfOpen: true }, onConnection)
+    : net.createServer({ allowHalfOpen: true }, onConnection);
   const startTunnel = (socket, req, rest, echoing) => {
     // A Collector of its own that starts with the bytes that came behind the request head.
     const rx = new Collector(socket);
