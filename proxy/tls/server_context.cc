@@ -1,6 +1,10 @@
 #include "proxy/tls/server_context.h"
 
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
+
+#include <array>
+#include <string>
 
 #include "proxy/tls/context_files.h"
 #include "proxy/tls/ticket_keys.h"
@@ -14,8 +18,26 @@ constexpr const char* kDefaultCiphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
-constexpr unsigned char kSessionContext[] = "edge-proxy";
 constexpr long kSessionLifetimeSeconds = 3600;
+
+// Sessions resume only where they were made with the same client-certificate rules: OpenSSL
+// refuses a session whose context differs. The ticket keys are shared by every listener, so
+// without this a ticket from a listener that asks for no certificate would resume on one that
+// requires it, and skip the check.
+std::array<unsigned char, SHA256_DIGEST_LENGTH> sessionContext(
+    const config::TlsListenerConfig& tls) {
+  std::string identity = "edge-proxy";
+  for (const config::CertificateFiles& files : tls.certificates) {
+    identity += '|' + files.cert.path;
+  }
+  identity += '|';
+  identity += tls.client_ca ? tls.client_ca->path : std::string();
+  identity += tls.client_cert_required ? "|required" : "|optional";
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256(reinterpret_cast<const unsigned char*>(identity.data()), identity.size(),
+         digest.data());
+  return digest;
+}
 
 }  // namespace
 
@@ -75,7 +97,9 @@ bool ServerContext::addCertificate(const config::CertificateFiles& files, const 
   }
   // Resumption by ticket only: no per-process session cache to share between workers.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+  const auto context = sessionContext(settings_);
+  static_assert(context.size() <= SSL_MAX_SID_CTX_LENGTH);
+  SSL_CTX_set_session_id_context(ctx, context.data(), static_cast<unsigned>(context.size()));
   SSL_CTX_set_timeout(ctx, kSessionLifetimeSeconds);
   if (settings_.session_tickets) {
     TicketKeys::install(ctx);
