@@ -23,6 +23,17 @@ int onNewSession(SSL* ssl, SSL_SESSION* session) {
   return 1;  // the slot owns the reference now
 }
 
+// A Host rewrite may carry a port ("api.internal:8443"); SNI and verification want the name.
+std::string hostWithoutPort(const std::string& host) {
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    return close == std::string::npos ? host : host.substr(1, close - 1);
+  }
+  size_t colon = host.find(':');
+  bool one_colon = colon != std::string::npos && host.find(':', colon + 1) == std::string::npos;
+  return one_colon ? host.substr(0, colon) : host;
+}
+
 bool isIpAddress(const std::string& host) {
   unsigned char buffer[sizeof(in6_addr)];
   return inet_pton(AF_INET, host.c_str(), buffer) == 1 ||
@@ -65,8 +76,9 @@ void ClientSessionSlot::keep(SSL_SESSION* session) {
 ClientContext::ClientContext(SSL_CTX* ctx, const config::UpstreamConfig& upstream)
     : ctx_(ctx),
       verify_(upstream.tls->verify),
-      server_name_(!upstream.tls->server_name.empty() ? upstream.tls->server_name
-                                                      : upstream.host_header.value_or("")) {}
+      server_name_(!upstream.tls->server_name.empty()
+                       ? upstream.tls->server_name
+                       : hostWithoutPort(upstream.host_header.value_or(""))) {}
 
 ClientContext::~ClientContext() { SSL_CTX_free(ctx_); }
 
