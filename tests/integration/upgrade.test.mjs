@@ -67,6 +67,11 @@ describe('Upgrade semantics', { timeout: 240000 }, () => {
   before(async () => {
     upstream = await startRawUpstream({
       respond: (req) => {
+        const big = req.target.match(/\/big\/(\d+)\//);
+        if (big) {
+          return { status: 200, headers: [['Content-Type', 'application/octet-stream']],
+            body: patternBytes(Number(big[1])) };
+        }
         const status = req.target.match(/\/status\/(\d{3})\//);
         if (status) {
           return { status: Number(status[1]), headers: [['Content-Type', 'text/plain'],
@@ -219,6 +224,23 @@ describe('Upgrade semantics', { timeout: 240000 }, () => {
       });
   }
 
+  it('delivers a whole 8 MB non-101 answer before closing, while the client keeps sending',
+    async () => {
+      const size = 8 << 20;
+      const path = `/big/${size}/pipe`;
+      const r = await rawUpgrade(proxy.port, upgradeHead(path),
+        { early: 'GET /pipelined/after-big HTTP/1.1\r\nHost: localhost\r\n\r\n' });
+      assert.equal(r.status, 200, r.rx.data.toString('latin1').slice(0, 300));
+      // More bytes the proxy will never read, while the answer is still on its way.
+      r.socket.write(Buffer.alloc(256 << 10, 'x'));
+      await r.rx.waitEnd({ timeoutMs: 60000 });
+      assert.equal(r.rx.error, null, `the answer was cut off: ${r.rx.error?.code}`);
+      assert.equal(r.after().length, size);
+      assert.equal(sha256(r.after()), patternSha256(size));
+      r.socket.destroy();
+      assert.equal(upstream.count('/pipelined/after-big'), 0);
+    });
+
   it('answers 502 and closes when the upstream switches to a protocol not offered', async () => {
     for (const path of ['/switch-to-h2c/a', '/switch-to-nothing/a']) {
       const r = await rawUpgrade(proxy.port, upgradeHead(path), { early: 'early bytes' });
@@ -307,6 +329,26 @@ describe('Upgrade semantics', { timeout: 240000 }, () => {
     const plain = await fetchCached(proxy.port, path);
     assert.notEqual(plain.xCache, 'HIT', describeResponse(plain));
     assert.equal(upstream.count(path), 3, describeResponse(plain));
+  });
+
+  it('never coalesces concurrent Upgrades for one URL on a caching route', async () => {
+    const path = '/cached/together';
+    const open = hold(path);
+    // Both held upstream at once: one waiting on the other's fetch would never get there.
+    const pending = [rawUpgrade(proxy.port, upgradeHead(path)),
+      rawUpgrade(proxy.port, upgradeHead(path))];
+    await waitFor(() => upstream.count(path) === 2,
+      { what: `both Upgrades for ${path} upstream (${upstream.count(path)} so far)` });
+    open();
+    const clients = await Promise.all(pending);
+    for (const [i, client] of clients.entries()) {
+      assert.equal(client.status, 101);
+      client.socket.write(`client ${i}`);
+      await client.waitAfter(`client ${i}`);
+      assert.equal(client.after().toString(), `client ${i}`);
+      client.socket.end();
+      await client.rx.waitClosed();
+    }
   });
 
   it('carries the client\'s half-close upstream; the upstream can still answer', async () => {

@@ -226,6 +226,8 @@ describe('WebSockets through the proxy', { timeout: 240000 }, () => {
   it('carries 1,000 WebSockets open at once, each echoing a message', async (t) => {
     const count = 1000;
     const tunnelsBefore = (await admin.stats()).tunnels;
+    const fds = () => fs.readdirSync(`/proc/${proxy.pid}/fd`).length;
+    const fdsBefore = fds();
     const rssBeforeKb = rssKb(proxy.pid);
     const sockets = new Array(count);
     // At most 100 handshakes in flight; every socket stays open until all have echoed.
@@ -261,5 +263,8 @@ describe('WebSockets through the proxy', { timeout: 240000 }, () => {
     }
     await waitFor(async () => (await admin.stats()).tunnels.open <= tunnelsBefore.open,
       { what: 'every tunnel to close' });
+    // Both connections of every tunnel are closed (a few pooled or admin ones may come and go).
+    await waitFor(() => fds() <= fdsBefore + 8,
+      { what: `the proxy's descriptors back near ${fdsBefore} (now ${fds()})` });
   });
 });
