@@ -5,6 +5,7 @@
 
 #include "proxy/net/tcp_socket.h"
 #include "proxy/tls/client_context.h"
+#include "proxy/tls/outbox_bio.h"
 
 namespace edge::tls {
 namespace {
@@ -65,7 +66,7 @@ TlsSocket::TlsSocket(uv_loop_t* loop, net::SocketHandler& handler, std::span<cha
       read_buffer_(read_buffer),
       ssl_(options.ssl),
       in_(BIO_new(BIO_s_mem())),
-      out_(BIO_new(BIO_s_mem())),
+      out_(newOutboxBio(&outbox_)),
       server_(options.server),
       session_slot_(options.session_slot),
       backpressure_(marks) {
@@ -358,7 +359,7 @@ void TlsSocket::encryptPending() {
   auto seal = [this](std::string_view bytes) {
     while (!bytes.empty()) {
       size_t n = std::min(bytes.size(), kMaxRecord);
-      SSL_write(ssl_, bytes.data(), static_cast<int>(n));  // a memory BIO takes it all
+      SSL_write(ssl_, bytes.data(), static_cast<int>(n));  // the outbox takes it all
       bytes.remove_prefix(n);
     }
   };
@@ -387,13 +388,11 @@ void TlsSocket::encryptPending() {
 }
 
 void TlsSocket::sendCiphertext() {
-  size_t n = BIO_ctrl_pending(out_);
-  if (n == 0 || closed_) {
+  if (outbox_.empty() || closed_) {
     return;
   }
-  std::string bytes(n, '\0');
-  BIO_read(out_, bytes.data(), static_cast<int>(n));
-  tcp_->write(std::move(bytes));
+  tcp_->write(std::move(outbox_));
+  outbox_ = std::string();
   tcp_->flush();
 }
 

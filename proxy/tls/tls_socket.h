@@ -1,5 +1,5 @@
-// A Socket that speaks TLS over a TcpSocket: OpenSSL runs on memory BIOs, so the loop never
-// blocks and the TCP socket keeps its one write path (try-write, then queued writes with
+// A Socket that speaks TLS over a TcpSocket: OpenSSL runs on in-memory BIOs (a memory BIO in,
+// an outbox string out), so the loop never blocks and the TCP socket keeps its one write path (try-write, then queued writes with
 // backpressure). Ciphertext read from TCP goes into the SSL; plaintext comes out to the
 // handler. Plaintext written is encrypted at flush() and queued on the TCP socket.
 //
@@ -109,8 +109,9 @@ class TlsSocket final : public net::Socket, private net::SocketHandler {
   net::Socket* tcp_;  // frees itself after onSocketClosed
   const std::span<char> read_buffer_;
   SSL* ssl_;
+  std::string outbox_;  // ciphertext for the peer, until sent; before out_, which writes it
   BIO* in_;   // ciphertext from the peer, owned by ssl_
-  BIO* out_;  // ciphertext for the peer, owned by ssl_
+  BIO* out_;  // appends to outbox_, owned by ssl_
   const bool server_;
   ClientSessionSlot* session_slot_;
   uv_idle_t pump_{};  // delivers plaintext left in the SSL when reading resumes
