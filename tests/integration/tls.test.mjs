@@ -606,6 +606,12 @@ describe('downstream TLS', { timeout: 240000 }, () => {
     const plain = echoOf(await curl([`http://127.0.0.1:${port.plain}/_test/echo`]));
     assert.equal(plain.method, 'GET');
   });
+
+  it('exits cleanly on SIGTERM (no sanitizer report)', async () => {
+    const exit = await proxy.stop();
+    assert.deepEqual(exit, { code: 0, signal: null }, proxy.stderr.slice(-4000));
+    assert.doesNotMatch(proxy.stderr, /AddressSanitizer|LeakSanitizer|runtime error:/);
+  });
 });
 
 // The streaming tests of streaming.test.mjs over TLS: the proxy's TLS layer must push back like

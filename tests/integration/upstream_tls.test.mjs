@@ -235,6 +235,12 @@ describe('upstream TLS', { timeout: 240000 }, () => {
     assert.ok(refused.body.length > 0, 'an empty 502');
     assert.equal(origins.mtls.stats().requests, 1);
   });
+
+  it('exits cleanly on SIGTERM (no sanitizer report)', async () => {
+    const exit = await proxy.stop();
+    assert.deepEqual(exit, { code: 0, signal: null }, proxy.stderr.slice(-4000));
+    assert.doesNotMatch(proxy.stderr, /AddressSanitizer|LeakSanitizer|runtime error:/);
+  });
 });
 
 // A TCP server that accepts connections and never sends a byte.
