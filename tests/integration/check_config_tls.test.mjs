@@ -1,6 +1,8 @@
-// --check-config on TLS settings: certificate and key files that cannot be read or do not match,
-// versions other than 1.2 / 1.3 are errors at their place ("file:line:col: key.path: message",
-// non-zero exit); an expired certificate is only a warning (exit 0).
+// --check-config on TLS settings: certificate, key and CA files that cannot be read, hold no
+// certificate or do not match, versions other than 1.2 / 1.3, unknown cipher lists, a listener
+// without certificates, on listeners and upstreams, are errors at their place
+// ("file:line:col: key.path: message", non-zero exit); an expired certificate is only a
+// warning (exit 0).
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { runProxy, writeTempFile } from './lib/proxy.mjs';
@@ -10,8 +12,9 @@ const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const q = (s) => JSON.stringify(s);
 
 // A config with a plain listener and one TLS listener (line 3); the certificate's cert is on
-// line 6, its key on line 7, min_version on line 8. `upstreamTls`: lines after "servers" (12).
-function tlsConfig({ cert, key, minVersion = '1.2', upstreamTls = [] }) {
+// line 6, its key on line 7, min_version on line 8, then `tlsExtra` lines (from line 9) of the
+// listener's tls section. `upstreamTls`: lines after "servers" (line 13 without tlsExtra).
+function tlsConfig({ cert, key, minVersion = '1.2', tlsExtra = [], upstreamTls = [] }) {
   return [
     'listen:',                                    // 1
     '  - 127.0.0.1:0',                            // 2
@@ -21,11 +24,12 @@ function tlsConfig({ cert, key, minVersion = '1.2', upstreamTls = [] }) {
     `        - cert: ${q(cert)}`,                 // 6
     `          key: ${q(key)}`,                   // 7
     `      min_version: ${q(minVersion)}`,        // 8
-    'workers: 1',                                 // 9
-    'upstreams:',                                 // 10
-    '  app:',                                     // 11
-    '    servers: [127.0.0.1:9]',                 // 12
-    ...upstreamTls,                               // 13...
+    ...tlsExtra.map((line) => `      ${line}`),   // 9...
+    'workers: 1',
+    'upstreams:',
+    '  app:',
+    '    servers: [127.0.0.1:9]',
+    ...upstreamTls,
     'route_classes:',
     '  no_cache: { cache: false }',
     'routes:',
@@ -121,6 +125,58 @@ describe('--check-config for TLS', { timeout: 240000 }, () => {
     assert.equal(r.code, 0, r.out);
     const warning = r.out.split('\n').find((l) => /warning/i.test(l) && /expired/i.test(l));
     assert.ok(warning, `no warning about the expired certificate:\n${r.out}`);
+  });
+
+  it('reports a client_ca file that cannot be read or holds no certificate', async () => {
+    for (const file of [`${pki.dir}/no-such-ca.pem`, pki.server.default.key]) {
+      const r = await check(tlsConfig({ ...good, tlsExtra: [`client_ca: ${q(file)}`] }));
+      assertRejected(r);
+      diagnostic(r, 9, 'listen\\[1\\]\\.tls\\.client_ca');
+    }
+  });
+
+  it('reports a cipher list with no cipher OpenSSL knows', async () => {
+    const r = await check(tlsConfig({ ...good, tlsExtra: ['ciphers: NOT-A-CIPHER'] }));
+    assertRejected(r);
+    const m = r.out.match(new RegExp(`${escape(r.file)}:\\d+:\\d+: listen\\[1\\]\\.tls` +
+      '(\\.ciphers)?: (.+)$', 'm'));
+    assert.ok(m, `no diagnostic for the cipher list:\n${r.out}`);
+    assert.match(m[0], /ciphers/);
+  });
+
+  it('reports a TLS listener without certificates', async () => {
+    const r = await check([
+      'listen:',
+      '  - address: 127.0.0.1:0',
+      '    tls:',
+      '      certificates: []',
+      'upstreams:',
+      '  app:',
+      '    servers: [127.0.0.1:9]',
+      'routes:',
+      '  - match: { path_prefix: / }',
+      '    upstream: app',
+      '',
+    ].join('\n'));
+    assertRejected(r);
+    diagnostic(r, 4, 'listen\\[0\\]\\.tls\\.certificates');
+  });
+
+  it('reports an upstream client certificate and key that do not belong together, and an ' +
+    'upstream CA file with no certificate', async () => {
+    const { alice, mallory } = pki.client;
+    const pair = await check(tlsConfig({ ...good, upstreamTls: [
+      `    tls: { enabled: true, client_cert: ${q(alice.cert)}, client_key: ${q(mallory.key)} }`,
+    ] }));
+    assertRejected(pair);
+    const m = pair.out.match(new RegExp(`${escape(pair.file)}:13:\\d+: ` +
+      'upstreams\\.app\\.tls(\\.client_cert|\\.client_key)?: (.+)$', 'm'));
+    assert.ok(m, `no diagnostic for the upstream certificate pair on line 13:\n${pair.out}`);
+    assert.match(m[2], /match|not the key|belong/i);
+    const ca = await check(tlsConfig({ ...good, upstreamTls: [
+      `    tls: { enabled: true, ca: ${q(alice.key)} }`] }));
+    assertRejected(ca);
+    diagnostic(ca, 13, 'upstreams\\.app\\.tls\\.ca');
   });
 
   it('reports unreadable upstream TLS files at their place', async () => {
