@@ -67,6 +67,8 @@ describe('upstream TLS', { timeout: 240000 }, () => {
         tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
       unknownCa: { servers: [origins.untrusted.address],
         tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
+      systemTrust: { servers: [origins.good.address],
+        tls: { enabled: true, server_name: 'origin.test' } },
       noVerify: { servers: [origins.untrusted.address],
         tls: { enabled: true, ca: ca.cert, verify: false, server_name: 'origin.test' } },
       mtls: { servers: [origins.mtls.address],
@@ -212,6 +214,16 @@ describe('upstream TLS', { timeout: 240000 }, () => {
   it('answers 502 saying why when the origin certificate comes from an unknown CA', async () => {
     await assertRefused('/unknownCa/echo', origins.untrusted,
       /verif|issuer|unknown|untrusted|trust/i);
+  });
+
+  it('verifies against the system trust store when no ca is given (502: the test CA is not ' +
+    'in it)', async () => {
+    const seenBefore = origins.good.stats().requests;
+    const res = await get('/systemTrust/echo');
+    const body = res.body.toString('utf8');
+    assert.equal(res.status, 502, body);
+    assert.match(body, /certificate/i);
+    assert.equal(origins.good.stats().requests, seenBefore, 'the request reached the origin');
   });
 
   it('connects without verification when verify is false', async () => {
