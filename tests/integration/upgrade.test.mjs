@@ -88,6 +88,11 @@ describe('Upgrade semantics', { timeout: 240000 }, () => {
           return { status: 101, echo: false, headers: [['Connection', 'Upgrade'],
             ['Upgrade', 'websocket']] };
         }
+        if (req.target.startsWith('/hop-by-hop/')) {
+          return { status: 101, headers: [['Connection', 'Upgrade, X-Upstream-Hop'],
+            ['Upgrade', 'websocket'], ['X-Upstream-Hop', 'secret'], ['Keep-Alive', 'timeout=5'],
+            ['Sec-WebSocket-Accept', 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=']] };
+        }
         if (req.target.startsWith('/with-101/')) {
           return { status: 101, echo: false, after: `first bytes of ${req.target}`,
             end: req.target.endsWith('/end') };
@@ -188,6 +193,22 @@ describe('Upgrade semantics', { timeout: 240000 }, () => {
       await tunnel.rx.waitEnd();  // the proxy dropped the upstream connection
       assert.equal(tunnel.rx.length, 0, `the upstream got: ${tunnel.rx.data.toString('latin1')}`);
     }
+  });
+
+  it('drops hop-by-hop headers named in Connection, both ways, around a 101', async () => {
+    const path = '/hop-by-hop/a';
+    const { client, tunnel } = await openTunnel(proxy.port, upstream, path,
+      { head: upgradeHead(path, { connection: 'Upgrade, X-Client-Hop',
+        extra: [['X-Client-Hop', 'private'], ['X-End-To-End', 'kept']] }) });
+    assert.deepEqual(headerValues(tunnel.req, 'x-client-hop'), [], tunnel.req.text);
+    assert.deepEqual(headerValues(tunnel.req, 'x-end-to-end'), ['kept'], tunnel.req.text);
+    assert.deepEqual(headerValues(tunnel.req, 'upgrade'), ['websocket'], tunnel.req.text);
+    assert.equal(client.headers['x-upstream-hop'], undefined, JSON.stringify(client.headers));
+    assert.equal(client.headers['keep-alive'], undefined, JSON.stringify(client.headers));
+    assert.deepEqual(client.headers['sec-websocket-accept'], ['s3pPLMBiTxaQ9kYGzzhZRbK+xOo=']);
+    assert.deepEqual(client.headers.upgrade, ['websocket']);
+    client.socket.end();
+    await client.rx.waitClosed();
   });
 
   it('forwards an allowed Upgrade with a request body as a plain request', async () => {
@@ -566,8 +587,11 @@ describe('max_tunnels', { timeout: 120000 }, () => {
   let upstream;
   let proxy;
   let admin;
+  let openRace;  // lets the 101s for /race/ go
+  const race = new Promise((resolve) => { openRace = resolve; });
   before(async () => {
-    upstream = await startRawUpstream();
+    upstream = await startRawUpstream({ respond: (req) => (req.target.startsWith('/race/')
+      && req.get('upgrade').length > 0 ? { status: 101, gate: race } : undefined) });
     proxy = await startProxy({ yaml: config(upstream, { workers: 1,
       limits: { max_tunnels: 2 }, admin: { listen: '127.0.0.1:0' } }) });
     admin = await adminOf(proxy);
@@ -620,6 +644,30 @@ describe('max_tunnels', { timeout: 120000 }, () => {
 
     b.client.socket.end();
     d.client.socket.end();
+    await waitFor(async () => (await tunnelStats()).open === 0, { what: 'tunnels.open 0' });
+  });
+
+  it('holds max_tunnels for Upgrades made at once, whose 101s are still to come', async () => {
+    await waitFor(async () => (await tunnelStats()).open === 0, { what: 'tunnels.open 0' });
+    const statuses = [];
+    const pending = [1, 2, 3].map((i) => rawUpgrade(proxy.port, upgradeHead(`/race/${i}`))
+      .then((r) => { statuses.push(r.status); return r; }));
+    // All three are in before any 101 is let go: the third refused at once, or all three
+    // waiting upstream.
+    const upstreamCount = () => upstream.requests
+      .filter((r) => r.target.startsWith('/race/')).length;
+    await waitFor(() => upstreamCount() === 3 || (upstreamCount() === 2 && statuses.includes(503)),
+      { what: 'the three Upgrades upstream or refused' });
+    openRace();
+    const clients = await Promise.all(pending);
+    try {
+      const stats = await tunnelStats();
+      assert.deepEqual(clients.map((c) => c.status).sort(), [101, 101, 503],
+        `three Upgrades at once with max_tunnels: 2 (/stats tunnels: ${JSON.stringify(stats)})`);
+      assert.ok(stats.open <= 2, JSON.stringify(stats));
+    } finally {
+      for (const c of clients) c.socket.end();
+    }
     await waitFor(async () => (await tunnelStats()).open === 0, { what: 'tunnels.open 0' });
   });
 });
