@@ -524,6 +524,35 @@ describe('downstream TLS', { timeout: 240000 }, () => {
     }
   });
 
+  it('reads a request sent one byte per TLS record, and a head spanning several records',
+    async () => {
+      const socket = tls.connect({ host: '127.0.0.1', port: port.main, servername: 'localhost',
+        ca: fs.readFileSync(pki.ca.cert) });
+      await new Promise((resolve, reject) => {
+        socket.once('secureConnect', resolve);
+        socket.once('error', reject);
+      });
+      socket.setNoDelay(true);
+      const client = new RawClient(socket);
+      try {
+        const small = requestHead('POST', '/_test/echo?bytewise=1',
+          [['Host', 'localhost'], ['Content-Length', '3']]) + 'abc';
+        // Registers the request with the client; its bytes follow, one write per byte (node's
+        // TLS socket sends each as a record of its own).
+        client.send(Buffer.alloc(0));
+        for (const byte of Buffer.from(small)) socket.write(Buffer.from([byte]));
+        const first = JSON.parse((await client.next()).body);
+        assert.deepEqual([first.url, first.bodyBytes], ['/_test/echo?bytewise=1', 3]);
+        const big = 'v'.repeat(20000);  // more than one 16 KB record
+        client.send(requestHead('GET', '/_test/echo?big=1', [['Host', 'localhost'],
+          ['X-Big', big]]));
+        const second = JSON.parse((await client.next()).body);
+        assert.deepEqual(seen(second, 'x-big'), [big]);
+      } finally {
+        client.close();
+      }
+    });
+
   it('completes 40 concurrent handshakes', async () => {
     const before = await tlsStats();
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) =>
