@@ -444,6 +444,15 @@ describe('Upgrade semantics', { timeout: 240000 }, () => {
     await rx.waitClosed();
   });
 
+  it('closes the client connection when the upstream resets the tunnel', async () => {
+    const { client, tunnel } = await openTunnel(proxy.port, upstream, '/manual/upstream-reset');
+    tunnel.socket.write('y');
+    await client.waitAfter('y');
+    tunnel.socket.resetAndDestroy();
+    await client.rx.waitEnd();
+    client.socket.destroy();
+  });
+
   it('closes both sides when the client resets the connection', async () => {
     const { client, tunnel } = await openTunnel(proxy.port, upstream, '/manual/reset');
     client.socket.write('x');
@@ -581,6 +590,25 @@ describe('tunnel_idle', { timeout: 120000 }, () => {
     client.socket.end();
     await client.rx.waitClosed();
   });
+
+  it('keeps a tunnel whose upstream alone talks every 200 ms open past tunnel_idle (2s)',
+    async () => {
+      const p = await start('2s');
+      const { client, tunnel } = await openTunnel(p.port, upstream, '/manual/server-talks');
+      const started = Date.now();
+      let i = 0;
+      while (Date.now() - started < 5000) {
+        const message = `tick-${i++};`;
+        tunnel.socket.write(message);
+        await client.waitAfter(message);
+        assert.equal(client.rx.ended || client.rx.closed, false, `closed after ${i} ticks`);
+        await delay(200);
+      }
+      assert.equal(tunnel.rx.ended || tunnel.rx.closed, false);
+      client.socket.end();
+      tunnel.socket.end();
+      await client.rx.waitClosed();
+    });
 });
 
 describe('max_tunnels', { timeout: 120000 }, () => {
