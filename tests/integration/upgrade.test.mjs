@@ -460,6 +460,12 @@ describe('Upgrade semantics', { timeout: 240000 }, () => {
     client.socket.resetAndDestroy();
     await tunnel.rx.waitEnd();
   });
+
+  it('exits cleanly on SIGTERM (no sanitizer report)', async () => {
+    const exit = await proxy.stop();
+    assert.deepEqual(exit, { code: 0, signal: null }, proxy.stderr.slice(-4000));
+    assert.doesNotMatch(proxy.stderr, /AddressSanitizer|LeakSanitizer|runtime error:/);
+  });
 });
 
 describe('Upgrade through a TLS listener to a TLS upstream', { timeout: 120000 }, () => {
@@ -697,5 +703,11 @@ describe('max_tunnels', { timeout: 120000 }, () => {
       for (const c of clients) c.socket.end();
     }
     await waitFor(async () => (await tunnelStats()).open === 0, { what: 'tunnels.open 0' });
+  });
+
+  it('exits cleanly on SIGTERM (no sanitizer report)', async () => {
+    const exit = await proxy.stop();
+    assert.deepEqual(exit, { code: 0, signal: null }, proxy.stderr.slice(-4000));
+    assert.doesNotMatch(proxy.stderr, /AddressSanitizer|LeakSanitizer|runtime error:/);
   });
 });
