@@ -48,7 +48,13 @@ class alignas(64) ConnectionCounters {
   }
   void tunnelClosed() { add(tunnels_open_, static_cast<uint64_t>(-1)); }
   void tunnelRefused() { add(tunnels_refused_, 1); }
-  uint64_t tunnelsOpen() const { return tunnels_open_.load(std::memory_order_relaxed); }
+  // Upgrade requests waiting for their answer hold a place under the limit, so several made at
+  // once cannot all pass it. Worker thread only.
+  void tunnelReserved() { ++tunnels_reserved_; }
+  void tunnelReleased() { --tunnels_reserved_; }
+  uint64_t tunnelsOpenOrReserved() const {
+    return tunnels_open_.load(std::memory_order_relaxed) + tunnels_reserved_;
+  }
 
   // Any thread.
   ConnectionTotals read() const;
@@ -63,6 +69,7 @@ class alignas(64) ConnectionCounters {
   Counter tunnels_open_{0};
   Counter tunnels_opened_{0};
   Counter tunnels_refused_{0};
+  uint64_t tunnels_reserved_ = 0;
 };
 
 }  // namespace edge

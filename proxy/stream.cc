@@ -27,6 +27,9 @@ Stream::Stream(ClientSide& down, Worker& worker, http::RequestHead&& head)
 }
 
 Stream::~Stream() {
+  if (tunnel_reserved_) {
+    worker_.connectionCounters().tunnelReleased();
+  }
   if (adopter_link_) {
     adopter_link_->adopter = nullptr;
   }
@@ -110,12 +113,16 @@ bool Stream::offerUpgrade() {
     return true;
   }
   const size_t limit = runtime_->config->limits.max_tunnels;
-  if (worker_.connectionCounters().tunnelsOpen() >= limit) {
-    worker_.connectionCounters().tunnelRefused();
+  ConnectionCounters& counters = worker_.connectionCounters();
+  if (counters.tunnelsOpenOrReserved() >= limit) {
+    counters.tunnelRefused();
+    upgrade_.clear();
     replyLocally(503, "too many open tunnels on this worker (limits.max_tunnels: " +
                           std::to_string(limit) + ")");
     return false;
   }
+  counters.tunnelReserved();  // released when this stream ends, tunnel or not
+  tunnel_reserved_ = true;
   return true;
 }
 
@@ -297,6 +304,9 @@ void Stream::switchProtocols(http::ResponseHead&& head) {
   ctx_.bytes_out += bytes.size();
   ctx_.timings.first_byte_out = worker_.nowMs();
   upstream::UpstreamConn& conn = exchange_->takeTunnelConnection();
+  if (std::exchange(tunnel_reserved_, false)) {
+    worker_.connectionCounters().tunnelReleased();  // the tunnel counts as open from here
+  }
   ClientSide* down = down_;
   step_ = Step::Done;
   markDone();

@@ -113,6 +113,7 @@ class Stream : public Deferred,
   http::Headers upstream_headers_;
   http::Framing request_framing_;
   std::string upgrade_;  // the protocols offered upstream; empty: not an Upgrade request
+  bool tunnel_reserved_ = false;  // holds a place under limits.max_tunnels
   bool request_complete_ = false;  // the client's request body has been read to its end
   Step step_ = Step::Route;
 
