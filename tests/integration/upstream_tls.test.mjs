@@ -60,6 +60,8 @@ describe('upstream TLS', { timeout: 240000 }, () => {
         tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
       byHostHeader: { servers: [origins.good.address], host_header: 'origin.test',
         tls: { enabled: true, ca: ca.cert } },
+      byHostHeaderWithPort: { servers: [origins.good.address], host_header: 'origin.test:8443',
+        tls: { enabled: true, ca: ca.cert } },
       byAddress: { servers: [origins.good.address], tls: { enabled: true, ca: ca.cert } },
       wrongHost: { servers: [origins.wrongHost.address],
         tls: { enabled: true, ca: ca.cert, server_name: 'origin.test' } },
@@ -125,6 +127,11 @@ describe('upstream TLS', { timeout: 240000 }, () => {
       assert.equal(byHost.status, 200, byHost.body.toString());
       assert.equal(json(byHost).tls.servername, 'origin.test');
       assert.deepEqual(seen(json(byHost), 'host'), ['origin.test']);
+      // A port in host_header is no part of the name.
+      const withPort = await get('/byHostHeaderWithPort/echo');
+      assert.equal(withPort.status, 200, withPort.body.toString());
+      assert.equal(json(withPort).tls.servername, 'origin.test');
+      assert.deepEqual(seen(json(withPort), 'host'), ['origin.test:8443']);
       // The certificate names 127.0.0.1 among its subjectAltNames.
       const byAddress = await get('/byAddress/echo');
       assert.equal(byAddress.status, 200, byAddress.body.toString());
