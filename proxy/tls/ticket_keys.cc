@@ -15,7 +15,6 @@ int ticketKeyCallback(SSL* /*ssl*/, unsigned char key_name[16], unsigned char* i
                       EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int encrypt) {
   const auto now = std::chrono::steady_clock::now();
   TicketKeys::Key key;
-  TicketKeys::Found found = TicketKeys::Found::Current;
   if (encrypt == 1) {
     key = TicketKeys::shared().current(now);
     std::memcpy(key_name, key.name.data(), key.name.size());
@@ -24,8 +23,7 @@ int ticketKeyCallback(SSL* /*ssl*/, unsigned char key_name[16], unsigned char* i
       return -1;
     }
   } else {
-    found = TicketKeys::shared().find(key_name, now, key);
-    if (found == TicketKeys::Found::No) {
+    if (TicketKeys::shared().find(key_name, now, key) == TicketKeys::Found::No) {
       return 0;
     }
     if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1) {
@@ -39,7 +37,10 @@ int ticketKeyCallback(SSL* /*ssl*/, unsigned char key_name[16], unsigned char* i
   if (EVP_MAC_CTX_set_params(mac, params) != 1) {
     return -1;
   }
-  return found == TicketKeys::Found::Previous ? 2 : 1;
+  // A ticket that decrypts is renewed (2) whatever its key: TLS 1.3 clients use each ticket
+  // once (RFC 8446 C.4), so a resumed connection must bring the next one, and OpenSSL sends it
+  // only when asked to renew.
+  return encrypt == 1 ? 1 : 2;
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // The keys that encrypt TLS session tickets, shared by every worker and every listener (and
 // kept across a reload), so a ticket issued on one worker resumes on any other. The current
 // key encrypts new tickets; it is replaced after `rotation`, and the previous ones still
-// decrypt (their tickets are renewed) until they fall off the end of the ring.
+// decrypt until they fall off the end of the ring. Every ticket that decrypts is renewed.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -25,7 +25,7 @@ class TicketKeys {
   enum class Found { No, Current, Previous };
 
   explicit TicketKeys(std::chrono::seconds rotation = std::chrono::hours(1), size_t kept = 3)
-      : rotation_(rotation), kept_(kept) {}
+      : rotation_(rotation), kept_(kept > 0 ? kept : 1) {}
 
   // The key that encrypts new tickets, rotated first when it is too old.
   Key current(std::chrono::steady_clock::time_point now);

@@ -127,11 +127,14 @@ void TlsSocket::advanceHandshake() {
     sendCiphertext();
     state_ = State::Open;
     updateTcpReading();
-    flush();  // plaintext written during the handshake
+    handler_.onSocketConnected(0);  // first: what the flush below reports comes after it
     if (closed_) {
       return;
     }
-    handler_.onSocketConnected(0);
+    flush();  // plaintext written during the handshake
+    if (shutdown_requested_ && !closed_) {
+      shutdownOpen();
+    }
     return;
   }
   int error = SSL_get_error(ssl_, rc);
@@ -445,6 +448,11 @@ int TlsSocket::shutdown() {
   if (closed_) {
     return UV_ENOTCONN;
   }
+  if (state_ == State::Handshaking || (state_ == State::Idle && !server_)) {
+    // What was written goes out once the handshake is done; then the shutdown.
+    shutdown_requested_ = true;
+    return 0;
+  }
   if (state_ == State::Open) {
     flush();
     if (closed_) {
@@ -455,6 +463,13 @@ int TlsSocket::shutdown() {
     sendCiphertext();
   }
   return tcp_->shutdown();
+}
+
+void TlsSocket::shutdownOpen() {
+  int rc = shutdown();
+  if (rc != 0 && !closed_) {
+    handler_.onSocketShutdown(rc);
+  }
 }
 
 void TlsSocket::onSocketShutdown(int status) { handler_.onSocketShutdown(status); }

@@ -104,6 +104,7 @@ class TlsSocket final : public net::Socket, private net::SocketHandler {
   bool hasBufferedInput() const;
   void checkRelieved();
   void closedOne();
+  void shutdownOpen();
 
   net::SocketHandler& handler_;
   net::Socket* tcp_;  // frees itself after onSocketClosed
@@ -128,6 +129,7 @@ class TlsSocket final : public net::Socket, private net::SocketHandler {
   bool pump_active_ = false;
   bool write_error_ = false;
   bool protocol_error_ = false;  // a bad record after the handshake
+  bool shutdown_requested_ = false;  // during the handshake: shut down once it is done
   bool closed_ = false;
   bool unknown_sni_ = false;
 };
