@@ -24,6 +24,9 @@ title, heading, load, checks, targets in display order, label.NAME per target). 
            and kind, idle connections, CPU, RSS, targets.
   purge    purge propagation, the micro-benchmark, hits with and without purges.
   flood    one JSON line per memory flood run: RSS against the store's budget.
+  series   results TSV of interleaved rounds of named figures (round position target, then one
+           column per figure): medians of the "metrics", ratios of medians and per round for
+           "pairs", the "columns" summed or as medians (tls_handshake, ws_echo).
   text     a line of its own ("text", "markdown").
 """
 
@@ -165,7 +168,7 @@ def paired_str(p):
 
 def machine_line(meta):
     tools = [meta[k] for k in ("nginx_version", "varnish_version", "wrk_version", "node_version",
-                               "redis_version") if meta.get(k)]
+                               "redis_version", "openssl_version") if meta.get(k)]
     return "%s cores (%s), Linux %s; %s; load average at start %s, at end %s" % (
         meta.get("nproc", "?"), meta.get("cpu", "?"), meta.get("kernel", "?"),
         "; ".join(tools) or "?", meta.get("load_start", "?"), meta.get("load_end", "?"))
@@ -286,6 +289,91 @@ def errors_note(per, markdown, text):
     if not total:
         return []
     return ["", "**%s**" % (text % total) if markdown else "  WARNING: " + text % total]
+
+
+# ---- series (named figures per round: handshakes, WebSocket echo) --------------------------------
+
+
+def fmt_value(v, kind):
+    if kind == "rate":
+        return fmt_rps(v)
+    if kind == "us":
+        return "%.0f" % v
+    if kind == "ms":
+        return fmt_ms(v)
+    if kind == "cores":
+        return "%.2f" % v
+    return "{:,.0f}".format(v) if float(v).is_integer() else "%g" % v
+
+
+def render_series(block, rows, meta, markdown):
+    """Interleaved rounds of any named figures: "metrics" (key, label, kind, better: higher or
+    lower) get medians and, for "pairs" ("A:B,..."), ratios of medians and per round;
+    "columns" (key, label, agg: sum or median) are shown beside them."""
+    metrics, columns = block["metrics"], block.get("columns", [])
+    targets = shown_targets(meta, rows)
+    per = {}
+    for t in targets:
+        rs = [r for r in rows if r["target"] == t]
+        if rs:
+            per[t] = {"label": meta.get("label." + t, t), "by_round": {int(r["round"]): r for r in rs}}
+            for m in metrics:
+                per[t][m["key"]] = statistics.median(float(r[m["key"]]) for r in rs)
+            for c in columns:
+                vals = [float(r[c["key"]]) for r in rs]
+                per[t][c["key"]] = sum(vals) if c.get("agg") == "sum" else statistics.median(vals)
+    shown = [t for t in targets if t in per]
+    lines = header_lines(meta, markdown)
+    table = [["target"] + ["median " + m["label"] for m in metrics] + [c["label"] for c in columns]]
+    for t in shown:
+        p = per[t]
+        row = [p["label"]] + [fmt_value(p[m["key"]], m.get("kind")) for m in metrics]
+        for c in columns:
+            v = p[c["key"]]
+            row.append("-" if v < 0 else fmt_value(v, c.get("kind", "num")))
+        table.append(row)
+    ratios = [["ratio", "of medians", "per-round paired, median (min-max)"]]
+    for pair in [p.split(":") for p in block.get("pairs", "").split(",") if p]:
+        a, b = pair
+        if a not in per or b not in per:
+            continue
+        for m in metrics:
+            if not m.get("ratio", True):
+                continue
+            med = per[a][m["key"]] / per[b][m["key"]] if per[b][m["key"]] else float("nan")
+            vals = [float(r[m["key"]]) / float(per[b]["by_round"][k][m["key"]])
+                    for k, r in per[a]["by_round"].items()
+                    if k in per[b]["by_round"] and float(per[b]["by_round"][k][m["key"]])]
+            ratios.append(["%s / %s %s (%s better)" % (per[a]["label"], per[b]["label"], m["label"],
+                                                       ">1" if m.get("better") == "higher" else "<1"),
+                           fmt_ratio(med), paired_str((statistics.median(vals), min(vals), max(vals)) if vals
+                                                      else None)])
+    rounds = sorted({rnd for p in per.values() for rnd in p["by_round"]})
+
+    def cell(r):
+        return " / ".join(fmt_value(float(r[m["key"]]), m.get("kind")) for m in metrics) + " (%s)" % r["position"]
+    if markdown:
+        lines += table_md(table, ["---"] + ["---:"] * (len(table[0]) - 1))
+        if len(ratios) > 1:
+            lines += [""] + table_md(ratios, ["---", "---:", "---:"])
+        lines += ["", "<details><summary>Per round (%s; position in round)</summary>" % " / ".join(
+            m["label"] for m in metrics), ""]
+        pr = [["round"] + [per[t]["label"] for t in shown]]
+        for rnd in rounds:
+            pr.append([str(rnd)] + [cell(r) if r else "-" for r in (per[t]["by_round"].get(rnd) for t in shown)])
+        lines += table_md(pr, ["---:"] * len(pr[0])) + ["", "</details>"]
+    else:
+        lines += table_text(table) + [""]
+        for row in ratios[1:]:
+            lines.append("  %-70s %s   per-round paired %s" % tuple(row))
+        lines += ["", "  per round (%s; order within the round in brackets):" % " / ".join(m["label"] for m in metrics)]
+        lines += rounds_text(per, shown, rounds, cell)
+        lines += footer_lines(meta)
+    errs = sum(float(r.get("errors", 0)) for r in rows)
+    if errs:
+        text = "%d failed connections or exchanges; the affected target's figures are not comparable." % errs
+        lines += ["", "**%s**" % text if markdown else "  WARNING: " + text]
+    return lines
 
 
 # ---- goals ---------------------------------------------------------------------------------------
@@ -652,6 +740,8 @@ def render_block(block, run_dir, markdown):
     path = os.path.join(run_dir, block["results"]) if block.get("results") else None
     if kind == "wrk":
         return render_wrk(block, read_wrk_results(path), meta, markdown)
+    if kind == "series":
+        return render_series(block, read_tsv(path), meta, markdown)
     if kind == "goals":
         return render_goals(block, read_wrk_results(path), meta, markdown)
     if kind == "burst":

@@ -198,6 +198,8 @@ def fetch(url, headers=(), method="GET", data=None, compressed=False, timeout=5)
     """One request with curl; the status, the last response's headers (lower-case names) and the
     body bytes. Status 0 when curl failed."""
     cmd = ["curl", "-s", "-D", "-", "-o", "-", "--max-time", str(timeout)]
+    if url.startswith("https:"):
+        cmd.append("-k")  # the benchmarks' certificates are self-signed, made for the run
     if compressed:
         cmd.append("--compressed")
     for h in headers:
@@ -396,6 +398,8 @@ def machine_meta(tools):
         meta["wrk_version"] = " ".join(tool_output([tools["wrk"], "-v"]).split("\n")[0].split()[:2])
     if tools.get("node"):
         meta["node_version"] = "node " + tool_output([tools["node"], "--version"]).strip()
+    if tools.get("openssl"):
+        meta["openssl_version"] = " ".join(tool_output([tools["openssl"], "version"]).split()[:2])
     if tools.get("redis-server"):
         m = re.search(r"v=([0-9.]+)", tool_output([tools["redis-server"], "--version"]))
         meta["redis_version"] = "redis-server " + (m.group(1) if m else "?")

@@ -12,7 +12,7 @@ from core import (LIB, CpuClock, die, fetch, fetch_n, free_ports, loadavg, log, 
                   tcp_retrans_segs, verify_body, verify_encoded_hit, verify_hit, warn)
 from servers import (CACHE_CONTROL, Server, edge_version, edge_yaml, projection_problem, start_cacheable_origin,
                      start_edge, start_nginx_cache, start_nginx_proxy, start_origin, start_slow_origin,
-                     start_varnish, write)
+                     start_varnish, start_ws_origin, write)
 
 BEFORE = "-before"  # suffix of the baseline binary's servers and targets
 
@@ -91,11 +91,15 @@ def start_servers(ctx, specs, bodies):
             log("slow origin: Node.js on 127.0.0.1:%d, %d ms per answer, %d-byte body" % (
                 port, delay, len(read(bodies[s["body"]]))))
         elif kind == "nginx-proxy":
-            srv = start_nginx_proxy(run, tools, name, port, up, workers)
-            log("nginx proxy (no cache) on 127.0.0.1:%d (%d worker(s))" % (port, workers))
+            srv = start_nginx_proxy(run, tools, name, port, up, workers, tls=s.get("tls", ""),
+                                    location_extra=s.get("location_extra", ""), connection=s.get("connection", '""'))
+            log("nginx proxy (no cache%s) on %s (%d worker(s))" % (s.get("note", ""), srv.url, workers))
         elif kind == "nginx-cache":
-            srv = start_nginx_cache(run, tools, name, port, up, workers, s.get("http_extra", ""))
-            log("nginx proxy_cache%s on 127.0.0.1:%d (%d worker(s))" % (s.get("note", ""), port, workers))
+            srv = start_nginx_cache(run, tools, name, port, up, workers, s.get("http_extra", ""), tls=s.get("tls", ""))
+            log("nginx proxy_cache%s on %s (%d worker(s))" % (s.get("note", ""), srv.url, workers))
+        elif kind == "ws-origin":
+            srv = start_ws_origin(run, tools, name, port)
+            log("WebSocket echo origin: Node.js (node-ws) on 127.0.0.1:%d" % port)
         elif kind == "varnish":
             srv = start_varnish(run, tools, name, port, up, s.get("beresp", ""))
             log("varnish on 127.0.0.1:%d (malloc,256m, default thread pools%s)" % (port, s.get("note", "")))
@@ -109,10 +113,11 @@ def start_servers(ctx, specs, bodies):
             else:
                 yaml = s["yaml"](o, port, up, ports, workers) if callable(s.get("yaml")) else \
                     edge_yaml(port, up, workers, s.get("cache"))
-                srv = start_edge(run, binary, name, port, yaml=yaml, label=label)
+                srv = start_edge(run, binary, name, port, yaml=yaml, label=label, env=s.get("env"),
+                                 url="https://127.0.0.1:%d/" % port if s.get("tls") else None)
             if not s.get("before"):
                 ctx.facts["edge_version"] = edge_version(binary)
-            log("%s on 127.0.0.1:%d (%s, %d worker(s)%s)" % (label, port, binary, workers,
+            log("%s on %s (%s, %d worker(s)%s)" % (label, srv.url, binary, workers,
                                                             ", cache memory %s" % s["cache"] if s.get("cache") else ""))
         else:
             die("unknown server kind %s" % kind)
@@ -534,5 +539,12 @@ def _long_runs(name):
     return runner
 
 
+def _module_runner(module, name):
+    def runner(ctx):
+        return getattr(__import__(module), name)(ctx)
+    return runner
+
+
 RUNNERS = {"wrk": wrk_scenario, "fields_batch": fields_batch, "burst": bursts, "load": _long_runs("load"),
-           "purge": _long_runs("purge"), "flood": _long_runs("flood")}
+           "purge": _long_runs("purge"), "flood": _long_runs("flood"), "tls_wrk": _module_runner("tls", "wrk_scenario"),
+           "tls_handshake": _module_runner("tls", "handshakes"), "ws_echo": _module_runner("ws", "ws_echo")}

@@ -416,6 +416,167 @@ MEMORY_FLOOD = dict(
     ],
 )
 
+# ---- TLS: cache hits over TLS, handshakes -----------------------------------------------------------
+
+TLS_CERT = ("--cert", dict(choices=["p256", "rsa2048"], default="p256",
+                           help="the certificate made for the run: ECDSA P-256 or RSA 2048"))
+TLS_SETUP = ("TLS 1.3 only on both ({f[negotiated]} as openssl s_client sees each listener), the same "
+             "{f[cert]} certificate made for the run with the openssl CLI; edge-proxy: listener tls with "
+             "min_version \"1.3\", session_tickets: true (1 ticket per full handshake); nginx: ssl_protocols "
+             "TLSv1.3, ssl_session_tickets on, ssl_session_cache off, ssl_conf_command NumTickets 1")
+
+
+def _edge_tls(o, port, up, ports, workers, admin=False):
+    import tls
+    return tls.edge_tls_yaml(o, port, up, workers, admin_port=o.admin_port if admin else None)
+
+
+def _nginx_tls(o):
+    import tls
+    return tls.nginx_tls(o)
+
+
+TLS_HIT = dict(
+    about="cache hits of one URL over TLS (keep-alive): edge-proxy vs nginx proxy_cache, both terminating TLS 1.3",
+    tool="tls_wrk", needs=["nginx", "wrk", "openssl"], defaults=WRK_COMMON, baseline=True,
+    options=[("--body-bytes", dict(type=int, default=1024, metavar="B", help="body size (>= 64)")), TLS_CERT,
+             ("--no-plain", dict(dest="plain", action="store_false",
+                                 help="skip the plain-HTTP references (the same proxies without TLS)"))],
+    checks_options=lambda o: [] if o.body_bytes >= 64 else ["--body-bytes must be at least 64"],
+    bodies=lambda o: {"body.json": make_body(o.body_bytes)},
+    servers=lambda o: [
+        dict(name="origin", kind="cacheable-origin", bodies=["body.json"]),
+        dict(name="nginx-tls", kind="nginx-cache", upstream="origin", tls=_nginx_tls(o), note=" over TLS"),
+        dict(name="edge-tls", kind="edge-tls", upstream="origin", yaml=_edge_tls, tls=True, cache="256m"),
+    ] + ([dict(name="nginx", kind="nginx-cache", upstream="origin"),
+          dict(name="edge", kind="edge-cache", upstream="origin", cache="256m")] if o.plain else []),
+    targets=lambda o, v: [
+        dict(name="edge-tls", server="edge-tls", path="body.json", body="body.json", label_suffix="(TLS)"),
+        dict(name="nginx-tls", server="nginx-tls", path="body.json", body="body.json", label_suffix="(TLS)"),
+    ] + ([dict(name="edge", server="edge", path="body.json", body="body.json", label_suffix="(plain HTTP)"),
+          dict(name="nginx", server="nginx", path="body.json", body="body.json", label_suffix="(plain HTTP)")]
+         if o.plain else []),
+    prime=dict(gets=3, order=["edge-tls", "nginx-tls", "edge", "nginx"]),
+    tables=[dict(pairs="edge-tls:nginx-tls,edge-tls:edge,nginx-tls:nginx",
+                 title="Cache hits over TLS, {o.body_bytes}-byte JSON body, {o.workers} worker(s) per proxy",
+                 heading="Cache hits over TLS (keep-alive), {o.body_bytes}-byte body, {o.workers} worker(s)")],
+    goals=[dict(name="edge-proxy / nginx, cache hits over TLS, req/s", num="edge-tls", den="nginx-tls", op=">=",
+                goal=1.0)],
+    edge_setup=CACHE_EDGE + "; " + TLS_SETUP,
+    load=WRK_LOAD + " over https (wrk's OpenSSL: TLS 1.3, one handshake per connection, then keep-alive) on one "
+                    "URL; {o.rounds} interleaved rounds (order rotates); warm-up {o.warmup} per target; every answer "
+                    "a cache hit (origin: nginx, 1 worker, Cache-Control: " + CC + ") on the same machine; the "
+                    "plain-HTTP rows are the same proxy configs without TLS, in the same rounds",
+    checks="origin requests while priming (4 GETs each): {f[primed_text]}; origin requests during the measured runs: "
+           "{f[during]} (warm-up included: {f[origin_total]}); every target answered HIT with the origin's bytes "
+           "before round 1 and after every run",
+)
+
+TLS_HANDSHAKE = dict(
+    about="new TLS connections per second (full handshakes and resumptions), edge-proxy vs nginx",
+    tool="tls_handshake", needs=["nginx", "openssl", "cc"],
+    defaults=dict(rounds=5, duration="10s", workers=1, warmup="2s", pin=False, markdown=False, keep=False),
+    help_notes={"pin": "servers on CPU 0, the handshake client on CPU 1"},
+    options=[TLS_CERT,
+             ("--clients", dict(type=int, default=8, metavar="N", help="client threads, one connection at a time each")),
+             ("--body-bytes", dict(type=int, default=1024, metavar="B", help="size of the cached body each connection "
+                                                                         "requests (>= 64)"))],
+    checks_options=lambda o: (["--clients must be a positive integer"] if o.clients <= 0 else []) +
+    (["--body-bytes must be at least 64"] if o.body_bytes < 64 else []),
+    bodies=lambda o: {"body.json": make_body(o.body_bytes)},
+    servers=lambda o: [
+        dict(name="origin", kind="cacheable-origin", bodies=["body.json"]),
+        dict(name="nginx", kind="nginx-cache", upstream="origin", tls=_nginx_tls(o), note=" over TLS"),
+        dict(name="edge", kind="edge-tls", upstream="origin", tls=True, cache="256m",
+             yaml=lambda o, port, up, ports, workers: _edge_tls(o, port, up, ports, workers, admin=True)),
+    ],
+    targets=lambda o, v: [
+        dict(name="edge-new", server="edge", path="body.json", body="body.json", mode="new",
+             label_suffix="full handshakes"),
+        dict(name="nginx-new", server="nginx", path="body.json", body="body.json", mode="new",
+             label_suffix="full handshakes"),
+        dict(name="edge-reuse", server="edge", path="body.json", body="body.json", mode="reuse",
+             label_suffix="resumed (tickets)"),
+        dict(name="nginx-reuse", server="nginx", path="body.json", body="body.json", mode="reuse",
+             label_suffix="resumed (tickets)"),
+    ],
+    prime=dict(gets=3, order=["edge-new", "nginx-new"]),
+    pairs="edge-new:nginx-new,edge-reuse:nginx-reuse",
+    metrics=[dict(key="conns_per_s", label="connections/s", kind="rate", better="higher"),
+             dict(key="p50_ms", label="p50 ms", kind="ms", better="lower", ratio=False),
+             dict(key="p99_ms", label="p99 ms", kind="ms", better="lower", ratio=False)],
+    columns=[dict(key="connections", label="connections (all rounds)", agg="sum"),
+             dict(key="reused", label="resumed, client-side", agg="sum"),
+             dict(key="server_resumed", label="resumed, edge-proxy /stats", agg="sum"),
+             dict(key="bytes_per_conn", label="bytes read per connection", agg="median"),
+             dict(key="cpu_cores", label="CPU cores", agg="median", kind="cores"),
+             dict(key="errors", label="errors", agg="sum")],
+    title="New TLS connections per second, {o.clients} client threads, {o.workers} worker(s) per proxy",
+    heading="TLS handshakes, full and resumed, {o.clients} client threads, {o.workers} worker(s)",
+    edge_setup=CACHE_EDGE + "; admin API on for /stats; " + TLS_SETUP,
+    load="lib/tls_connect.c (C, OpenSSL; built by the driver): {o.clients} threads, each in a loop for {o.duration}: "
+         "connect (TCP_NODELAY), TLS 1.3 handshake, GET /body.json with Connection: close (a {o.body_bytes}-byte "
+         "cache hit), read to the end, close; full: no session offered; resumed: each thread offers the ticket of "
+         "its previous connection (PSK with (EC)DHE, no certificate signature); connections/s = completed "
+         "connections / wall time; p50/p99: connect-to-close time of one connection; {o.rounds} interleaved rounds "
+         "over the four targets (order rotates); warm-up {o.warmup} per target",
+    checks="every connection's answer HTTP 200 (errors column); resumed: SSL_session_reused() on the client, and "
+           "for edge-proxy the admin API's tls.handshakes / tls.resumed counted around each run; each proxy's "
+           "priming reached the origin once: {f[primed_text]}",
+)
+
+# ---- WebSocket echo --------------------------------------------------------------------------------
+
+WS_ECHO = dict(
+    about="WebSocket echo through edge-proxy and nginx (and straight to the origin): round-trip latency, messages/s",
+    tool="ws_echo", needs=["nginx", "node"],
+    defaults=dict(rounds=5, duration="10s", workers=1, warmup="2s", pin=False, markdown=False, keep=False),
+    help_notes={"duration": "throughput run per target and round", "pin": "servers (proxies and the Node.js "
+                "origin) on CPU 0, the client on CPU 1"},
+    options=[
+        ("--lat-duration", dict(default="5s", metavar="D", help="latency run per target and round")),
+        ("--size", dict(type=int, default=32, metavar="B", help="message size of the latency runs (>= 4)")),
+        ("--tp-size", dict(type=int, default=64, metavar="B", help="message size of the throughput runs (>= 4)")),
+        ("--ws-connections", dict(type=int, default=50, metavar="N", help="connections of the throughput runs")),
+        ("--window", dict(type=int, default=16, metavar="N", help="messages in flight per connection")),
+        ("--no-direct", dict(dest="direct", action="store_false", help="skip the reference straight to the origin")),
+    ],
+    checks_options=lambda o: (["--size and --tp-size must be at least 4"] if min(o.size, o.tp_size) < 4 else []) +
+    (["--ws-connections and --window must be positive"] if min(o.ws_connections, o.window) <= 0 else []) +
+    ([] if o.lat_duration.rstrip("s").isdigit() else ["--lat-duration takes seconds, e.g. 5s"]) +
+    ([] if o.duration.rstrip("s").isdigit() else ["--duration takes seconds here, e.g. 10s"]),
+    bodies=lambda o: {},
+    servers=lambda o: [
+        dict(name="origin", kind="ws-origin"),
+        dict(name="edge", kind="edge-pass", upstream="origin"),
+        dict(name="nginx", kind="nginx-proxy", upstream="origin", connection='"upgrade"', note=", WebSocket upgrade",
+             location_extra="      proxy_set_header Upgrade $http_upgrade;"),
+    ],
+    targets=[dict(name="edge", server="edge"), dict(name="nginx", server="nginx"),
+             dict(name="direct", server="origin", label="origin direct (no proxy)")],
+    pairs="edge:nginx,edge:direct,nginx:direct",
+    metrics=[dict(key="lat_p50_us", label="RTT p50 us", kind="us", better="lower"),
+             dict(key="lat_p99_us", label="RTT p99 us", kind="us", better="lower"),
+             dict(key="msgs_per_s", label="messages/s", kind="rate", better="higher")],
+    columns=[dict(key="lat_samples", label="RTT samples (all rounds)", agg="sum"),
+             dict(key="messages", label="echoed messages (all rounds)", agg="sum"),
+             dict(key="cpu_cores", label="CPU cores (throughput)", agg="median", kind="cores"),
+             dict(key="errors", label="errors", agg="sum")],
+    title="WebSocket echo, {o.workers} worker(s) per proxy",
+    heading="WebSocket echo through the proxies, {o.workers} worker(s)",
+    edge_setup="{f[edge_bin]} (route class cache: false; Upgrade: websocket tunnelled, the default)",
+    load="lib/ws_echo.mjs (Node.js, node-ws, binary messages, no compression) per target and round: latency = one "
+         "connection, one {o.size}-byte message in flight, {o.lat_duration} after 500 untimed messages, round trip "
+         "send -> echo; throughput = {o.ws_connections} connections x {o.window} messages of {o.tp_size} bytes in "
+         "flight, echoed messages per second over {o.duration} after 1 s; origin lib/ws_origin.mjs (Node.js, "
+         "node-ws) on the same machine; nginx: proxy_http_version 1.1, proxy_set_header Upgrade $http_upgrade, "
+         "proxy_set_header Connection \"upgrade\"; {o.rounds} interleaved rounds (order rotates); warm-up "
+         "{o.warmup} of throughput per target; CPU cores: the proxy's (or the origin's) process group during the "
+         "throughput run",
+    checks="every echo the bytes sent (latency runs) or of the right size and in sequence per connection "
+           "(throughput runs), counted in the errors column; every target echoed before round 1",
+)
+
 SCENARIOS = {
     "passthrough": PASSTHROUGH,
     "cache_hit": CACHE_HIT,
@@ -425,4 +586,7 @@ SCENARIOS = {
     "load": LOAD,
     "purge": PURGE,
     "memory_flood": MEMORY_FLOOD,
+    "tls_hit": TLS_HIT,
+    "tls_handshake": TLS_HANDSHAKE,
+    "ws_echo": WS_ECHO,
 }

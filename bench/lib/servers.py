@@ -190,7 +190,7 @@ http {
 """ % (user, workers, d, d, d, d, d, d, d, http_body)
 
 
-def _run_nginx(run, tools, name, port, conf_text, label):
+def _run_nginx(run, tools, name, port, conf_text, label, url=None):
     d = os.path.join(run.dir, name)
     conf = write(os.path.join(d, "nginx.conf"), conf_text)
     base = [tools["nginx"], "-p", d, "-c", conf, "-e", d + "/error.log"]
@@ -198,7 +198,7 @@ def _run_nginx(run, tools, name, port, conf_text, label):
     if rc != 0:
         die("%s: nginx rejected %s: %s" % (name, conf, test))
     proc = run.spawn(name, d + "/stderr.log", base + ["-g", "daemon off;"])
-    srv = Server(name, port, proc, label)
+    srv = Server(name, port, proc, label, url=url)
     wait_http(run, srv.url, proc, 10)
     return srv
 
@@ -246,7 +246,10 @@ def start_cacheable_origin(run, tools, name, port, body_paths, cc=CACHE_CONTROL)
     return srv
 
 
-def _proxy_http(name, port, origin_port, http_extra="", location_extra=""):
+def _proxy_http(name, port, origin_port, http_extra="", location_extra="", tls="", connection='""'):
+    """TLS: server-level ssl_* directives; the listener then speaks TLS. CONNECTION: the value of
+    the Connection header sent upstream ("" keeps upstream connections alive; "upgrade" for
+    WebSocket tunnels)."""
     return """%s
   upstream origin {
     server 127.0.0.1:%d;
@@ -254,23 +257,29 @@ def _proxy_http(name, port, origin_port, http_extra="", location_extra=""):
     keepalive_requests 1000000;
   }
   server {
-    listen 127.0.0.1:%d backlog=4096;
-    location / {
+    listen 127.0.0.1:%d%s backlog=4096;
+%s    location / {
       proxy_pass http://origin;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection %s;
 %s
     }
-  }""" % (http_extra, origin_port, port, location_extra)
+  }""" % (http_extra, origin_port, port, " ssl" if tls else "", tls, connection, location_extra)
 
 
-def start_nginx_proxy(run, tools, name, port, origin_port, workers):
-    """nginx as a reverse proxy with an upstream keep-alive pool; no cache, no access log."""
-    conf = _nginx_conf(run, name, workers, _proxy_http(name, port, origin_port))
-    return _run_nginx(run, tools, name, port, conf, nginx_label(tools))
+def _scheme_url(port, tls):
+    return "%s://127.0.0.1:%d/" % ("https" if tls else "http", port)
 
 
-def start_nginx_cache(run, tools, name, port, origin_port, workers, http_extra=""):
+def start_nginx_proxy(run, tools, name, port, origin_port, workers, tls="", location_extra="", connection='""'):
+    """nginx as a reverse proxy with an upstream keep-alive pool; no cache, no access log. TLS,
+    LOCATION_EXTRA and CONNECTION as in _proxy_http (the WebSocket proxy sets Upgrade and
+    Connection: upgrade)."""
+    conf = _nginx_conf(run, name, workers, _proxy_http(name, port, origin_port, "", location_extra, tls, connection))
+    return _run_nginx(run, tools, name, port, conf, nginx_label(tools), url=_scheme_url(port, tls))
+
+
+def start_nginx_cache(run, tools, name, port, origin_port, workers, http_extra="", tls=""):
     """The same proxy with proxy_cache in files under the run directory (the hot ones stay in
     the page cache) and proxy_cache_lock (one request per key to the origin, the others poll
     the lock every 500 ms, up to 5 s); X-Cache-Status shows HIT/MISS/..."""
@@ -281,8 +290,8 @@ def start_nginx_cache(run, tools, name, port, origin_port, workers, http_extra="
       proxy_cache_lock on;
       proxy_cache_lock_timeout 5s;
       add_header X-Cache-Status $upstream_cache_status always;"""
-    conf = _nginx_conf(run, name, workers, _proxy_http(name, port, origin_port, extra, loc))
-    srv = _run_nginx(run, tools, name, port, conf, nginx_label(tools) + " cache")
+    conf = _nginx_conf(run, name, workers, _proxy_http(name, port, origin_port, extra, loc, tls))
+    srv = _run_nginx(run, tools, name, port, conf, nginx_label(tools) + " cache", url=_scheme_url(port, tls))
     srv.hit_header = "x-cache-status"
     return srv
 
@@ -357,6 +366,16 @@ def start_slow_origin(run, tools, name, port, delay_ms, body_path, cc=CACHE_CONT
     return srv
 
 
+def start_ws_origin(run, tools, name, port):
+    """lib/ws_origin.mjs: a WebSocket echo server (Debian's node-ws), every message sent back as
+    it came; plain GETs get 200 (the readiness check)."""
+    d = run.subdir(name)
+    proc = run.spawn(name, d + "/stderr.log", [tools["node"], os.path.join(LIB, "ws_origin.mjs"), str(port)])
+    srv = Server(name, port, proc, "origin (Node.js node-ws echo)")
+    wait_http(run, srv.url, proc, 10)
+    return srv
+
+
 def start_demo_origin(run, tools, name, port):
     """The demo application (demo/origin.mjs)."""
     proc = run.spawn(name, run.path(name + ".log"), [
@@ -403,9 +422,10 @@ routes:
 
 
 def start_edge(run, binary, name, port, yaml=None, argv=None, label="edge-proxy", health="",
-               env=None):
+               env=None, url=None):
     """edge-proxy from BINARY with the YAML config (checked with --check-config first) or, for
-    the quick mode, with ARGV."""
+    the quick mode, with ARGV. URL: its base URL when not http://127.0.0.1:PORT/ (a TLS
+    listener)."""
     d = run.subdir(name)
     if yaml is not None:
         conf = write(d + "/edge.yaml", yaml)
@@ -417,6 +437,6 @@ def start_edge(run, binary, name, port, yaml=None, argv=None, label="edge-proxy"
     cmd = [binary] + list(argv)
     write(d + "/command.txt", " ".join(cmd))
     proc = run.spawn(name, d + "/stderr.log", cmd, env=env)
-    srv = Server(name, port, proc, label, "x-cache")
+    srv = Server(name, port, proc, label, "x-cache", url=url)
     wait_http(run, srv.url + health, proc, 10)
     return srv
