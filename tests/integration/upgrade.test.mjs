@@ -19,13 +19,14 @@ import { waitFor, delay } from './lib/wait.mjs';
 import { patternBytes, patternSha256, sha256 } from './lib/pattern.mjs';
 import { startRawUpstream, rawUpgrade, upgradeHead, openRaw, parseHead } from './lib/ws.mjs';
 
-// A config with the raw upstream `app` and the given routes and extra sections.
-function config(upstream, { routes, workers = 2, ...extra } = {}) {
+// A config with the raw upstream `app` (and upstreamOptions for it), the given routes and extra
+// sections.
+function config(upstream, { routes, workers = 2, upstreamOptions = {}, ...extra } = {}) {
   return toYaml({
     listen: ['127.0.0.1:0'],
     workers,
     ...extra,
-    upstreams: { app: { servers: [upstream.address] } },
+    upstreams: { app: { servers: [upstream.address], ...upstreamOptions } },
     route_classes: { no_cache: { cache: false }, api: { ttl: '60s' } },
     routes: routes ?? [{ match: { path_prefix: '/' }, upstream: 'app', class: 'no_cache' }],
   });
@@ -624,10 +625,18 @@ describe('max_tunnels', { timeout: 120000 }, () => {
   let openRace;  // lets the 101s for /race/ go
   const race = new Promise((resolve) => { openRace = resolve; });
   before(async () => {
-    upstream = await startRawUpstream({ respond: (req) => (req.target.startsWith('/race/')
-      && req.get('upgrade').length > 0 ? { status: 101, gate: race } : undefined) });
+    upstream = await startRawUpstream({ respond: (req) => {
+      if (req.get('upgrade').length === 0) return undefined;
+      if (req.target.startsWith('/race/')) return { status: 101, gate: race };
+      if (req.target.startsWith('/refuse/')) return { status: 426, body: 'not here' };
+      if (req.target.startsWith('/leave/')) return { status: 101, gate: new Promise(() => {}) };
+      return undefined;
+    } });
+    // A first-byte timeout far beyond any wait here: an Upgrade the upstream never answers
+    // is only ended by its client leaving.
     proxy = await startProxy({ yaml: config(upstream, { workers: 1,
-      limits: { max_tunnels: 2 }, admin: { listen: '127.0.0.1:0' } }) });
+      limits: { max_tunnels: 2 }, admin: { listen: '127.0.0.1:0' },
+      upstreamOptions: { first_byte_timeout: '300s' } }) });
     admin = await adminOf(proxy);
   });
   after(async () => {
@@ -702,6 +711,38 @@ describe('max_tunnels', { timeout: 120000 }, () => {
     } finally {
       for (const c of clients) c.socket.end();
     }
+    await waitFor(async () => (await tunnelStats()).open === 0, { what: 'tunnels.open 0' });
+  });
+
+
+  it('gives back the places of Upgrades that never became tunnels', async () => {
+    await waitFor(async () => (await tunnelStats()).open === 0, { what: 'tunnels.open 0' });
+    // Answered with something other than a 101.
+    for (let i = 0; i < 3; i++) {
+      const r = await rawUpgrade(proxy.port, upgradeHead(`/refuse/${i}`));
+      assert.equal(r.status, 426, r.rx.data.toString('latin1'));
+      await r.rx.waitEnd();
+      r.socket.destroy();
+    }
+    // Clients that left while their Upgrade waited upstream (as many as there are places).
+    for (let i = 0; i < 2; i++) {
+      const { socket } = await openRaw(proxy.port);
+      socket.write(upgradeHead(`/leave/${i}`));
+      await waitFor(() => findRequest(upstream, `/leave/${i}`), { what: `/leave/${i} upstream` });
+      socket.destroy();
+    }
+    // Both places are free again (once the proxy has seen those clients go).
+    const open = (path) => waitFor(async () => {
+      const r = await rawUpgrade(proxy.port, upgradeHead(path));
+      if (r.status === 101) return r;
+      r.socket.destroy();
+      return false;
+    }, { intervalMs: 100, what: `a tunnel for ${path} (places held for clients that left?)` });
+    const a = await open('/limit/after-1');
+    const b = await open('/limit/after-2');
+    assert.equal((await tunnelStats()).open, 2);
+    a.socket.end();
+    b.socket.end();
     await waitFor(async () => (await tunnelStats()).open === 0, { what: 'tunnels.open 0' });
   });
 
