@@ -108,6 +108,7 @@ void readTlsListener(Diagnostics& diag, const Field& field, TlsListenerConfig& t
   }
   if (const auto value = map.get("ciphers")) {
     tls.ciphers = readString(diag, *value).value_or("");
+    tls.ciphers_place = placeOf(*value);
   }
   if (const auto value = map.get("alpn")) {
     readAlpn(diag, *value, tls);

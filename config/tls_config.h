@@ -35,6 +35,7 @@ struct TlsListenerConfig {
   std::vector<CertificateFiles> certificates;
   TlsVersion min_version = TlsVersion::Tls12;
   std::string ciphers;  // TLS 1.2 cipher list (OpenSSL syntax); empty: secure defaults
+  ConfigPlace ciphers_place;
   std::vector<std::string> alpn = {"http/1.1"};
   std::optional<FileSetting> client_ca;  // set: clients present certificates (mutual TLS)
   bool client_cert_required = true;      // client_verify: required | optional

@@ -136,8 +136,10 @@ void DownstreamConn::onSocketReadEnd(int status) {
     closeGracefully();
     return;
   }
-  if (status == UV_EOF && exchange_active_ && request_complete_ && !lingering_) {
-    // Half-close after a full request: still answer it, then close.
+  if (status == UV_EOF && exchange_active_ && request_complete_ && !lingering_ &&
+      !upgrade_requested_) {
+    // Half-close after a full request: still answer it, then close. A client that ends its
+    // side before the answer to an Upgrade has given up on the tunnel: that closes.
     peer_eof_ = true;
     close_after_response_ = true;
     return;
@@ -185,6 +187,7 @@ void DownstreamConn::onRequestHead(http::RequestHead&& head) {
   if (http::hasToken(head.headers.joined("connection"), "upgrade")) {
     // Unless it becomes a tunnel, nothing sent after an Upgrade request is read as HTTP.
     close_after_response_ = true;
+    upgrade_requested_ = true;
   }
   request_http11_ = head.http11();
   request_is_head_ = head.method == "HEAD";

@@ -125,6 +125,7 @@ class DownstreamConn : public ClientSide,
   bool shutting_down_ = false;     // writes draining before close
   bool lingering_ = false;         // discarding input after our close notice
   bool close_after_response_ = false;
+  bool upgrade_requested_ = false;  // the request asked for an Upgrade (the last one here)
   bool client_write_shut_ = false;  // a tunnel's shutdown of our write side has completed
   uint64_t accepted_ms_;  // worker clock
 };

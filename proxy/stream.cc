@@ -105,8 +105,10 @@ bool Stream::route() {
 }
 
 bool Stream::offerUpgrade() {
-  if (!down_->canTunnel() || req_.hasBody()) {
-    return true;  // forwarded as a plain request: Upgrade is hop-by-hop
+  // HTTP/1.0 has no Upgrade (RFC 9110 7.8): such a request, like one with a body, goes
+  // upstream as a plain request (Upgrade is hop-by-hop).
+  if (!down_->canTunnel() || req_.hasBody() || !req_.http11()) {
+    return true;
   }
   upgrade_ = http::allowedUpgrade(req_.headers, route_->upgrade);
   if (upgrade_.empty()) {

@@ -79,8 +79,8 @@ bool ServerContext::addCertificate(const config::CertificateFiles& files, const 
   const std::string& ciphers = settings_.ciphers.empty() ? kDefaultCiphers : settings_.ciphers;
   bool ok = true;
   if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
-    report.error(file, settings_.place,
-                 "ciphers: no cipher in " + ciphers + " is known: " + takeOpenSslError());
+    report.error(file, settings_.ciphers_place,
+                 "no cipher in " + ciphers + " is known: " + takeOpenSslError());
     ok = false;
   }
   ok = useCertificate(ctx, files, file, report) && ok;

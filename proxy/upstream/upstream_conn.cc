@@ -242,7 +242,10 @@ void UpstreamConn::onSocketReadEnd(int status) {
   }
   const char* why = status == UV_EOF ? "" : uv_strerror(status);
   std::string detail = parser_.error();
-  if (*why != '\0') {
+  if (tls_socket_ != nullptr && !tls_socket_->errorDetail().empty()) {
+    // The TLS layer knows better than "protocol error" (a certificate the server wanted).
+    detail += (detail.empty() ? "TLS: " : "; TLS: ") + tls_socket_->errorDetail();
+  } else if (*why != '\0') {
     detail += std::string(" (") + why + ")";
   }
   fail(parser_.started() ? UpstreamFailure::Kind::ClosedMidResponse

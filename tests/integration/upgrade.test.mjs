@@ -428,21 +428,18 @@ describe('Upgrade semantics', { timeout: 240000 }, () => {
       await client.rx.waitClosed();
     });
 
-  it('carries a client\'s end of stream sent before the 101 into the tunnel', async () => {
+  it('takes a client that ends its side before the 101 as gone: no tunnel, no 101', async () => {
+    // WebSocket clients never half-close before the handshake; a client that does has given
+    // up, and its place under max_tunnels and its upstream connection are freed at once (as
+    // nginx ends a request whose client closed while the upstream had not answered).
     const path = '/manual/ends-early';
     const open = hold(path);
     const { socket, rx } = await openRaw(proxy.port);
     socket.end(upgradeHead(path) + 'only this');
     await waitFor(() => findRequest(upstream, path), { what: 'the Upgrade request upstream' });
-    open();
-    const head = await rx.until(() => parseHead(rx.data), { what: 'the 101' });
-    assert.equal(head.status, 101);
-    const tunnel = await waitFor(() => upstream.tunnels.find((t) => t.req.target === path));
-    await tunnel.rx.waitFor('only this');
-    await tunnel.rx.until(() => tunnel.rx.ended, { what: 'the upstream to see the end' });
-    tunnel.socket.end('an answer after your end');
-    await rx.waitFor('an answer after your end', { from: head.headLength });
     await rx.waitClosed();
+    open();
+    assert.equal(rx.data.length, 0, rx.data.toString('latin1'));
   });
 
   it('closes the client connection when the upstream resets the tunnel', async () => {

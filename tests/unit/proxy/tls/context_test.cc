@@ -171,14 +171,15 @@ TEST_F(ServerContextTest, ACertificateNotYetValidIsAWarning) {
       << report_.warnings[0].message;
 }
 
-TEST_F(ServerContextTest, ABadCipherStringIsAnErrorAtTheTlsPlace) {
+TEST_F(ServerContextTest, ABadCipherStringIsAnErrorAtItsPlace) {
   config::TlsListenerConfig tls = listener(pki_.issue("good", {"good.test"}));
   tls.ciphers = "NO-SUCH-CIPHER:ALSO-NOT-ONE";
+  tls.ciphers_place = config::ConfigPlace{9, 16, "listen[0].tls.ciphers"};
   EXPECT_EQ(build(tls), nullptr);
   ASSERT_EQ(report_.errors.size(), 1u) << all(report_.errors);
   const config::ConfigError& e = report_.errors[0];
-  expectAt(e, kTlsPlace);
-  EXPECT_TRUE(contains(e.message, "ciphers")) << e.message;
+  expectAt(e, tls.ciphers_place);
+  EXPECT_TRUE(contains(e.message, "no cipher")) << e.message;
   EXPECT_TRUE(contains(e.message, "NO-SUCH-CIPHER")) << e.message;
 }
 
