@@ -436,7 +436,8 @@ describe('Upgrade semantics', { timeout: 240000 }, () => {
     const open = hold(path);
     const { socket, rx } = await openRaw(proxy.port);
     socket.end(upgradeHead(path) + 'only this');
-    await waitFor(() => findRequest(upstream, path), { what: 'the Upgrade request upstream' });
+    // The end may reach the proxy before or after it has sent the request upstream; either way
+    // the client gets no answer and the connection closes.
     await rx.waitClosed();
     open();
     assert.equal(rx.data.length, 0, rx.data.toString('latin1'));
