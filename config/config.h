@@ -29,6 +29,8 @@ struct HostPort {
 struct ListenConfig {
   HostPort address;
   std::optional<TlsListenerConfig> tls;
+
+  bool operator==(const ListenConfig&) const = default;
 };
 
 // Limits on what a client may send. Exceeding one gets a clear 4xx and, where framing is in
@@ -45,6 +47,9 @@ struct ClientTimeouts {
   Millis keepalive{60'000};   // idle keep-alive connection
   Millis send_idle{60'000};   // longest wait for a slow client to take written bytes
   Millis drain{10'000};       // on SIGTERM: longest wait for in-flight exchanges
+  // On SIGTERM, /readyz fails at once but the listeners keep accepting this long before the
+  // drain starts, so a load balancer stops sending first.
+  Millis drain_delay{0};
   Millis tunnel_idle{3'600'000};  // an Upgrade tunnel with no bytes either way is closed
 };
 
@@ -60,6 +65,8 @@ struct UpstreamConfig {
   uint32_t max_fails = 3;             // consecutive failures that eject a server...
   Millis fail_timeout{10'000};        // ...for this long
   std::optional<UpstreamTlsConfig> tls;  // set: TLS to every server
+
+  bool operator==(const UpstreamConfig&) const = default;
 };
 
 // Which parts of a request make up the cache key, beyond method class, host and path.

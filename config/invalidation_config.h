@@ -28,6 +28,8 @@ struct RedisConfig {
     const bool ipv6 = host.find(':') != std::string::npos;
     return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
   }
+
+  bool operator==(const RedisConfig&) const = default;
 };
 
 enum class InvalidationMode {
@@ -55,6 +57,8 @@ struct InvalidationConfig {
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{10'000};
   uint64_t max_message_size = 64 * 1024;        // larger messages are malformed
+
+  bool operator==(const InvalidationConfig&) const = default;
 };
 
 struct AdminConfig {
@@ -63,6 +67,10 @@ struct AdminConfig {
   std::string token_env = "EDGE_ADMIN_TOKEN";   // the bearer token comes from this variable
   bool allow_remote = false;                    // true: a non-loopback listen address is fine
   uint64_t max_body = 1024 * 1024;              // larger request bodies get 413
+  // false: GET /healthz and /readyz answer without the token (load balancers, probes).
+  bool health_requires_token = false;
+
+  bool operator==(const AdminConfig&) const = default;
 };
 
 }  // namespace edge::config

@@ -90,6 +90,7 @@ void readClientTimeouts(Diagnostics& diag, const Field& field, ClientTimeouts& t
                                    {"keepalive", &ClientTimeouts::keepalive},
                                    {"send_idle", &ClientTimeouts::send_idle},
                                    {"drain", &ClientTimeouts::drain},
+                                   {"drain_delay", &ClientTimeouts::drain_delay},
                                    {"tunnel_idle", &ClientTimeouts::tunnel_idle}};
   std::vector<std::string> known;
   for (const auto& key : kKeys) {
@@ -98,7 +99,9 @@ void readClientTimeouts(Diagnostics& diag, const Field& field, ClientTimeouts& t
   const MapFields map(diag, field, std::move(known));
   for (const auto& key : kKeys) {
     if (const auto value = map.get(key.name)) {
-      const auto duration = yaml::readDuration(diag, *value, false);
+      // A drain delay of 0 means none; every other timeout must be positive.
+      const bool zero_ok = key.member == &ClientTimeouts::drain_delay;
+      const auto duration = yaml::readDuration(diag, *value, zero_ok);
       timeouts.*key.member = duration.value_or(timeouts.*key.member);
     }
   }

@@ -245,7 +245,8 @@ bool sameSocket(const HostPort& a, const HostPort& b) {
 
 void readAdmin(Diagnostics& diag, const Field& field, const std::vector<ListenConfig>& listen,
                AdminConfig& admin) {
-  const MapFields map(diag, field, {"listen", "token_env", "allow_remote", "max_body"});
+  const MapFields map(diag, field, {"listen", "token_env", "allow_remote", "max_body",
+                                     "health_requires_token"});
   if (!map.isMap()) {
     return;
   }
@@ -273,6 +274,10 @@ void readAdmin(Diagnostics& diag, const Field& field, const std::vector<ListenCo
   }
   if (const auto value = map.get("token_env")) {
     admin.token_env = readString(diag, *value).value_or(admin.token_env);
+  }
+  if (const auto value = map.get("health_requires_token")) {
+    admin.health_requires_token =
+        readBool(diag, *value).value_or(admin.health_requires_token);
   }
   if (const auto value = map.get("max_body")) {
     admin.max_body = readByteSize(diag, *value, 1, kMaxAdminBody).value_or(admin.max_body);

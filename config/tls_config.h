@@ -15,11 +15,15 @@ struct ConfigPlace {
   int line = 0;    // 1-based; 0 when unknown
   int column = 0;  // 1-based
   std::string key_path;  // "listen[1].tls.certificates[0].cert"
+
+  bool operator==(const ConfigPlace&) const = default;
 };
 
 struct FileSetting {
   std::string path;
   ConfigPlace place;
+
+  bool operator==(const FileSetting&) const = default;
 };
 
 enum class TlsVersion { Tls12, Tls13 };
@@ -27,6 +31,8 @@ enum class TlsVersion { Tls12, Tls13 };
 struct CertificateFiles {
   FileSetting cert;  // PEM: the certificate, then its chain
   FileSetting key;   // PEM private key
+
+  bool operator==(const CertificateFiles&) const = default;
 };
 
 // A TLS listener. The certificate is chosen by SNI (names from each certificate's
@@ -46,6 +52,8 @@ struct TlsListenerConfig {
   std::chrono::milliseconds handshake_timeout{10'000};
   bool session_tickets = true;  // keys shared by every worker, rotated
   ConfigPlace place;  // the tls key itself
+
+  bool operator==(const TlsListenerConfig&) const = default;
 };
 
 // TLS to an upstream's servers. Verification (chain and host name) is on by default.
@@ -57,6 +65,8 @@ struct UpstreamTlsConfig {
   std::optional<FileSetting> client_key;
   TlsVersion min_version = TlsVersion::Tls12;
   ConfigPlace place;  // the tls key itself
+
+  bool operator==(const UpstreamTlsConfig&) const = default;
 };
 
 }  // namespace edge::config

@@ -158,6 +158,7 @@ cache::EntryPtr CacheFetch::buildEntry() {
   entry->body = std::move(body);
   entry->vary_values = std::move(vary_values_);
   entry->tags = std::move(tags_);
+  entry->route_class = params_.route_class->name;
   cache::fillFreshness(*entry, *params_.route_class, request_time_ms_, response_time_ms_);
   if (entry->status == 200 && entry->headers.find("etag") == nullptr) {
     // A strong validator of our own, so clients can revalidate with us. Added after the

@@ -17,13 +17,15 @@ class Listener {
   static Listener* open(Worker& worker, int fd, size_t index);
   // The only way a Listener dies: uv_close, then delete in the close callback.
   void close();
+  // A reload kept this socket; the listener's place in the new snapshot's `listen` list.
+  void setIndex(size_t index) { index_ = index; }
 
  private:
   Listener(Worker& worker, size_t index) : worker_(worker), index_(index) {}
   static void onConnection(uv_stream_t* server, int status);
 
   Worker& worker_;
-  const size_t index_;
+  size_t index_;
   uv_tcp_t tcp_{};
 };
 

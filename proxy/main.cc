@@ -170,6 +170,6 @@ int main(int argc, char** argv) {
                 config->routes.size());
     return 0;
   }
-  edge::Server server(runtime);
+  edge::Server server(runtime, edge::ServerOptions{opts.workers});
   return server.run();
 }

@@ -16,6 +16,10 @@ std::string adminToken(const config::AdminConfig& admin) {
   return value != nullptr ? value : "";
 }
 
+size_t maxMessage(const config::Config& config) {
+  return config.invalidation ? config.invalidation->max_message_size : kAdminMessageLimit;
+}
+
 }  // namespace
 
 bool MainServices::check(const config::Config& config, std::string& error) {
@@ -28,25 +32,78 @@ bool MainServices::check(const config::Config& config, std::string& error) {
 }
 
 bool MainServices::start(uv_loop_t* loop, const config::Config& config, cache::SharedCache& cache,
-                         admin::RequestTotalsSource requests, std::string& error) {
-  const size_t max_message =
-      config.invalidation ? config.invalidation->max_message_size : kAdminMessageLimit;
-  purger_ = std::make_unique<invalidation::Purger>(cache.store, stats_, max_message);
-  if (config.admin) {
-    const config::AdminConfig& admin = *config.admin;
-    api_ = std::make_unique<admin::AdminApi>(adminToken(admin), *purger_, stats_, admin.max_body,
-                                             &cache, std::move(requests));
-    listener_ = admin::AdminListener::open(loop, admin, *api_, error);
-    if (listener_ == nullptr) {
-      error = "admin listen " + config::HostPort{admin.host, admin.port}.str() + ": " + error;
-      return false;
-    }
-    EDGE_LOG_INFO("admin API at http://%s (bearer token from $%s)",
-                  config::HostPort{admin.host, listener_->port()}.str().c_str(),
-                  admin.token_env.c_str());
+                         admin::RequestTotalsSource requests, admin::ServerControl control,
+                         std::string& error) {
+  loop_ = loop;
+  cache_ = &cache;
+  requests_ = std::move(requests);
+  control_ = std::move(control);
+  purger_ = std::make_unique<invalidation::Purger>(cache.store, stats_, maxMessage(config));
+  if (config.admin && !openAdmin(*config.admin, error)) {
+    return false;
   }
   if (config.invalidation) {
-    subscriber_ = redis::Subscriber::start(loop, *config.invalidation, *purger_, stats_);
+    startSubscriber(*config.invalidation);
+  }
+  return true;
+}
+
+bool MainServices::openAdmin(const config::AdminConfig& admin, std::string& error) {
+  auto api = std::make_unique<admin::AdminApi>(adminToken(admin), *purger_, stats_,
+                                               admin.max_body, cache_, requests_);
+  api->setControl(control_);
+  api->setHealthRequiresToken(admin.health_requires_token);
+  admin::AdminListener* listener = admin::AdminListener::open(loop_, admin, *api, error);
+  if (listener == nullptr) {
+    error = "admin listen " + config::HostPort{admin.host, admin.port}.str() + ": " + error;
+    return false;
+  }
+  EDGE_LOG_INFO("admin API at http://%s (bearer token from $%s)",
+                config::HostPort{admin.host, listener->port()}.str().c_str(),
+                admin.token_env.c_str());
+  if (listener_ != nullptr) {
+    listener_->close();  // its connections answer 503; the old api lives on until below
+  }
+  listener_ = listener;
+  if (api_ != nullptr) {
+    // It may be answering the POST /reload that moved the listener: it stays until stop().
+    retired_apis_.push_back(std::move(api_));
+  }
+  api_ = std::move(api);
+  return true;
+}
+
+void MainServices::startSubscriber(const config::InvalidationConfig& invalidation) {
+  subscriber_ = redis::Subscriber::start(loop_, invalidation, *purger_, stats_);
+}
+
+bool MainServices::reconfigure(const config::Config& old_config, const config::Config& new_config,
+                               std::string& error) {
+  const bool admin_moved =
+      new_config.admin && (!old_config.admin || old_config.admin->host != new_config.admin->host ||
+                           old_config.admin->port != new_config.admin->port);
+  if (admin_moved && !openAdmin(*new_config.admin, error)) {
+    return false;
+  }
+  if (!new_config.admin && listener_ != nullptr) {
+    listener_->close();
+    listener_ = nullptr;
+    EDGE_LOG_INFO("admin API closed (no admin section any more)");
+  }
+  if (new_config.admin && !admin_moved && api_ != nullptr) {
+    const config::AdminConfig& admin = *new_config.admin;
+    api_->update(adminToken(admin), admin.max_body, admin.health_requires_token);
+  }
+  if (old_config.invalidation != new_config.invalidation) {
+    if (subscriber_ != nullptr) {
+      subscriber_->close();
+      subscriber_ = nullptr;
+    }
+    purger_->setMaxMessageBytes(maxMessage(new_config));
+    if (new_config.invalidation) {
+      EDGE_LOG_INFO("invalidation settings changed: reconnecting to Redis");
+      startSubscriber(*new_config.invalidation);
+    }
   }
   return true;
 }

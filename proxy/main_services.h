@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "proxy/admin/admin_api.h"
@@ -36,14 +37,28 @@ class MainServices {
   // cannot listen. Nothing is left running then. `requests` sums the workers' request
   // counters for the admin API's /stats.
   bool start(uv_loop_t* loop, const config::Config& config, cache::SharedCache& cache,
-             admin::RequestTotalsSource requests, std::string& error);
+             admin::RequestTotalsSource requests, admin::ServerControl control,
+             std::string& error);
+  // A reload: the Redis subscriber restarts only when its section changed; the admin listener
+  // moves only when its address changed (the new one is bound first); the admin token is read
+  // again. False with `error` (and nothing changed) when the new admin listener cannot bind.
+  bool reconfigure(const config::Config& old_config, const config::Config& new_config,
+                   std::string& error);
   // Closes the subscriber and the listener; their handles close on the next loop turns.
   void stop();
 
  private:
+  bool openAdmin(const config::AdminConfig& admin, std::string& error);
+  void startSubscriber(const config::InvalidationConfig& invalidation);
+
+  uv_loop_t* loop_ = nullptr;
+  cache::SharedCache* cache_ = nullptr;
+  admin::RequestTotalsSource requests_;
+  admin::ServerControl control_;
   invalidation::InvalidationStats stats_;
   std::unique_ptr<invalidation::Purger> purger_;
   std::unique_ptr<admin::AdminApi> api_;
+  std::vector<std::unique_ptr<admin::AdminApi>> retired_apis_;  // of moved admin listeners
   redis::Subscriber* subscriber_ = nullptr;
   admin::AdminListener* listener_ = nullptr;
 };

@@ -1,97 +1,94 @@
 #include "proxy/server.h"
 
-#include <uv.h>
+#include <unistd.h>
 
-#include <atomic>
+#include <algorithm>
 #include <csignal>
+#include <set>
 #include <thread>
 
+#include "config/loader.h"
 #include "proxy/log.h"
 #include "proxy/main_services.h"
 #include "proxy/net_util.h"
+#include "proxy/reload_plan.h"
 #include "proxy/worker.h"
 
 namespace edge {
 namespace {
 
-// Main-loop state for the signal handlers.
-struct MainLoop {
-  uv_loop_t loop;
-  uv_signal_t sigterm;
-  uv_signal_t sigint;
-  uv_async_t workers_done;
-  std::atomic<unsigned> running{0};
-  std::vector<std::unique_ptr<Worker>>* workers = nullptr;
-  MainServices* services = nullptr;
-  bool draining = false;
-};
+void closeFds(std::vector<int>& fds) {
+  for (int fd : fds) {
+    ::close(fd);
+  }
+  fds.clear();
+}
 
-void onSignal(uv_signal_t* handle, int signum) {
-  auto* main = static_cast<MainLoop*>(handle->data);
-  if (main->draining) {
-    EDGE_LOG_WARN("signal %d again while draining; still waiting for in-flight requests", signum);
-    return;
+unsigned workerCount(const config::Config& config, const ServerOptions& options) {
+  if (options.workers > 0) {
+    return static_cast<unsigned>(options.workers);
   }
-  main->draining = true;
-  EDGE_LOG_INFO("signal %d: draining in-flight requests, then exiting", signum);
-  for (auto& worker : *main->workers) {
-    worker->drain();
+  if (config.workers > 0) {
+    return config.workers;
   }
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace
 
-Server::Server(RuntimePtr runtime) : runtime_(std::move(runtime)) {}
+Server::Server(RuntimePtr runtime, ServerOptions options)
+    : runtime_(std::move(runtime)), options_(options) {}
 
-Server::~Server() = default;
+Server::~Server() {
+  for (Bound& bound : listeners_) {
+    closeFds(bound.fds);
+  }
+}
 
-bool Server::openListeners(unsigned workers, std::vector<std::vector<int>>& fds_per_worker) {
-  fds_per_worker.assign(workers, {});
-  for (const config::ListenConfig& listener : runtime_->config->listen) {
-    const config::HostPort& listen = listener.address;
-    sockaddr_storage addr{};
-    std::string error;
-    if (!net::resolve(listen, addr, error)) {
-      EDGE_LOG_ERROR("listen %s: %s", listen.str().c_str(), error.c_str());
+bool Server::openListener(const config::ListenConfig& listen, Bound& out, std::string& error) {
+  out.config = listen;
+  sockaddr_storage addr{};
+  if (!net::resolve(listen.address, addr, error)) {
+    error = "listen " + listen.address.str() + ": " + error;
+    return false;
+  }
+  for (unsigned w = 0; w < worker_count_; ++w) {
+    int fd = net::openListenSocket(addr, error);
+    if (fd < 0) {
+      error = "listen " + listen.address.str() + ": " + error;
+      closeFds(out.fds);
       return false;
     }
-    for (unsigned w = 0; w < workers; ++w) {
-      int fd = net::openListenSocket(addr, error);
-      if (fd < 0) {
-        EDGE_LOG_ERROR("listen %s: %s", listen.str().c_str(), error.c_str());
-        return false;
-      }
-      if (w == 0) {
-        // Port 0 means "any free port": every worker then shares the one the kernel chose.
-        net::setPort(addr, net::boundPort(fd));
-      }
-      fds_per_worker[w].push_back(fd);
+    if (w == 0) {
+      // Port 0 means "any free port": every worker then shares the one the kernel chose.
+      net::setPort(addr, net::boundPort(fd));
     }
-    bound_.push_back(config::HostPort{listen.host, net::boundPort(fds_per_worker[0].back())});
+    out.fds.push_back(fd);
   }
+  out.address = config::HostPort{listen.address.host, net::boundPort(out.fds.front())};
   return true;
 }
 
 int Server::run() {
   std::signal(SIGPIPE, SIG_IGN);
-  unsigned workers = runtime_->config->workers;
-  if (workers == 0) {
-    workers = std::max(1u, std::thread::hardware_concurrency());
-  }
+  const config::Config& config = *runtime_->config;
+  worker_count_ = workerCount(config, options_);
   std::string error;
-  if (!MainServices::check(*runtime_->config, error)) {
+  if (!MainServices::check(config, error)) {
     EDGE_LOG_ERROR("%s", error.c_str());
     return 1;
   }
-  std::vector<std::vector<int>> fds;
-  if (!openListeners(workers, fds)) {
-    return 1;
+  for (const config::ListenConfig& listen : config.listen) {
+    listeners_.emplace_back();
+    if (!openListener(listen, listeners_.back(), error)) {
+      EDGE_LOG_ERROR("%s", error.c_str());
+      return 1;
+    }
   }
 
-  MainLoop main;
-  uv_loop_init(&main.loop);
-  auto shared_cache = std::make_shared<cache::SharedCache>(runtime_->config->cache);
-  MainServices services;
+  uv_loop_init(&loop_);
+  cache_ = std::make_shared<cache::SharedCache>(config.cache);
+  services_ = std::make_unique<MainServices>();
   // Read on this thread by the admin API, which runs on the main loop only once every worker
   // below exists.
   auto request_totals = [this] {
@@ -102,51 +99,124 @@ int Server::run() {
     }
     return totals;
   };
-  if (!services.start(&main.loop, *runtime_->config, *shared_cache, request_totals, error)) {
+  admin::ServerControl control{[this] { return reload(); }, [this] { return readiness(); }};
+  if (!services_->start(&loop_, config, *cache_, request_totals, control, error)) {
     EDGE_LOG_ERROR("%s", error.c_str());
-    uv_run(&main.loop, UV_RUN_DEFAULT);  // lets the failed listener close
-    uv_loop_close(&main.loop);
+    uv_run(&loop_, UV_RUN_DEFAULT);  // lets the failed listener close
+    uv_loop_close(&loop_);
     return 1;
   }
-  main.services = &services;
-  main.workers = &workers_;
-  uv_signal_init(&main.loop, &main.sigterm);
-  uv_signal_init(&main.loop, &main.sigint);
-  main.sigterm.data = main.sigint.data = &main;
-  uv_signal_start(&main.sigterm, &onSignal, SIGTERM);
-  uv_signal_start(&main.sigint, &onSignal, SIGINT);
-  uv_async_init(&main.loop, &main.workers_done, [](uv_async_t* h) {
-    auto* m = static_cast<MainLoop*>(h->data);
-    if (m->running.load() == 0) {
-      m->services->stop();
-      uv_close(reinterpret_cast<uv_handle_t*>(&m->sigterm), nullptr);
-      uv_close(reinterpret_cast<uv_handle_t*>(&m->sigint), nullptr);
-      uv_close(reinterpret_cast<uv_handle_t*>(&m->workers_done), nullptr);
+  for (uv_signal_t* signal : {&sigterm_, &sigint_, &sighup_}) {
+    uv_signal_init(&loop_, signal);
+    signal->data = this;
+  }
+  uv_signal_start(&sigterm_, &onSignal, SIGTERM);
+  uv_signal_start(&sigint_, &onSignal, SIGINT);
+  uv_signal_start(&sighup_, &onSignal, SIGHUP);
+  uv_timer_init(&loop_, &drain_delay_);
+  drain_delay_.data = this;
+  uv_async_init(&loop_, &workers_done_, [](uv_async_t* h) {
+    auto* self = static_cast<Server*>(h->data);
+    if (self->running_.load() == 0) {
+      self->onWorkersDone();
     }
   });
-  main.workers_done.data = &main;
+  workers_done_.data = this;
 
-  main.running = workers;
-  for (unsigned w = 0; w < workers; ++w) {
-    workers_.push_back(std::make_unique<Worker>(w, runtime_, shared_cache, std::move(fds[w])));
-    workers_.back()->setOnExit([&main] {
-      main.running.fetch_sub(1);
-      uv_async_send(&main.workers_done);
+  running_ = worker_count_;
+  for (unsigned w = 0; w < worker_count_; ++w) {
+    std::vector<int> fds;
+    for (Bound& bound : listeners_) {
+      fds.push_back(bound.fds[w]);
+    }
+    workers_.push_back(std::make_unique<Worker>(w, runtime_, cache_, std::move(fds)));
+    workers_.back()->setOnExit([this] {
+      running_.fetch_sub(1);
+      uv_async_send(&workers_done_);
     });
     workers_.back()->start();
   }
-  // Only now: tests and scripts take this line to mean "ready, and signals are handled".
-  for (size_t i = 0; i < bound_.size(); ++i) {
-    EDGE_LOG_INFO("listening on %s (%u workers%s)", bound_[i].str().c_str(), workers,
-                  runtime_->config->listen[i].tls ? ", tls" : "");
+  for (Bound& bound : listeners_) {
+    bound.fds.clear();  // the workers own them now
   }
-  uv_run(&main.loop, UV_RUN_DEFAULT);
+  serving_ = true;
+  // Only now: tests and scripts take this line to mean "ready, and signals are handled".
+  for (const Bound& bound : listeners_) {
+    EDGE_LOG_INFO("listening on %s (%u workers%s)", bound.address.str().c_str(), worker_count_,
+                  bound.config.tls ? ", tls" : "");
+  }
+  uv_run(&loop_, UV_RUN_DEFAULT);
   for (auto& worker : workers_) {
     worker->join();
   }
-  uv_loop_close(&main.loop);
+  uv_loop_close(&loop_);
   EDGE_LOG_INFO("all workers drained; exiting");
   return 0;
+}
+
+void Server::onSignal(uv_signal_t* handle, int signum) {
+  auto* self = static_cast<Server*>(handle->data);
+  if (signum == SIGHUP) {
+    self->reload();  // logs what went wrong
+    return;
+  }
+  self->beginShutdown(signum);
+}
+
+void Server::beginShutdown(int signum) {
+  if (workers_draining_) {
+    EDGE_LOG_WARN("signal %d again while draining; still waiting for in-flight requests", signum);
+    return;
+  }
+  if (draining_) {
+    EDGE_LOG_INFO("signal %d again: draining now, without waiting for the drain delay", signum);
+    uv_timer_stop(&drain_delay_);
+    drainWorkers();
+    return;
+  }
+  draining_ = true;  // /readyz fails from now on
+  const auto delay = static_cast<uint64_t>(runtime_->config->client_timeouts.drain_delay.count());
+  if (delay == 0) {
+    EDGE_LOG_INFO("signal %d: draining in-flight requests, then exiting", signum);
+    drainWorkers();
+    return;
+  }
+  EDGE_LOG_INFO("signal %d: not ready any more; still accepting for the drain delay (%llu ms), "
+                "then draining in-flight requests and exiting",
+                signum, static_cast<unsigned long long>(delay));
+  uv_timer_start(&drain_delay_, [](uv_timer_t* t) {
+    auto* self = static_cast<Server*>(t->data);
+    EDGE_LOG_INFO("drain delay over: draining in-flight requests, then exiting");
+    self->drainWorkers();
+  }, delay, 0);
+}
+
+void Server::drainWorkers() {
+  workers_draining_ = true;
+  for (auto& worker : workers_) {
+    worker->drain();
+  }
+}
+
+void Server::onWorkersDone() {
+  services_->stop();
+  for (uv_signal_t* signal : {&sigterm_, &sigint_, &sighup_}) {
+    uv_close(reinterpret_cast<uv_handle_t*>(signal), nullptr);
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&drain_delay_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&workers_done_), nullptr);
+}
+
+admin::Readiness Server::readiness() const {
+  admin::Readiness ready;
+  if (!serving_) {
+    ready.reasons.push_back("starting: listeners not bound yet");
+  }
+  if (draining_) {
+    ready.reasons.push_back("draining: the proxy is stopping");
+  }
+  ready.ready = ready.reasons.empty();
+  return ready;
 }
 
 }  // namespace edge

@@ -1,30 +1,73 @@
-// The main thread: opens the listening sockets, starts the workers, waits for SIGTERM/SIGINT
-// and drains. Later it also owns config reload and the Redis subscriber.
+// The main thread: opens the listening sockets, starts the workers, runs the admin API and the
+// Redis subscriber on its own loop, reloads the config (SIGHUP, POST /reload) and drains on
+// SIGTERM/SIGINT.
 #pragma once
 
+#include <uv.h>
+
+#include <atomic>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "lib/cache/shared_cache.h"
+#include "proxy/admin/admin_api.h"
 #include "proxy/runtime.h"
 
 namespace edge {
 
+class MainServices;
 class Worker;
+
+struct ServerOptions {
+  int workers = -1;  // --workers: kept across reloads; -1 = the config decides
+};
 
 class Server {
  public:
-  explicit Server(RuntimePtr runtime);
+  Server(RuntimePtr runtime, ServerOptions options);
   ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
 
   // Blocks until a signal has drained every worker. Returns the process exit code.
   int run();
 
  private:
-  bool openListeners(unsigned workers, std::vector<std::vector<int>>& fds_per_worker);
+  struct Bound {
+    config::ListenConfig config;     // as written
+    config::HostPort address;        // with the port actually bound
+    std::vector<int> fds;            // per worker, until the workers take them
+  };
+
+  bool openListener(const config::ListenConfig& listen, Bound& out, std::string& error);
+  // Logs the outcome; attemptReload does the work (server_reload.cc).
+  admin::ReloadOutcome reload();
+  admin::ReloadOutcome attemptReload();
+  admin::Readiness readiness() const;
+  void beginShutdown(int signum);
+  void drainWorkers();
+  void onWorkersDone();
+  static void onSignal(uv_signal_t* handle, int signum);
 
   RuntimePtr runtime_;
-  std::vector<config::HostPort> bound_;  // listen addresses with the ports actually bound
+  const ServerOptions options_;
+  unsigned worker_count_ = 0;
+  std::vector<Bound> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  cache::SharedCachePtr cache_;
+  std::unique_ptr<MainServices> services_;
+
+  uv_loop_t loop_{};
+  uv_signal_t sigterm_{};
+  uv_signal_t sigint_{};
+  uv_signal_t sighup_{};
+  uv_timer_t drain_delay_{};
+  uv_async_t workers_done_{};
+  std::atomic<unsigned> running_{0};
+  bool serving_ = false;   // every listener bound and every worker started
+  bool draining_ = false;  // a stop signal came: /readyz fails from then on
+  bool workers_draining_ = false;
 };
 
 }  // namespace edge

@@ -1,6 +1,9 @@
 #include "proxy/worker.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <utility>
 
 #include "proxy/background_encoder.h"
 #include "proxy/downstream_conn.h"
@@ -36,12 +39,10 @@ void Worker::start() {
   uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
   uv_timer_init(&loop_, &drain_timer_);
   drain_timer_.data = this;
-  upstreams_ = std::make_unique<upstream::UpstreamSet>(*this);
+  upstreams_ = std::make_unique<upstream::UpstreamSet>(runtime_);
   encoder_ = std::make_unique<BackgroundEncoder>(*this);
   for (size_t i = 0; i < listen_fds_.size(); ++i) {
-    if (Listener* listener = Listener::open(*this, listen_fds_[i], i)) {
-      listeners_.push_back(listener);
-    }
+    listeners_.push_back(Listener::open(*this, listen_fds_[i], i));
   }
   listen_fds_.clear();
   thread_ = std::thread([this] { run(); });
@@ -91,13 +92,53 @@ void Worker::drain() {
   post([this] { startDrain(); });
 }
 
+void Worker::reconfigure(RuntimePtr runtime, std::vector<ListenerPlan> listeners) {
+  post([this, runtime = std::move(runtime), listeners = std::move(listeners)]() mutable {
+    applyRuntime(std::move(runtime), std::move(listeners));
+  });
+}
+
+void Worker::applyRuntime(RuntimePtr runtime, std::vector<ListenerPlan> plans) {
+  if (draining_) {
+    for (const ListenerPlan& plan : plans) {
+      if (!plan.keep && plan.fd >= 0) {
+        ::close(plan.fd);  // never listened on: nothing else holds it
+      }
+    }
+    return;
+  }
+  std::vector<Listener*> old = std::move(listeners_);
+  listeners_.clear();
+  for (size_t i = 0; i < plans.size(); ++i) {
+    Listener* listener = nullptr;
+    if (plans[i].keep) {
+      listener = std::exchange(old[*plans[i].keep], nullptr);
+      if (listener != nullptr) {
+        listener->setIndex(i);
+      }
+    } else {
+      listener = Listener::open(*this, plans[i].fd, i);
+    }
+    listeners_.push_back(listener);
+  }
+  for (Listener* removed : old) {
+    if (removed != nullptr) {
+      removed->close();
+    }
+  }
+  runtime_ = std::move(runtime);
+  upstreams_->reconfigure(runtime_);
+}
+
 void Worker::startDrain() {
   if (draining_) {
     return;
   }
   draining_ = true;
   for (Listener* listener : listeners_) {
-    listener->close();
+    if (listener != nullptr) {
+      listener->close();
+    }
   }
   listeners_.clear();
   std::vector<DownstreamConn*> conns(conns_.begin(), conns_.end());

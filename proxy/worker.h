@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -32,6 +33,13 @@ class Deferred {
   virtual ~Deferred() = default;
 };
 
+// How one listener of a new config snapshot comes about on a worker: an unchanged address
+// keeps its socket (`keep`: its index in the old snapshot); a new one takes `fd`.
+struct ListenerPlan {
+  std::optional<size_t> keep;
+  int fd = -1;
+};
+
 class Worker : public filters::WorkerMailbox {
  public:
   static constexpr size_t kReadBufferSize = 64 * 1024;
@@ -50,6 +58,10 @@ class Worker : public filters::WorkerMailbox {
   // Any thread: stop accepting, let in-flight exchanges finish (bounded by the drain
   // timeout), then end the loop.
   void drain();
+  // Any thread: switch to a new config snapshot. New connections and requests use it; those
+  // in flight finish on theirs. `listeners` has one plan per listener of the new snapshot;
+  // listeners it does not keep are closed after the new ones listen.
+  void reconfigure(RuntimePtr runtime, std::vector<ListenerPlan> listeners);
 
   // Any thread may read them; only this worker's streams add to them.
   RequestCounters& requestCounters() { return request_counters_; }
@@ -82,12 +94,13 @@ class Worker : public filters::WorkerMailbox {
   void onIdle();
   void onCheck();
   void startDrain();
+  void applyRuntime(RuntimePtr runtime, std::vector<ListenerPlan> listeners);
   void finishIfDrained();
   void closeLoopHandles();
   void armIdle();
 
   const unsigned id_;
-  const RuntimePtr runtime_;
+  RuntimePtr runtime_;  // the current snapshot; replaced only on this worker's thread
   const cache::SharedCachePtr cache_;
   std::vector<int> listen_fds_;
   std::thread thread_;
@@ -107,7 +120,9 @@ class Worker : public filters::WorkerMailbox {
   std::unique_ptr<char[]> read_buffer_;
   std::unique_ptr<upstream::UpstreamSet> upstreams_;
   std::unique_ptr<BackgroundEncoder> encoder_;
-  std::vector<Listener*> listeners_;  // each frees itself in its close callback
+  // By listener index in runtime_ (null where libuv refused one); each frees itself in its
+  // close callback.
+  std::vector<Listener*> listeners_;
   std::unordered_set<DownstreamConn*> conns_;
   std::vector<DownstreamConn*> to_continue_;
   std::vector<std::unique_ptr<Deferred>> graveyard_;

@@ -44,7 +44,8 @@ constexpr size_t kTagIndexEntry = 128 + 48;
 
 size_t CachedEntry::charge() const {
   size_t bytes = sharedBlock<CachedEntry>() + kStoreBookkeeping + 2 * heapOf(key) +
-                 heapOf(reason) + heapOf(etag) + heapOf(last_modified) + heapOf(wire_headers);
+                 heapOf(reason) + heapOf(etag) + heapOf(last_modified) + heapOf(wire_headers) +
+                 heapOf(route_class);
   bytes += vectorBlock<http::Header>(headers.empty() ? 0 : std::bit_ceil(headers.size()));
   for (const http::Header& header : headers) {
     bytes += heapOf(header.name) + heapOf(header.value);

@@ -56,6 +56,7 @@ struct CachedEntry {
   std::string etag;           // validators, for conditional revalidation upstream
   std::string last_modified;
   std::vector<std::string> tags;
+  std::string route_class;  // the name of the class that stored it (a reload may remove it)
 
   // A projection (sparse fieldset) of another entry is stored under its own key and used only
   // with the representation it was cut from: that entry's body (compared by identity; a weak

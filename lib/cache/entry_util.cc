@@ -35,6 +35,7 @@ std::shared_ptr<CachedEntry> cloneEntry(const CachedEntry& from) {
   to->etag = from.etag;
   to->last_modified = from.last_modified;
   to->tags = from.tags;
+  to->route_class = from.route_class;
   to->projected_from = from.projected_from;
   to->projected_from_time_ms = from.projected_from_time_ms;
   to->generation = from.generation;

@@ -465,6 +465,27 @@ size_t MemoryStore::purgeAll(PurgeMode mode) {
   return count;
 }
 
+size_t MemoryStore::removeIf(const std::function<bool(const CachedEntry&)>& doomed) {
+  size_t count = 0;
+  for (const std::unique_ptr<Shard>& shard : shards_) {
+    Graveyard dead;  // declared first: freed after the lock is released
+    std::unique_lock lock(shard->mutex);
+    std::vector<Node*> carriers;
+    for (const auto& [key, node] : shard->nodes) {
+      if (std::any_of(node->variants.begin(), node->variants.end(),
+                      [&](const Variant& v) { return doomed(*v.entry); })) {
+        carriers.push_back(node.get());
+      }
+    }
+    shard->graveyard = &dead;
+    for (Node* node : carriers) {
+      count += shard->purge(*node, PurgeMode::Hard, doomed);
+    }
+    shard->graveyard = nullptr;
+  }
+  return count;
+}
+
 StoreStats MemoryStore::stats() const {
   StoreStats total;
   total.budget = budget_;

@@ -65,6 +65,7 @@ class MemoryStore final : public Store {
   size_t purgeGlob(std::string_view pattern, PurgeMode mode) override;
   // Everything (e.g. after a gap in the invalidation feed). Soft costs the same at any size.
   size_t purgeAll(PurgeMode mode) override;
+  size_t removeIf(const std::function<bool(const CachedEntry&)>& doomed) override;
 
   StoreStats stats() const override;
 

@@ -47,6 +47,10 @@ class Store {
   virtual size_t purgeTag(std::string_view tag, PurgeMode mode) = 0;
   virtual size_t purgeGlob(std::string_view pattern, PurgeMode mode) = 0;
   virtual size_t purgeAll(PurgeMode mode) = 0;
+  // Removes every variant `doomed` selects, walking the whole store: for rare administrative
+  // use (a reload dropping the entries of route classes it removed), never per request. Not a
+  // purge: it leaves no mark in the purge log.
+  virtual size_t removeIf(const std::function<bool(const CachedEntry&)>& doomed) = 0;
 
   virtual StoreStats stats() const = 0;
 };

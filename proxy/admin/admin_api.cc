@@ -166,8 +166,13 @@ bool AdminApi::authorized(const std::string& authorization) const {
   return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
 }
 
-std::optional<AdminResponse> AdminApi::refusal(const std::string& authorization) const {
+std::optional<AdminResponse> AdminApi::refusal(std::string_view target,
+                                               const std::string& authorization) const {
   if (authorized(authorization)) {
+    return std::nullopt;
+  }
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (!health_requires_token_ && (path == "/healthz" || path == "/readyz")) {
     return std::nullopt;
   }
   AdminResponse response = error(401, "a valid bearer token is required");
@@ -179,7 +184,7 @@ std::optional<AdminResponse> AdminApi::refusal(const std::string& authorization)
 }
 
 AdminResponse AdminApi::handle(const AdminRequest& request) {
-  if (auto refused = refusal(request.authorization)) {
+  if (auto refused = refusal(request.target, request.authorization)) {
     return std::move(*refused);
   }
   const std::string_view target = request.target;
@@ -187,6 +192,9 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
   const std::string_view path = target.substr(0, question);
   const std::string_view query =
       question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  if (auto answer = lifecycle(request, path)) {
+    return std::move(*answer);
+  }
   struct Route {
     std::string_view path;
     std::string_view method;
@@ -208,7 +216,8 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
     }
     return path == "/stats" ? stats() : entry(query);
   }
-  return error(404, "unknown path; the admin API has POST /purge, GET /stats, GET /entry");
+  return error(404, "unknown path; the admin API has POST /purge, GET /stats, GET /entry, "
+                    "POST /reload, GET /healthz, GET /readyz");
 }
 
 AdminResponse AdminApi::purge(const AdminRequest& request, std::string_view query) {

@@ -3,8 +3,13 @@
 //                  or query parameters key=, tag=, pattern= (each repeatable) and soft=1
 //   GET  /stats    store, coalescing, invalidation and request counters
 //   GET  /entry?key=<cache key>   the stored variants of one key, or 404
-// Every request needs "Authorization: Bearer <token>" (the scheme in any case); without it (or with another token) the
-// answer is 401 whatever the path. All answers are JSON.
+//   POST /reload   reads and checks the config file again and swaps it in (like SIGHUP); 400
+//                  with every error when it is bad, the running config staying
+//   GET  /healthz  200 while the process serves; GET /readyz 200 when ready for traffic, 503
+//                  (with the reasons) while starting or draining
+// Every request needs "Authorization: Bearer <token>" (the scheme in any case); without it (or
+// with another token) the answer is 401 whatever the path, except /healthz and /readyz unless
+// health_requires_token is set. All answers are JSON.
 #pragma once
 
 #include <atomic>
@@ -25,6 +30,24 @@ namespace edge::admin {
 
 // The request counters of every worker, summed; called on the admin API's thread.
 using RequestTotalsSource = std::function<RequestTotals()>;
+
+// What the server around the admin API does for it (on the main loop).
+struct ReloadOutcome {
+  bool ok = false;
+  std::vector<std::string> errors;    // file:line:col: key: message, as --check-config prints
+  std::vector<std::string> warnings;
+  std::string summary;
+};
+
+struct Readiness {
+  bool ready = false;
+  std::vector<std::string> reasons;  // why not
+};
+
+struct ServerControl {
+  std::function<ReloadOutcome()> reload;
+  std::function<Readiness()> readiness;
+};
 
 struct AdminRequest {
   std::string method;
@@ -56,23 +79,38 @@ class AdminApi {
 
   AdminResponse handle(const AdminRequest& request);
 
-  // The 401 answer when `authorization` does not carry the token, else nullopt. The listener
-  // asks at the request head, so a client without the token learns nothing else (not even
-  // that its body is too large).
-  std::optional<AdminResponse> refusal(const std::string& authorization) const;
+  // The 401 answer when `authorization` does not carry the token (and `target` needs it), else
+  // nullopt. The listener asks at the request head, so a client without the token learns
+  // nothing else (not even that its body is too large).
+  std::optional<AdminResponse> refusal(std::string_view target,
+                                       const std::string& authorization) const;
 
   size_t maxBody() const { return max_body_; }
+
+  // The server's reload and readiness, for /reload, /healthz and /readyz.
+  void setControl(ServerControl control) { control_ = std::move(control); }
+  // A reload: the token is read from its variable again, and the settings may have changed.
+  void update(std::string token, size_t max_body, bool health_requires_token) {
+    token_ = std::move(token);
+    max_body_ = max_body;
+    health_requires_token_ = health_requires_token;
+  }
+  void setHealthRequiresToken(bool required) { health_requires_token_ = required; }
 
  private:
   bool authorized(const std::string& authorization) const;
   AdminResponse purge(const AdminRequest& request, std::string_view query);
   AdminResponse stats() const;
   AdminResponse entry(std::string_view query) const;
+  // /reload, /healthz and /readyz; nullopt for any other path.
+  std::optional<AdminResponse> lifecycle(const AdminRequest& request, std::string_view path);
 
-  const std::string token_;
+  std::string token_;
   invalidation::Purger& purger_;
   invalidation::InvalidationStats& stats_;
-  const size_t max_body_;
+  size_t max_body_;
+  bool health_requires_token_ = false;
+  ServerControl control_;
   const cache::SharedCache* cache_;
   const RequestTotalsSource requests_;
 };

@@ -28,6 +28,7 @@ class AdminConn final : public http::RequestSink, private net::SocketHandler {
   static void accept(AdminListener& listener, uv_stream_t* server);
   void close();
   void detach() { listener_ = nullptr; }
+  bool handling() const { return handling_; }
 
   void onRequestHead(http::RequestHead&& head) override;
   void onRequestBody(const char* data, size_t len) override;
@@ -63,6 +64,7 @@ class AdminConn final : public http::RequestSink, private net::SocketHandler {
   bool done_ = false;
   bool responded_ = false;
   bool closing_ = false;
+  bool handling_ = false;  // inside AdminApi::handle
 };
 
 void AdminConn::accept(AdminListener& listener, uv_stream_t* server) {
@@ -91,8 +93,16 @@ void AdminConn::onSocketData(const char* data, size_t len) {
     return;
   }
   if (done_) {
-    respond(listener_ != nullptr ? listener_->api_.handle(request_)
-                                 : AdminResponse{503, "{\"error\":\"stopping\"}", {}});
+    if (listener_ == nullptr) {
+      respond(AdminResponse{503, "{\"error\":\"stopping\"}", {}});
+      return;
+    }
+    // A POST /reload may close this listener from inside handle() (the admin address moved):
+    // the answer still goes out, on this connection, which then closes.
+    handling_ = true;
+    AdminResponse response = listener_->api_.handle(request_);
+    handling_ = false;
+    respond(std::move(response));
   }
 }
 
@@ -105,7 +115,7 @@ void AdminConn::onRequestHead(http::RequestHead&& head) {
   if (listener_ == nullptr) {
     return;  // stopping: answered 503 once the request is in
   }
-  if (auto refused = listener_->api_.refusal(request_.authorization)) {
+  if (auto refused = listener_->api_.refusal(request_.target, request_.authorization)) {
     respond(*refused);
     return;
   }
@@ -203,7 +213,9 @@ AdminListener* AdminListener::open(uv_loop_t* loop, const config::AdminConfig& c
 void AdminListener::close() {
   for (AdminConn* conn : std::set<AdminConn*>(conns_)) {
     conn->detach();
-    conn->close();
+    if (!conn->handling()) {
+      conn->close();
+    }
   }
   conns_.clear();
   auto* handle = reinterpret_cast<uv_handle_t*>(&tcp_);

@@ -22,6 +22,8 @@ class Purger {
   // One message from Redis: parsed, counted and applied. A malformed one is logged with the
   // reason and `source` (channel or stream id), counted, and purges nothing.
   void onMessage(std::string_view payload, std::string_view source);
+  // A reload changed invalidation.max_message_size.
+  void setMaxMessageBytes(size_t bytes) { max_message_bytes_ = bytes; }
   // A message that was malformed before it could be parsed (a stream entry without the field).
   void onMalformed(std::string_view payload, std::string_view source, const std::string& reason);
 
@@ -36,7 +38,7 @@ class Purger {
  private:
   cache::Store& store_;
   InvalidationStats& stats_;
-  const size_t max_message_bytes_;
+  size_t max_message_bytes_;
   LogLimiter malformed_log_{10, 10'000};
 };
 

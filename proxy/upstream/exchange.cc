@@ -64,6 +64,7 @@ UpstreamExchange::UpstreamExchange(Worker& worker, RuntimePtr runtime, size_t up
     : worker_(worker),
       runtime_(std::move(runtime)),
       upstream_(upstream),
+      pool_(worker.upstreams().poolFor(runtime_, upstream)),
       request_(std::move(request)),
       sink_(&sink) {
   // A request without a body is complete from the start: the first-byte timeout runs as
@@ -94,8 +95,7 @@ void UpstreamExchange::cancel() {
 }
 
 void UpstreamExchange::acquireConnection() {
-  UpstreamSet& set = worker_.upstreams();
-  size_t picked = set.balancer(upstream_).pick(worker_.nowMs(), tried_servers_);
+  size_t picked = pool_->balancer().pick(worker_.nowMs(), tried_servers_);
   if (picked == Balancer::kNone) {
     fail(502, upstreamName() + std::string(kNoServerLeft), filters::ErrorKind::ConnectRefused);
     return;
@@ -103,7 +103,7 @@ void UpstreamExchange::acquireConnection() {
   server_ = picked;
   record_.server = &runtime_->config->upstreams[upstream_].servers[server_];
   tried_servers_[server_] = true;
-  if (UpstreamConn* idle = set.takeIdle(upstream_, server_)) {
+  if (UpstreamConn* idle = pool_->takeIdle(server_)) {
     idle->attach(*this);
     useConnection(idle);
     return;
@@ -112,7 +112,7 @@ void UpstreamExchange::acquireConnection() {
 }
 
 void UpstreamExchange::connectFresh() {
-  conn_ = UpstreamConn::connect(worker_, upstream_, server_, *this);
+  conn_ = UpstreamConn::connect(worker_, pool_, server_, *this);
   if (conn_ == nullptr) {
     onUpstreamFailure(UpstreamFailure{UpstreamFailure::Kind::ConnectFailed, "cannot connect"});
   }
@@ -198,7 +198,7 @@ void UpstreamExchange::onUpstreamWritable() { sink_->onExchangeWritable(); }
 void UpstreamExchange::onUpstreamHead(http::ResponseHead&& head) {
   response_started_ = true;
   record_.first_byte_ms = worker_.nowMs();
-  worker_.upstreams().balancer(upstream_).reportSuccess(server_);
+  pool_->balancer().reportSuccess(server_);
   sink_->onExchangeHead(std::move(head));
 }
 
@@ -238,7 +238,7 @@ void UpstreamExchange::onUpstreamFailure(const UpstreamFailure& failure) {
     fail(502, failure.detail, errorKindOf(failure.kind, true));
     return;
   }
-  Balancer& balancer = worker_.upstreams().balancer(upstream_);
+  Balancer& balancer = pool_->balancer();
   using Kind = UpstreamFailure::Kind;
   switch (failure.kind) {
     case Kind::ConnectFailed:

@@ -17,6 +17,7 @@
 #include "lib/http/headers.h"
 #include "lib/http/response_parser.h"
 #include "proxy/runtime.h"
+#include "proxy/upstream/pool.h"
 #include "proxy/upstream/upstream_conn.h"
 
 namespace edge {
@@ -115,6 +116,7 @@ class UpstreamExchange : private UpstreamHandler {
   Worker& worker_;
   RuntimePtr runtime_;
   const size_t upstream_;
+  UpstreamPoolPtr pool_;  // this snapshot's pool for the upstream (see pool.h)
   UpstreamRequest request_;
   ExchangeSink* sink_;
   size_t server_ = 0;

@@ -3,72 +3,138 @@
 #include <algorithm>
 
 #include "proxy/upstream/upstream_conn.h"
-#include "proxy/worker.h"
 
 namespace edge::upstream {
 
-UpstreamSet::UpstreamSet(Worker& worker) {
-  for (const config::UpstreamConfig& cfg : worker.runtime().config->upstreams) {
-    PerUpstream u{Balancer(cfg.servers.size(), cfg.max_fails,
-                           static_cast<uint64_t>(cfg.fail_timeout.count())),
-                  std::vector<std::deque<UpstreamConn*>>(cfg.servers.size()), 0,
-                  cfg.pool_max_idle, {}};
-    for (size_t i = 0; i < cfg.servers.size(); ++i) {
-      u.sessions.push_back(std::make_unique<tls::ClientSessionSlot>());
-    }
-    upstreams_.push_back(std::move(u));
+namespace {
+
+Balancer balancerFor(const config::UpstreamConfig& cfg) {
+  return Balancer(cfg.servers.size(), cfg.max_fails, static_cast<uint64_t>(cfg.fail_timeout.count()));
+}
+
+}  // namespace
+
+UpstreamPool::UpstreamPool(RuntimePtr runtime, size_t upstream)
+    : runtime_(std::move(runtime)),
+      upstream_(upstream),
+      balancer_(balancerFor(config())),
+      idle_(config().servers.size()) {
+  for (size_t i = 0; i < config().servers.size(); ++i) {
+    sessions_.push_back(std::make_unique<tls::ClientSessionSlot>());
   }
 }
 
-UpstreamSet::~UpstreamSet() { closeAll(); }
-
-UpstreamConn* UpstreamSet::takeIdle(size_t upstream, size_t server) {
-  PerUpstream& u = upstreams_[upstream];
-  std::deque<UpstreamConn*>& stack = u.idle[server];
+UpstreamConn* UpstreamPool::takeIdle(size_t server) {
+  std::deque<UpstreamConn*>& stack = idle_[server];
   if (stack.empty()) {
     return nullptr;
   }
   UpstreamConn* conn = stack.back();
   stack.pop_back();
-  --u.idle_count;
+  --idle_count_;
   return conn;
 }
 
-void UpstreamSet::putIdle(UpstreamConn* conn) {
-  PerUpstream& u = upstreams_[conn->upstreamIndex()];
-  u.idle[conn->serverIndex()].push_back(conn);
-  ++u.idle_count;
-  if (u.idle_count <= u.max_idle) {
+void UpstreamPool::putIdle(UpstreamConn* conn) {
+  if (retired_) {
+    conn->close();
+    return;
+  }
+  idle_[conn->serverIndex()].push_back(conn);
+  ++idle_count_;
+  if (idle_count_ <= config().pool_max_idle) {
     return;
   }
   // Over the limit: close the oldest idle connection of the fullest server.
-  auto fullest = std::max_element(u.idle.begin(), u.idle.end(),
+  auto fullest = std::max_element(idle_.begin(), idle_.end(),
                                   [](const auto& a, const auto& b) { return a.size() < b.size(); });
   UpstreamConn* oldest = fullest->front();
   fullest->pop_front();
-  --u.idle_count;
+  --idle_count_;
   oldest->close();
 }
 
-void UpstreamSet::forget(UpstreamConn* conn) {
-  PerUpstream& u = upstreams_[conn->upstreamIndex()];
-  std::deque<UpstreamConn*>& stack = u.idle[conn->serverIndex()];
+void UpstreamPool::forget(UpstreamConn* conn) {
+  std::deque<UpstreamConn*>& stack = idle_[conn->serverIndex()];
   auto it = std::find(stack.begin(), stack.end(), conn);
   if (it != stack.end()) {
     stack.erase(it);
-    --u.idle_count;
+    --idle_count_;
   }
 }
 
-void UpstreamSet::closeAll() {
-  for (PerUpstream& u : upstreams_) {
-    for (std::deque<UpstreamConn*>& stack : u.idle) {
-      for (UpstreamConn* conn : stack) {
-        conn->close();
-      }
-      stack.clear();
+void UpstreamPool::closeIdle() {
+  for (std::deque<UpstreamConn*>& stack : idle_) {
+    // close() never calls back into the pool, so the stack can be walked as it is.
+    for (UpstreamConn* conn : stack) {
+      conn->close();
     }
-    u.idle_count = 0;
+    stack.clear();
+  }
+  idle_count_ = 0;
+}
+
+void UpstreamPool::adopt(RuntimePtr runtime, size_t upstream) {
+  runtime_ = std::move(runtime);
+  upstream_ = upstream;
+}
+
+void UpstreamPool::retire() {
+  retired_ = true;
+  closeIdle();
+}
+
+UpstreamSet::UpstreamSet(RuntimePtr runtime) : runtime_(std::move(runtime)) {
+  for (size_t i = 0; i < runtime_->config->upstreams.size(); ++i) {
+    pools_.push_back(std::make_shared<UpstreamPool>(runtime_, i));
+  }
+}
+
+UpstreamSet::~UpstreamSet() { closeAll(); }
+
+void UpstreamSet::reconfigure(const RuntimePtr& runtime) {
+  std::vector<UpstreamPoolPtr> pools;
+  for (size_t i = 0; i < runtime->config->upstreams.size(); ++i) {
+    const config::UpstreamConfig& cfg = runtime->config->upstreams[i];
+    auto same = std::find_if(pools_.begin(), pools_.end(), [&](const UpstreamPoolPtr& pool) {
+      return pool != nullptr && pool->config() == cfg;
+    });
+    if (same != pools_.end()) {
+      (*same)->adopt(runtime, i);
+      pools.push_back(std::move(*same));
+    } else {
+      pools.push_back(std::make_shared<UpstreamPool>(runtime, i));
+    }
+  }
+  for (UpstreamPoolPtr& old : pools_) {
+    if (old != nullptr) {
+      old->retire();
+    }
+  }
+  pools_ = std::move(pools);
+  runtime_ = runtime;
+}
+
+UpstreamPoolPtr UpstreamSet::poolFor(const RuntimePtr& runtime, size_t upstream) {
+  if (runtime == runtime_) {
+    return pools_[upstream];
+  }
+  const config::UpstreamConfig& cfg = runtime->config->upstreams[upstream];
+  for (const UpstreamPoolPtr& pool : pools_) {
+    if (pool->config() == cfg) {
+      return pool;
+    }
+  }
+  // Removed or changed since: a pool of its own, retired from the start, that lives as long as
+  // its connections.
+  auto pool = std::make_shared<UpstreamPool>(runtime, upstream);
+  pool->retire();
+  return pool;
+}
+
+void UpstreamSet::closeAll() {
+  for (UpstreamPoolPtr& pool : pools_) {
+    pool->closeIdle();
   }
 }
 

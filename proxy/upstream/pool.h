@@ -1,5 +1,11 @@
-// A worker's upstream state: per upstream a Balancer, per server a stack of idle keep-alive
-// connections. Only clean connections enter (see UpstreamConn::finishExchange).
+// A worker's upstream state. Per upstream an UpstreamPool: its Balancer, per server a stack of
+// idle keep-alive connections and a TLS session slot. Only clean connections enter (see
+// UpstreamConn::finishExchange).
+//
+// Reload: the worker's UpstreamSet follows the current config snapshot. An upstream whose
+// section is unchanged keeps its pool (idle connections, ejections, TLS sessions); a changed or
+// removed one is retired: its idle connections close, and connections still serving requests
+// that began before the reload close when they finish instead of being pooled.
 #pragma once
 
 #include <cstddef>
@@ -7,46 +13,74 @@
 #include <memory>
 #include <vector>
 
+#include "proxy/runtime.h"
 #include "proxy/tls/client_context.h"
 #include "proxy/upstream/balancer.h"
-
-namespace edge {
-class Worker;
-}
 
 namespace edge::upstream {
 
 class UpstreamConn;
 
+class UpstreamPool {
+ public:
+  UpstreamPool(RuntimePtr runtime, size_t upstream);
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+  // The snapshot this pool's connections read their settings, addresses and TLS from.
+  const Runtime& runtime() const { return *runtime_; }
+  size_t index() const { return upstream_; }
+  const config::UpstreamConfig& config() const { return runtime_->config->upstreams[upstream_]; }
+
+  Balancer& balancer() { return balancer_; }
+  // Where TLS sessions with that server are kept for resumption.
+  tls::ClientSessionSlot& sessionSlot(size_t server) { return *sessions_[server]; }
+  // The most recently used idle connection to that server, or null.
+  UpstreamConn* takeIdle(size_t server);
+  // Keeps the connection; closes the oldest idle one when over pool_max_idle. A retired pool
+  // closes it instead.
+  void putIdle(UpstreamConn* conn);
+  // An idle connection closed by the server or its idle timer.
+  void forget(UpstreamConn* conn);
+  void closeIdle();
+
+  bool retired() const { return retired_; }
+
+ private:
+  friend class UpstreamSet;
+  // The same upstream, unchanged, in a newer snapshot (its index may differ).
+  void adopt(RuntimePtr runtime, size_t upstream);
+  void retire();
+
+  RuntimePtr runtime_;
+  size_t upstream_;
+  Balancer balancer_;
+  std::vector<std::deque<UpstreamConn*>> idle_;  // per server; back = most recent
+  size_t idle_count_ = 0;
+  std::vector<std::unique_ptr<tls::ClientSessionSlot>> sessions_;  // per server
+  bool retired_ = false;
+};
+
+using UpstreamPoolPtr = std::shared_ptr<UpstreamPool>;
+
 class UpstreamSet {
  public:
-  explicit UpstreamSet(Worker& worker);
+  explicit UpstreamSet(RuntimePtr runtime);
   ~UpstreamSet();
   UpstreamSet(const UpstreamSet&) = delete;
   UpstreamSet& operator=(const UpstreamSet&) = delete;
 
-  Balancer& balancer(size_t upstream) { return upstreams_[upstream].balancer; }
-  // Where TLS sessions with that server are kept for resumption.
-  tls::ClientSessionSlot& sessionSlot(size_t upstream, size_t server) {
-    return *upstreams_[upstream].sessions[server];
-  }
-  // The most recently used idle connection to that server, or null.
-  UpstreamConn* takeIdle(size_t upstream, size_t server);
-  // Keeps the connection; closes the oldest idle one when over pool_max_idle.
-  void putIdle(UpstreamConn* conn);
-  // An idle connection closed by the server or its idle timer.
-  void forget(UpstreamConn* conn);
+  // Follows a new snapshot (see the top of this file).
+  void reconfigure(const RuntimePtr& runtime);
+  // The pool for upstream `upstream` of `runtime`. A request that began before a reload asks
+  // with its older snapshot: it gets the current pool of an identical upstream, or a retired
+  // pool of its own that dies with its last connection.
+  UpstreamPoolPtr poolFor(const RuntimePtr& runtime, size_t upstream);
   void closeAll();
 
  private:
-  struct PerUpstream {
-    Balancer balancer;
-    std::vector<std::deque<UpstreamConn*>> idle;  // per server; back = most recent
-    size_t idle_count = 0;
-    size_t max_idle = 0;
-    std::vector<std::unique_ptr<tls::ClientSessionSlot>> sessions;  // per server
-  };
-  std::vector<PerUpstream> upstreams_;
+  RuntimePtr runtime_;
+  std::vector<UpstreamPoolPtr> pools_;  // by upstream index in runtime_
 };
 
 }  // namespace edge::upstream

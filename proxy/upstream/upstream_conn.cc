@@ -13,11 +13,12 @@ namespace edge::upstream {
 namespace {
 
 // Plain TCP, or TLS when the upstream has it: the session kept for this server is offered.
-net::Socket* openSocket(Worker& worker, net::SocketHandler& handler, size_t upstream,
+net::Socket* openSocket(Worker& worker, net::SocketHandler& handler, UpstreamPool& pool,
                         size_t server, tls::TlsSocket*& tls_socket) {
   std::span<char> buffer(worker.readBuffer(), Worker::kReadBufferSize);
   net::WaterMarks marks{UpstreamConn::kHighWater, UpstreamConn::kLowWater};
-  const Runtime& runtime = worker.runtime();
+  const Runtime& runtime = pool.runtime();
+  const size_t upstream = pool.index();
   const tls::ClientContext* tls = runtime.upstream_tls[upstream].get();
   if (tls == nullptr) {
     return net::TcpSocket::create(worker.loop(), handler, buffer, marks);
@@ -26,27 +27,30 @@ net::Socket* openSocket(Worker& worker, net::SocketHandler& handler, size_t upst
   tls_socket = tls::TlsSocket::create(
       worker.loop(), handler, buffer, marks,
       tls::TlsSocketOptions{tls->newConnection(address), false,
-                            &worker.upstreams().sessionSlot(upstream, server)});
+                            &pool.sessionSlot(server)});
   return tls_socket;
 }
 
 }  // namespace
 
-UpstreamConn::UpstreamConn(Worker& worker, size_t upstream, size_t server)
+UpstreamConn::UpstreamConn(Worker& worker, std::shared_ptr<UpstreamPool> pool, size_t server)
     : worker_(worker),
-      upstream_(upstream),
+      pool_(std::move(pool)),
       server_(server),
-      socket_(openSocket(worker, *this, upstream, server, tls_socket_)),
+      socket_(openSocket(worker, *this, *pool_, server, tls_socket_)),
       timer_(worker.loop(), [this](TimerKind kind) { onTimer(kind); }),
       parser_(*this) {}
 
-UpstreamConn* UpstreamConn::connect(Worker& worker, size_t upstream, size_t server,
-                                    UpstreamHandler& handler) {
-  auto* conn = new UpstreamConn(worker, upstream, server);
+const config::UpstreamConfig& UpstreamConn::config() const { return pool_->config(); }
+
+UpstreamConn* UpstreamConn::connect(Worker& worker, std::shared_ptr<UpstreamPool> pool,
+                                    size_t server, UpstreamHandler& handler) {
+  auto* conn = new UpstreamConn(worker, std::move(pool), server);
   conn->handler_ = &handler;
   conn->socket_->setNoDelay(true);
-  const sockaddr_storage& addr = worker.runtime().upstream_addresses[upstream][server];
-  const config::UpstreamConfig& cfg = worker.runtime().config->upstreams[upstream];
+  const UpstreamPool& owner = *conn->pool_;
+  const sockaddr_storage& addr = owner.runtime().upstream_addresses[owner.index()][server];
+  const config::UpstreamConfig& cfg = owner.config();
   conn->timer_.start(TimerKind::Connect, cfg.connect_timeout);
   int rc = conn->socket_->connect(reinterpret_cast<const sockaddr*>(&addr));
   if (rc != 0) {
@@ -144,7 +148,7 @@ void UpstreamConn::requestSent() {
   request_sent_ = true;
   if (!parser_.started()) {
     timer_.start(TimerKind::FirstByte,
-                 worker_.runtime().config->upstreams[upstream_].first_byte_timeout);
+                 config().first_byte_timeout);
   }
 }
 
@@ -188,7 +192,7 @@ void UpstreamConn::onSocketData(const char* data, size_t len) {
   }
   if (state_ == State::Idle) {
     EDGE_LOG_DEBUG("upstream sent %zu unexpected bytes on an idle connection", len);
-    worker_.upstreams().forget(this);
+    pool_->forget(this);
     close();
     return;
   }
@@ -229,7 +233,7 @@ void UpstreamConn::onSocketReadEnd(int status) {
     return;
   }
   if (state_ == State::Idle) {
-    worker_.upstreams().forget(this);
+    pool_->forget(this);
     close();
     return;
   }
@@ -272,13 +276,13 @@ void UpstreamConn::finishExchange(bool reusable) {
   UpstreamHandler* handler = handler_;
   handler_ = nullptr;
   timer_.stop();
-  const config::UpstreamConfig& cfg = worker_.runtime().config->upstreams[upstream_];
+  const config::UpstreamConfig& cfg = config();
   if (reusable && !worker_.draining() && cfg.pool_max_idle > 0) {
     state_ = State::Idle;
     read_paused_ = false;
     startReading();  // notice when the server closes the idle connection
     timer_.start(TimerKind::PoolIdle, cfg.pool_idle_timeout);
-    worker_.upstreams().putIdle(this);
+    pool_->putIdle(this);
   } else {
     close();
   }
@@ -311,11 +315,11 @@ void UpstreamConn::close() {
 void UpstreamConn::onSocketClosed() { delete this; }
 
 void UpstreamConn::startIdleTimer() {
-  timer_.start(TimerKind::Idle, worker_.runtime().config->upstreams[upstream_].idle_timeout);
+  timer_.start(TimerKind::Idle, config().idle_timeout);
 }
 
 void UpstreamConn::onTimer(TimerKind kind) {
-  const config::UpstreamConfig& cfg = worker_.runtime().config->upstreams[upstream_];
+  const config::UpstreamConfig& cfg = config();
   switch (kind) {
     case TimerKind::Connect:
       fail(UpstreamFailure::Kind::ConnectTimeout,
@@ -330,7 +334,7 @@ void UpstreamConn::onTimer(TimerKind kind) {
            "no progress for " + std::to_string(cfg.idle_timeout.count()) + " ms");
       break;
     case TimerKind::PoolIdle:
-      worker_.upstreams().forget(this);
+      pool_->forget(this);
       close();
       break;
     case TimerKind::None:

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "lib/http/response_parser.h"
 #include "proxy/net/connection_timer.h"
+#include "config/config.h"
 #include "proxy/net/socket.h"
 
 namespace edge {
@@ -20,6 +22,8 @@ class TlsSocket;
 }
 
 namespace edge::upstream {
+
+class UpstreamPool;
 
 struct UpstreamFailure {
   enum class Kind {
@@ -60,7 +64,7 @@ class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
 
   // Starts connecting; the handler hears onUpstreamReady or onUpstreamFailure. Null when the
   // connect could not even start (the handler hears nothing).
-  static UpstreamConn* connect(Worker& worker, size_t upstream, size_t server,
+  static UpstreamConn* connect(Worker& worker, std::shared_ptr<UpstreamPool> pool, size_t server,
                                UpstreamHandler& handler);
 
   // For a connection taken from the pool.
@@ -88,14 +92,14 @@ class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
 
   bool reused() const { return exchanges_ > 1; }
   bool responseStarted() const { return parser_.started(); }
-  size_t upstreamIndex() const { return upstream_; }
   size_t serverIndex() const { return server_; }
 
  private:
   enum class State { Connecting, Active, Idle, Tunnel, Closed };
   enum class TimerKind { None, Connect, FirstByte, Idle, PoolIdle };
 
-  UpstreamConn(Worker& worker, size_t upstream, size_t server);
+  UpstreamConn(Worker& worker, std::shared_ptr<UpstreamPool> pool, size_t server);
+  const config::UpstreamConfig& config() const;
   ~UpstreamConn() override = default;
 
   // SocketHandler
@@ -119,7 +123,8 @@ class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
   void onResponseEnd() override;
 
   Worker& worker_;
-  const size_t upstream_;
+  // The pool it belongs to; it also holds the config snapshot its settings come from.
+  const std::shared_ptr<UpstreamPool> pool_;
   const size_t server_;
   tls::TlsSocket* tls_socket_ = nullptr;  // socket_ itself for a TLS upstream (set first)
   net::Socket* socket_;  // frees itself after onSocketClosed
