@@ -1,5 +1,7 @@
 #include "proxy/downstream_conn.h"
 
+#include <unistd.h>
+
 #include <span>
 
 #include "proxy/log.h"
@@ -64,11 +66,26 @@ DownstreamConn::DownstreamConn(Worker& worker,
 DownstreamConn::~DownstreamConn() { worker_.untrack(this); }
 
 void DownstreamConn::accept(Worker& worker, uv_stream_t* listener, size_t listen_index) {
+  start(worker, listen_index, [listener](net::Socket& socket) { return socket.accept(listener); });
+}
+
+void DownstreamConn::adopt(Worker& worker, int fd, size_t listen_index) {
+  start(worker, listen_index, [fd](net::Socket& socket) {
+    const int rc = socket.adopt(fd);
+    if (rc != 0) {
+      ::close(fd);  // never became the socket's
+    }
+    return rc;
+  });
+}
+
+void DownstreamConn::start(Worker& worker, size_t listen_index,
+                           const std::function<int(net::Socket&)>& open) {
   const auto& contexts = worker.runtime().listener_tls;
   auto* conn = new DownstreamConn(
       worker, listen_index < contexts.size() ? contexts[listen_index] : nullptr);
   worker.track(conn);
-  if (conn->socket_->accept(listener) != 0) {
+  if (open(*conn->socket_) != 0) {
     conn->close();
     return;
   }
@@ -183,6 +200,7 @@ void DownstreamConn::processInput(const char* data, size_t len) {
 }
 
 void DownstreamConn::onRequestHead(http::RequestHead&& head) {
+  ++requests_seen_;
   exchange_active_ = true;
   if (http::hasToken(head.headers.joined("connection"), "upgrade")) {
     // Unless it becomes a tunnel, nothing sent after an Upgrade request is read as HTTP.
@@ -337,9 +355,13 @@ void DownstreamConn::drain() {
     return;  // open until it ends or the drain timeout closes every connection
   }
   close_after_response_ = true;
-  if (!exchange_active_ && !parser_.inMessage()) {
+  // A connection that has not sent a request yet may be one the listener took in its last
+  // sweep, its request still in the socket: it gets a short grace instead (updateTimer).
+  if (!exchange_active_ && !parser_.inMessage() && requests_seen_ > 0) {
     close();
+    return;
   }
+  updateTimer();
 }
 
 // ---- closing -------------------------------------------------------------------------------
@@ -415,7 +437,9 @@ void DownstreamConn::updateTimer() {
   } else if (shutting_down_) {
     timer_.stop();
   } else if (!exchange_active_ && !parser_.inMessage()) {
-    timer_.start(TimerKind::Keepalive, t.keepalive);
+    // Draining, and no request yet: a short grace for one to arrive (see drain()).
+    const bool grace = close_after_response_ && requests_seen_ == 0;
+    timer_.start(TimerKind::Keepalive, grace ? std::min(t.keepalive, kDrainGrace) : t.keepalive);
   } else if (parser_.inMessage() && !parser_.headComplete()) {
     if (timer_.reason() != TimerKind::Header) {
       timer_.start(TimerKind::Header, t.header);  // counted from the head's first byte

@@ -6,6 +6,8 @@
 
 #include <uv.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +39,8 @@ class DownstreamConn : public ClientSide,
 
   // A connection from config listener `listen_index`: TLS when that listener has it.
   static void accept(Worker& worker, uv_stream_t* listener, size_t listen_index);
+  // The same for a connection accepted outside libuv (its listener's last sweep).
+  static void adopt(Worker& worker, int fd, size_t listen_index);
 
   // ClientSide, for the active Stream.
   void send(std::string&& bytes) override;
@@ -66,6 +70,8 @@ class DownstreamConn : public ClientSide,
   void continueAfterResponse();
 
  private:
+  static void start(Worker& worker, size_t listen_index,
+                    const std::function<int(net::Socket&)>& open);
   enum class TimerKind { None, Handshake, Keepalive, Header, BodyIdle, SendIdle, Linger, TunnelIdle };
 
   DownstreamConn(Worker& worker, std::shared_ptr<const tls::ServerContext> tls);
@@ -125,6 +131,9 @@ class DownstreamConn : public ClientSide,
   bool shutting_down_ = false;     // writes draining before close
   bool lingering_ = false;         // discarding input after our close notice
   bool close_after_response_ = false;
+  uint64_t requests_seen_ = 0;  // request heads received on this connection
+  // How long a connection with no request yet stays open once draining.
+  static constexpr std::chrono::milliseconds kDrainGrace{1000};
   bool upgrade_requested_ = false;  // the request asked for an Upgrade (the last one here)
   bool client_write_shut_ = false;  // a tunnel's shutdown of our write side has completed
   uint64_t accepted_ms_;  // worker clock

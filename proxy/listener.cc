@@ -1,5 +1,6 @@
 #include "proxy/listener.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "proxy/downstream_conn.h"
@@ -29,6 +30,20 @@ void Listener::close() {
   if (!uv_is_closing(handle)) {
     uv_close(handle, [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
   }
+}
+
+void Listener::sweepAndClose() {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) == 0) {
+    for (;;) {
+      const int conn = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (conn < 0) {
+        break;  // EAGAIN: the queue is empty (or the socket failed; nothing left to take)
+      }
+      DownstreamConn::adopt(worker_, conn, index_);
+    }
+  }
+  close();
 }
 
 void Listener::onConnection(uv_stream_t* server, int status) {

@@ -17,6 +17,10 @@ class Listener {
   static Listener* open(Worker& worker, int fd, size_t index);
   // The only way a Listener dies: uv_close, then delete in the close callback.
   void close();
+  // Accepts what is already queued on the socket, then closes: with SO_REUSEPORT the kernel
+  // resets connections left in a closing socket's queue, and a drain (or a binary upgrade,
+  // where another process keeps listening) must not lose them.
+  void sweepAndClose();
   // A reload kept this socket; the listener's place in the new snapshot's `listen` list.
   void setIndex(size_t index) { index_ = index; }
 

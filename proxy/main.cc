@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "edge_revision.h"  // generated at build time: EDGE_PROXY_REVISION
 #include "config/loader.h"
 #include "config/units.h"
 #include "proxy/log.h"
@@ -73,7 +74,7 @@ int parseArgs(int argc, char** argv, Options& opts) {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (arg == "--version" || arg == "-v") {
-      std::printf("edge-proxy %s\n", EDGE_PROXY_VERSION);
+      std::printf("edge-proxy %s (revision %s)\n", EDGE_PROXY_VERSION, EDGE_PROXY_REVISION);
       return 0;
     } else if (arg == "--config" || arg == "-c") {
       if (!value(opts.config_file)) return usageError("--config needs a file");

@@ -31,15 +31,15 @@ bool MainServices::check(const config::Config& config, std::string& error) {
   return true;
 }
 
-bool MainServices::start(uv_loop_t* loop, const config::Config& config, cache::SharedCache& cache,
-                         admin::RequestTotalsSource requests, admin::ServerControl control,
-                         std::string& error) {
+bool MainServices::start(uv_loop_t* loop, const config::Config& config, std::string_view digest,
+                         cache::SharedCache& cache, admin::RequestTotalsSource requests,
+                         admin::ServerControl control, std::string& error) {
   loop_ = loop;
   cache_ = &cache;
   requests_ = std::move(requests);
   control_ = std::move(control);
   purger_ = std::make_unique<invalidation::Purger>(cache.store, stats_, maxMessage(config));
-  if (config.admin && !openAdmin(*config.admin, error)) {
+  if (config.admin && !openAdmin(*config.admin, digest, error)) {
     return false;
   }
   if (config.invalidation) {
@@ -48,12 +48,13 @@ bool MainServices::start(uv_loop_t* loop, const config::Config& config, cache::S
   return true;
 }
 
-bool MainServices::openAdmin(const config::AdminConfig& admin, std::string& error) {
+bool MainServices::openAdmin(const config::AdminConfig& admin, std::string_view digest,
+                             std::string& error) {
   auto api = std::make_unique<admin::AdminApi>(adminToken(admin), *purger_, stats_,
                                                admin.max_body, cache_, requests_);
   api->setControl(control_);
   api->setHealthRequiresToken(admin.health_requires_token);
-  admin::AdminListener* listener = admin::AdminListener::open(loop_, admin, *api, error);
+  admin::AdminListener* listener = admin::AdminListener::open(loop_, admin, *api, digest, error);
   if (listener == nullptr) {
     error = "admin listen " + config::HostPort{admin.host, admin.port}.str() + ": " + error;
     return false;
@@ -78,11 +79,11 @@ void MainServices::startSubscriber(const config::InvalidationConfig& invalidatio
 }
 
 bool MainServices::reconfigure(const config::Config& old_config, const config::Config& new_config,
-                               std::string& error) {
+                               std::string_view digest, std::string& error) {
   const bool admin_moved =
       new_config.admin && (!old_config.admin || old_config.admin->host != new_config.admin->host ||
                            old_config.admin->port != new_config.admin->port);
-  if (admin_moved && !openAdmin(*new_config.admin, error)) {
+  if (admin_moved && !openAdmin(*new_config.admin, digest, error)) {
     return false;
   }
   if (!new_config.admin && listener_ != nullptr) {

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
@@ -36,19 +37,20 @@ class MainServices {
   // Starts what the config asks for on `loop`; false with `error` when the admin listener
   // cannot listen. Nothing is left running then. `requests` sums the workers' request
   // counters for the admin API's /stats.
-  bool start(uv_loop_t* loop, const config::Config& config, cache::SharedCache& cache,
-             admin::RequestTotalsSource requests, admin::ServerControl control,
-             std::string& error);
+  // `digest`: the config's identity for port sharing (see proxy/port_claim.h).
+  bool start(uv_loop_t* loop, const config::Config& config, std::string_view digest,
+             cache::SharedCache& cache, admin::RequestTotalsSource requests,
+             admin::ServerControl control, std::string& error);
   // A reload: the Redis subscriber restarts only when its section changed; the admin listener
   // moves only when its address changed (the new one is bound first); the admin token is read
   // again. False with `error` (and nothing changed) when the new admin listener cannot bind.
   bool reconfigure(const config::Config& old_config, const config::Config& new_config,
-                   std::string& error);
+                   std::string_view digest, std::string& error);
   // Closes the subscriber and the listener; their handles close on the next loop turns.
   void stop();
 
  private:
-  bool openAdmin(const config::AdminConfig& admin, std::string& error);
+  bool openAdmin(const config::AdminConfig& admin, std::string_view digest, std::string& error);
   void startSubscriber(const config::InvalidationConfig& invalidation);
 
   uv_loop_t* loop_ = nullptr;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <thread>
 
@@ -36,8 +38,27 @@ unsigned workerCount(const config::Config& config, const ServerOptions& options)
 
 }  // namespace
 
+std::string configIdentity(const config::Config& config) {
+  if (config.source == "<quick>") {
+    std::string text = "quick";
+    for (const config::ListenConfig& listen : config.listen) {
+      text += " " + listen.address.str();
+    }
+    for (const config::UpstreamConfig& upstream : config.upstreams) {
+      for (const config::HostPort& server : upstream.servers) {
+        text += " " + server.str();
+      }
+    }
+    return net::configDigest(text);
+  }
+  std::ifstream file(config.source, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return file ? net::configDigest(text.str()) : std::string();
+}
+
 Server::Server(RuntimePtr runtime, ServerOptions options)
-    : runtime_(std::move(runtime)), options_(options) {}
+    : runtime_(std::move(runtime)), options_(options), digest_(configIdentity(*runtime_->config)) {}
 
 Server::~Server() {
   for (Bound& bound : listeners_) {
@@ -49,6 +70,10 @@ bool Server::openListener(const config::ListenConfig& listen, Bound& out, std::s
   out.config = listen;
   sockaddr_storage addr{};
   if (!net::resolve(listen.address, addr, error)) {
+    error = "listen " + listen.address.str() + ": " + error;
+    return false;
+  }
+  if (listen.address.port != 0 && !net::maySharePort(addr, listen.address.str(), digest_, error)) {
     error = "listen " + listen.address.str() + ": " + error;
     return false;
   }
@@ -66,6 +91,7 @@ bool Server::openListener(const config::ListenConfig& listen, Bound& out, std::s
     out.fds.push_back(fd);
   }
   out.address = config::HostPort{listen.address.host, net::boundPort(out.fds.front())};
+  out.claim = net::PortClaim::make(out.address.str(), digest_);
   return true;
 }
 
@@ -100,7 +126,7 @@ int Server::run() {
     return totals;
   };
   admin::ServerControl control{[this] { return reload(); }, [this] { return readiness(); }};
-  if (!services_->start(&loop_, config, *cache_, request_totals, control, error)) {
+  if (!services_->start(&loop_, config, digest_, *cache_, request_totals, control, error)) {
     EDGE_LOG_ERROR("%s", error.c_str());
     uv_run(&loop_, UV_RUN_DEFAULT);  // lets the failed listener close
     uv_loop_close(&loop_);

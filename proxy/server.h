@@ -12,6 +12,7 @@
 
 #include "lib/cache/shared_cache.h"
 #include "proxy/admin/admin_api.h"
+#include "proxy/port_claim.h"
 #include "proxy/runtime.h"
 
 namespace edge {
@@ -22,6 +23,10 @@ class Worker;
 struct ServerOptions {
   int workers = -1;  // --workers: kept across reloads; -1 = the config decides
 };
+
+// A config's identity for port sharing: the digest of its file's bytes (or of the quick-mode
+// addresses). Empty when the file cannot be read.
+std::string configIdentity(const config::Config& config);
 
 class Server {
  public:
@@ -38,6 +43,7 @@ class Server {
     config::ListenConfig config;     // as written
     config::HostPort address;        // with the port actually bound
     std::vector<int> fds;            // per worker, until the workers take them
+    net::PortClaim claim;            // see port_claim.h
   };
 
   bool openListener(const config::ListenConfig& listen, Bound& out, std::string& error);
@@ -52,6 +58,7 @@ class Server {
 
   RuntimePtr runtime_;
   const ServerOptions options_;
+  std::string digest_;  // the config's identity in port claims
   unsigned worker_count_ = 0;
   std::vector<Bound> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "config/loader.h"
 #include "proxy/log.h"
@@ -92,6 +93,8 @@ admin::ReloadOutcome Server::attemptReload() {
                            "cache as it is");
   }
 
+  // Claims made from here on carry the new file's identity (see port_claim.h).
+  const std::string old_digest = std::exchange(digest_, configIdentity(*config));
   // New listeners are bound before anything changes, and before removed ones close.
   const std::vector<std::optional<size_t>> plan = planListeners(old_config->listen, config->listen);
   std::vector<Bound> opened(config->listen.size());
@@ -107,12 +110,14 @@ admin::ReloadOutcome Server::attemptReload() {
     if (!plan[i] && !openListener(config->listen[i], opened[i], error)) {
       out.errors.push_back(error);
       closeOpened();
+      digest_ = old_digest;
       return out;
     }
   }
-  if (!services_->reconfigure(*old_config, *config, error)) {
+  if (!services_->reconfigure(*old_config, *config, digest_, error)) {
     out.errors.push_back(error);
     closeOpened();
+    digest_ = old_digest;
     return out;
   }
 
@@ -134,8 +139,9 @@ admin::ReloadOutcome Server::attemptReload() {
   size_t added = 0;
   for (size_t i = 0; i < plan.size(); ++i) {
     if (plan[i]) {
-      Bound kept = listeners_[*plan[i]];
+      Bound kept = std::move(listeners_[*plan[i]]);
       kept.config = config->listen[i];
+      kept.claim = net::PortClaim::make(kept.address.str(), digest_);  // the new identity
       listeners.push_back(std::move(kept));
     } else {
       opened[i].fds.clear();  // the workers own them now
@@ -150,6 +156,7 @@ admin::ReloadOutcome Server::attemptReload() {
       EDGE_LOG_INFO("no longer listening on %s", listeners_[i].address.str().c_str());
     }
   }
+  // The old snapshot's claims (moved-from for kept listeners) go with it.
   const size_t removed = listeners_.size() + added - listeners.size();
   listeners_ = std::move(listeners);
   runtime_ = next;

@@ -137,7 +137,7 @@ void Worker::startDrain() {
   draining_ = true;
   for (Listener* listener : listeners_) {
     if (listener != nullptr) {
-      listener->close();
+      listener->sweepAndClose();
     }
   }
   listeners_.clear();

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config clang libfuzzer-14-dev
   libuv1-dev node-llhttp libssl-dev libbrotli-dev zlib1g-dev libhiredis-dev
   libyaml-cpp-dev libsimdjson-dev googletest libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs node-ws openssl curl redis-server nginx varnish wrk
+  nodejs node-ws openssl curl redis-server nginx varnish wrk iproute2 procps util-linux
 )
 
 missing=()

@@ -9,6 +9,7 @@
 #include "proxy/log.h"
 #include "proxy/net/tcp_socket.h"
 #include "proxy/net_util.h"
+#include "proxy/port_claim.h"
 #include "proxy/timer.h"
 
 namespace edge::admin {
@@ -184,15 +185,25 @@ void AdminConn::close() {
 }
 
 AdminListener* AdminListener::open(uv_loop_t* loop, const config::AdminConfig& config,
-                                   AdminApi& api, std::string& error) {
+                                   AdminApi& api, std::string_view digest, std::string& error) {
   sockaddr_storage addr{};
-  if (!net::resolve(config::HostPort{config.host, config.port}, addr, error)) {
+  const config::HostPort address{config.host, config.port};
+  if (!net::resolve(address, addr, error)) {
+    return nullptr;
+  }
+  // SO_REUSEPORT, like the proxy's listeners, so a binary upgrade can start beside this
+  // process; the claim check keeps anything else off the port.
+  if (config.port != 0 && !net::maySharePort(addr, address.str(), digest, error)) {
+    return nullptr;
+  }
+  const int fd = net::openListenSocket(addr, error);
+  if (fd < 0) {
     return nullptr;
   }
   auto* listener = new AdminListener(loop, config, api);
   uv_tcp_init(loop, &listener->tcp_);
   listener->tcp_.data = listener;
-  int rc = uv_tcp_bind(&listener->tcp_, reinterpret_cast<const sockaddr*>(&addr), 0);
+  int rc = uv_tcp_open(&listener->tcp_, fd);
   if (rc == 0) {
     rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener->tcp_), 64, &onConnection);
   }
@@ -201,12 +212,8 @@ AdminListener* AdminListener::open(uv_loop_t* loop, const config::AdminConfig& c
     listener->close();
     return nullptr;
   }
-  sockaddr_storage bound{};
-  int len = sizeof bound;
-  uv_tcp_getsockname(&listener->tcp_, reinterpret_cast<sockaddr*>(&bound), &len);
-  listener->port_ = ntohs(bound.ss_family == AF_INET6
-                              ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  listener->port_ = net::boundPort(fd);
+  listener->claim_ = net::PortClaim::make(config::HostPort{config.host, listener->port_}.str(), digest);
   return listener;
 }
 

@@ -12,10 +12,12 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/invalidation_config.h"
 #include "proxy/admin/admin_api.h"
+#include "proxy/port_claim.h"
 
 namespace edge::admin {
 
@@ -24,8 +26,9 @@ class AdminConn;
 class AdminListener {
  public:
   // Binds and listens; null with `error` set on failure.
+  // `digest`: the config's identity for port sharing (see proxy/port_claim.h).
   static AdminListener* open(uv_loop_t* loop, const config::AdminConfig& config, AdminApi& api,
-                             std::string& error);
+                             std::string_view digest, std::string& error);
   void close();
   uint16_t port() const { return port_; }
 
@@ -41,6 +44,7 @@ class AdminListener {
   AdminApi& api_;
   uv_tcp_t tcp_{};
   uint16_t port_ = 0;
+  net::PortClaim claim_;
   std::set<AdminConn*> conns_;
   // Every connection reads into it; a read is handled before the next one.
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);

@@ -49,6 +49,8 @@ class Socket {
  public:
   // Setup. Each returns 0 or a libuv error.
   virtual int accept(uv_stream_t* server) = 0;
+  // Takes a connection accepted outside libuv (a listener's last sweep before it closes).
+  virtual int adopt(int fd) = 0;
   // Starts connecting; the handler hears onSocketConnected (never inline).
   virtual int connect(const sockaddr* address) = 0;
   virtual int setNoDelay(bool on) = 0;

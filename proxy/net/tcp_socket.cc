@@ -29,6 +29,8 @@ TcpSocket::~TcpSocket() = default;
 
 int TcpSocket::accept(uv_stream_t* server) { return uv_accept(server, stream()); }
 
+int TcpSocket::adopt(int fd) { return uv_tcp_open(&tcp_, fd); }
+
 int TcpSocket::connect(const sockaddr* address) {
   return uv_tcp_connect(&connect_req_, &tcp_, address, [](uv_connect_t* req, int status) {
     auto* self = static_cast<TcpSocket*>(req->data);

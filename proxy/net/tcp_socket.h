@@ -25,6 +25,7 @@ class TcpSocket final : public Socket {
                            WaterMarks marks = {});
 
   int accept(uv_stream_t* server) override;
+  int adopt(int fd) override;
   int connect(const sockaddr* address) override;
   int setNoDelay(bool on) override;
   int peerName(sockaddr_storage& out) const override;

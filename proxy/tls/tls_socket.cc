@@ -99,8 +99,11 @@ TlsSocket* TlsSocket::of(SSL* ssl) { return static_cast<TlsSocket*>(SSL_get_ex_d
 
 // ---- opening -------------------------------------------------------------------------------
 
-int TlsSocket::accept(uv_stream_t* server) {
-  int rc = tcp_->accept(server);
+int TlsSocket::accept(uv_stream_t* server) { return accepted(tcp_->accept(server)); }
+
+int TlsSocket::adopt(int fd) { return accepted(tcp_->adopt(fd)); }
+
+int TlsSocket::accepted(int rc) {
   if (rc == 0) {
     state_ = State::Handshaking;
     updateTcpReading();

@@ -43,6 +43,7 @@ class TlsSocket final : public net::Socket, private net::SocketHandler {
                            TlsSocketOptions options);
 
   int accept(uv_stream_t* server) override;
+  int adopt(int fd) override;
   int connect(const sockaddr* address) override;
   int setNoDelay(bool on) override { return tcp_->setNoDelay(on); }
   int peerName(sockaddr_storage& out) const override { return tcp_->peerName(out); }
@@ -76,6 +77,7 @@ class TlsSocket final : public net::Socket, private net::SocketHandler {
   void noteUnknownSni() { unknown_sni_ = true; }
 
  private:
+  int accepted(int rc);  // after accept or adopt: the handshake begins
   enum class State { Idle, Handshaking, Open, Failed };
 
   TlsSocket(uv_loop_t* loop, net::SocketHandler& handler, std::span<char> read_buffer,

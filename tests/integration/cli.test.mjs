@@ -1,13 +1,14 @@
 // Command line: --version, --help, --check-config diagnostics, --config, quick mode, port 0.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { runProxy, startProxy, writeTempFile } from './lib/proxy.mjs';
 import { startOrigin } from './lib/origin.mjs';
 import { configFor } from './lib/config.mjs';
 import { curl } from './lib/curl.mjs';
 import { getJson } from './lib/http.mjs';
 import { listeningSockets } from './lib/listeners.mjs';
-import { EXAMPLE_CONFIG } from './lib/env.mjs';
+import { EXAMPLE_CONFIG, SOURCE_DIR } from './lib/env.mjs';
 
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -27,7 +28,15 @@ describe('command line', { timeout: 240000 }, () => {
   it('prints a version with --version and exits 0', async () => {
     const r = await runProxy(['--version']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /\d+\.\d+\.\d+/);
+    const m = r.stdout.match(/^edge-proxy \d+\.\d+\.\d+ \(revision (\S+)\)$/m);
+    assert.ok(m, r.stdout);
+    // Built from a git checkout: the revision names a commit of it.
+    const git = spawnSync('git', ['-C', SOURCE_DIR, 'rev-parse', '--git-dir']);
+    if (git.status === 0) {
+      const commit = m[1].replace(/-dirty$/, '').replace(/^.*-g([0-9a-f]+)$/, '$1');
+      const known = spawnSync('git', ['-C', SOURCE_DIR, 'cat-file', '-e', `${commit}^{commit}`]);
+      assert.equal(known.status, 0, `revision ${m[1]} is not a commit of ${SOURCE_DIR}`);
+    }
   });
 
   it('prints usage naming every option with --help and exits 0', async () => {
