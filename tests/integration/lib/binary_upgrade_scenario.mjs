@@ -74,4 +74,4 @@ await origin.stop();
 console.log(JSON.stringify({ total, failures: failures.slice(0, 20), failureCount: failures.length,
   sharedAt, switchedAt, oldExit, newExit, ready, oldStderr: old.stderr.slice(-2000),
   newStderr: stderr.text.slice(-2000) }));
-process.exit(0);
+process.exit();  // the exit code a sanitizer report may have set (processes.mjs)
