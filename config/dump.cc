@@ -38,6 +38,11 @@ void put(YAML::Emitter& out, std::string_view key, const T& value) {
   out << YAML::Key << std::string(key) << YAML::Value << value;
 }
 
+// `key:` followed by a block map the caller fills and ends with YAML::EndMap.
+void beginMap(YAML::Emitter& out, std::string_view key) {
+  out << YAML::Key << std::string(key) << YAML::Value << YAML::BeginMap;
+}
+
 void putDuration(YAML::Emitter& out, std::string_view key, Millis value) {
   put(out, key, formatDuration(value));
 }
@@ -111,7 +116,7 @@ void dumpWorkers(YAML::Emitter& out, const Config& config) {
 }
 
 void dumpLimits(YAML::Emitter& out, const Config& config) {
-  out << YAML::Key << "limits" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "limits");
   putSize(out, "max_header_bytes", config.limits.max_header_bytes);
   putSize(out, "max_request_body", config.limits.max_request_body);
   put(out, "max_tunnels", config.limits.max_tunnels);
@@ -120,7 +125,7 @@ void dumpLimits(YAML::Emitter& out, const Config& config) {
 
 void dumpClientTimeouts(YAML::Emitter& out, const Config& config) {
   const ClientTimeouts& timeouts = config.client_timeouts;
-  out << YAML::Key << "client_timeouts" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "client_timeouts");
   putDuration(out, "header", timeouts.header);
   putDuration(out, "body_idle", timeouts.body_idle);
   putDuration(out, "keepalive", timeouts.keepalive);
@@ -134,7 +139,7 @@ void dumpClientTimeouts(YAML::Emitter& out, const Config& config) {
 // --- upstreams -------------------------------------------------------------------------------
 
 void putUpstreamTls(YAML::Emitter& out, const UpstreamTlsConfig& tls) {
-  out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "tls");
   if (tls.ca) {  // unset: the system's trust store
     put(out, "ca", tls.ca->path);
   }
@@ -151,7 +156,7 @@ void putUpstreamTls(YAML::Emitter& out, const UpstreamTlsConfig& tls) {
 }
 
 void putUpstream(YAML::Emitter& out, const UpstreamConfig& upstream) {
-  out << YAML::Key << upstream.name << YAML::Value << YAML::BeginMap;
+  beginMap(out, upstream.name);
   out << YAML::Key << "servers" << YAML::Value << YAML::BeginSeq;
   for (const HostPort& server : upstream.servers) {
     out << server.str();
@@ -160,7 +165,7 @@ void putUpstream(YAML::Emitter& out, const UpstreamConfig& upstream) {
   putDuration(out, "connect_timeout", upstream.connect_timeout);
   putDuration(out, "first_byte_timeout", upstream.first_byte_timeout);
   putDuration(out, "idle_timeout", upstream.idle_timeout);
-  out << YAML::Key << "pool" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "pool");
   put(out, "max_idle", upstream.pool_max_idle);
   putDuration(out, "idle_timeout", upstream.pool_idle_timeout);
   out << YAML::EndMap;
@@ -176,7 +181,7 @@ void putUpstream(YAML::Emitter& out, const UpstreamConfig& upstream) {
 }
 
 void dumpUpstreams(YAML::Emitter& out, const Config& config) {
-  out << YAML::Key << "upstreams" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "upstreams");
   for (const UpstreamConfig& upstream : config.upstreams) {
     putUpstream(out, upstream);
   }
@@ -186,7 +191,7 @@ void dumpUpstreams(YAML::Emitter& out, const Config& config) {
 // --- cache, compression, batch ---------------------------------------------------------------
 
 void dumpCache(YAML::Emitter& out, const Config& config) {
-  out << YAML::Key << "cache" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "cache");
   putSize(out, "memory", config.cache.memory);
   put(out, "shards", config.cache.shards);
   putDuration(out, "lock_timeout", config.cache.lock_timeout);
@@ -196,7 +201,7 @@ void dumpCache(YAML::Emitter& out, const Config& config) {
 
 void dumpCompression(YAML::Emitter& out, const Config& config) {
   const CompressionConfig& compression = config.compression;
-  out << YAML::Key << "compression" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "compression");
   put(out, "enabled", compression.enabled);
   putSize(out, "min_size", compression.min_size);
   putList(out, "types", compression.types);
@@ -210,7 +215,7 @@ void dumpCompression(YAML::Emitter& out, const Config& config) {
 
 void dumpBatch(YAML::Emitter& out, const Config& config) {
   const BatchConfig& batch = config.batch;
-  out << YAML::Key << "batch" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "batch");
   put(out, "enabled", batch.enabled);
   put(out, "path", batch.path);
   put(out, "max_items", batch.max_items);
@@ -225,7 +230,7 @@ void dumpBatch(YAML::Emitter& out, const Config& config) {
 // --- route_classes ---------------------------------------------------------------------------
 
 void putCacheKey(YAML::Emitter& out, const CacheKeyConfig& key) {
-  out << YAML::Key << "key" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "key");
   const bool include = key.query_mode == CacheKeyConfig::QueryMode::IncludeOnly;
   putList(out, include ? "query_include" : "query_ignore", key.query_params);
   putList(out, "headers", key.headers);
@@ -237,7 +242,7 @@ void putCacheKey(YAML::Emitter& out, const CacheKeyConfig& key) {
 }
 
 void putFields(YAML::Emitter& out, const FieldsConfig& fields) {
-  out << YAML::Key << "fields" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "fields");
   put(out, "enabled", fields.enabled);
   out << YAML::Key << "envelope" << YAML::Value;
   if (fields.envelope.empty()) {
@@ -250,7 +255,7 @@ void putFields(YAML::Emitter& out, const FieldsConfig& fields) {
 }
 
 void putRouteClass(YAML::Emitter& out, const RouteClass& route_class) {
-  out << YAML::Key << route_class.name << YAML::Value << YAML::BeginMap;
+  beginMap(out, route_class.name);
   put(out, "cache", route_class.cache);
   putDuration(out, "ttl", route_class.ttl);
   put(out, "override_origin", route_class.override_origin);
@@ -271,7 +276,7 @@ void putRouteClass(YAML::Emitter& out, const RouteClass& route_class) {
 
 // The built-in "default" class, added for routes that name none, is listed like any other.
 void dumpRouteClasses(YAML::Emitter& out, const Config& config) {
-  out << YAML::Key << "route_classes" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "route_classes");
   for (const RouteClass& route_class : config.route_classes) {
     putRouteClass(out, route_class);
   }
@@ -281,7 +286,7 @@ void dumpRouteClasses(YAML::Emitter& out, const Config& config) {
 // --- routes ----------------------------------------------------------------------------------
 
 void putMatch(YAML::Emitter& out, const RouteMatch& match) {
-  out << YAML::Key << "match" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "match");
   if (!match.hosts.empty()) {
     putList(out, "hosts", match.hosts);
   }
@@ -312,7 +317,7 @@ void dumpRoutes(YAML::Emitter& out, const Config& config) {
 // --- invalidation, admin ---------------------------------------------------------------------
 
 void putRedis(YAML::Emitter& out, const RedisConfig& redis) {
-  out << YAML::Key << "redis" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "redis");
   put(out, "address", redis.str());
   if (!redis.username.empty()) {
     put(out, "username", redis.username);
@@ -349,7 +354,7 @@ void putModeKeys(YAML::Emitter& out, const InvalidationConfig& invalidation) {
     return;
   }
   put(out, "mode", "stream");
-  out << YAML::Key << "stream" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "stream");
   put(out, "key", invalidation.stream_key);
   put(out, "field", invalidation.stream_field);
   putDuration(out, "block", invalidation.stream_block);
@@ -362,11 +367,11 @@ void dumpInvalidation(YAML::Emitter& out, const Config& config) {
     return;
   }
   const InvalidationConfig& invalidation = *config.invalidation;
-  out << YAML::Key << "invalidation" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "invalidation");
   putRedis(out, invalidation.redis);
   putModeKeys(out, invalidation);
   put(out, "gap_policy", gapPolicyText(invalidation.gap_policy));
-  out << YAML::Key << "reconnect" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "reconnect");
   putDuration(out, "min_delay", invalidation.reconnect_min);
   putDuration(out, "max_delay", invalidation.reconnect_max);
   out << YAML::EndMap;
@@ -379,7 +384,7 @@ void dumpAdmin(YAML::Emitter& out, const Config& config) {
     return;
   }
   const AdminConfig& admin = *config.admin;
-  out << YAML::Key << "admin" << YAML::Value << YAML::BeginMap;
+  beginMap(out, "admin");
   put(out, "listen", HostPort{admin.host, admin.port}.str());
   put(out, "token_env", admin.token_env);
   put(out, "allow_remote", admin.allow_remote);
