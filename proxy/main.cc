@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "edge_revision.h"  // generated at build time: EDGE_PROXY_REVISION
+#include "config/dump.h"
 #include "config/loader.h"
 #include "config/units.h"
 #include "proxy/log.h"
@@ -16,12 +17,15 @@ namespace {
 constexpr const char* kUsage =
     "usage: edge-proxy --config FILE\n"
     "       edge-proxy --check-config FILE\n"
+    "       edge-proxy --dump-config FILE\n"
     "       edge-proxy --listen HOST:PORT --upstream HOST:PORT [--workers N]\n"
     "\n"
     "An edge caching reverse proxy for HTTP/1.1 JSON APIs.\n"
     "\n"
     "  --config FILE        run with the YAML configuration in FILE\n"
     "  --check-config FILE  validate FILE, print every error, exit non-zero if any\n"
+    "  --dump-config FILE   validate FILE like --check-config, then print the effective\n"
+    "                       configuration (every default filled in) as YAML\n"
     "  --listen HOST:PORT   quick mode: listen here (port 0 picks a free port)...\n"
     "  --upstream HOST:PORT ...and proxy every request to this server\n"
     "  --workers N          worker threads (default: one per CPU core)\n"
@@ -32,6 +36,7 @@ constexpr const char* kUsage =
 struct Options {
   std::string config_file;
   bool check_only = false;
+  bool dump = false;
   std::string listen;
   std::string upstream;
   int workers = -1;
@@ -81,6 +86,10 @@ int parseArgs(int argc, char** argv, Options& opts) {
     } else if (arg == "--check-config" || arg == "-t") {
       if (!value(opts.config_file)) return usageError("--check-config needs a file");
       opts.check_only = true;
+    } else if (arg == "--dump-config") {
+      if (!value(opts.config_file)) return usageError("--dump-config needs a file");
+      opts.check_only = true;
+      opts.dump = true;
     } else if (arg == "--listen") {
       if (!value(opts.listen)) return usageError("--listen needs HOST:PORT");
     } else if (arg == "--upstream") {
@@ -164,6 +173,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "edge-proxy: configuration %s has %zu error(s)\n",
                  config->source.c_str(), report.errors.size());
     return 1;
+  }
+  if (opts.dump) {
+    std::fputs(edge::config::dumpConfig(*config).c_str(), stdout);
+    return 0;
   }
   if (opts.check_only) {
     std::printf("configuration ok: %s (%zu listeners, %zu upstreams, %zu routes)\n",

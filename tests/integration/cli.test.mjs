@@ -171,3 +171,52 @@ describe('command line', { timeout: 240000 }, () => {
     assert.deepEqual(results.map((r) => r.status), Array(12).fill(200));
   });
 });
+
+describe('--dump-config', { timeout: 120000 }, () => {
+  // The dump without its first line, which names the file it was loaded from.
+  const body = (dump) => dump.slice(dump.indexOf('\n') + 1);
+
+  it('is listed by --help', async () => {
+    const r = await runProxy(['--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--dump-config FILE/);
+  });
+
+  it('prints the reference configuration with its defaults filled in and exits 0', async () => {
+    const r = await runProxy(['--dump-config', EXAMPLE_CONFIG]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.startsWith(
+      `# Effective configuration with defaults, loaded from ${EXAMPLE_CONFIG}\n`), r.stdout);
+    assert.match(r.stdout, /^# Secrets are not printed/m);
+    // Two defaults the example leaves out: the admin body limit and a class's status list.
+    assert.match(r.stdout, /^admin:\n(?: {2}.*\n)*? {2}max_body: 1m$/m);
+    assert.match(r.stdout,
+      /^ {2}health:\n(?: {4}.*\n)*? {4}statuses: \[200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501\]$/m);
+    // Values the example does set come out in the loader's own forms.
+    assert.match(r.stdout, /^ {2}static_assets:\n {4}cache: true\n {4}ttl: 365d$/m);
+  });
+
+  it('writes a dump that --check-config accepts and that dumps to itself', async () => {
+    const first = await runProxy(['--dump-config', EXAMPLE_CONFIG]);
+    assert.equal(first.code, 0, first.stderr);
+    const file = writeTempFile('dumped.yaml', first.stdout);
+    const check = await runProxy(['--check-config', file]);
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stdout, /configuration ok/);
+    const second = await runProxy(['--dump-config', file]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.ok(second.stdout.startsWith(`# Effective configuration with defaults, loaded from ${file}\n`));
+    assert.equal(body(second.stdout), body(first.stdout));
+  });
+
+  it('exits 1 on a bad file with file:line:col and prints no configuration', async () => {
+    const file = writeTempFile('bad-dump.yaml',
+      'listen: [127.0.0.1:0]\nupstreams:\n  app: { servers: [127.0.0.1:9] }\n' +
+      'routes:\n  - upstream: app\ncache:\n  shards: lots\n');
+    const r = await runProxy(['--dump-config', file]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    diagnostic(r.stderr, file, 7, 11, 'cache.shards');
+    assert.match(r.stderr, /configuration .* has 1 error/);
+  });
+});
