@@ -9,6 +9,7 @@ packages=(
   libuv1-dev node-llhttp libssl-dev libbrotli-dev zlib1g-dev libhiredis-dev
   libyaml-cpp-dev libsimdjson-dev googletest libgtest-dev libgmock-dev libbenchmark-dev
   nodejs node-ws openssl curl redis-server nginx varnish wrk iproute2 procps util-linux
+  podman buildah mmdebstrap runc   # the container image and its test (scripts/container-test.sh)
 )
 
 missing=()

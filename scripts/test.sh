@@ -4,7 +4,9 @@
 # unit tests and the cross-thread integration tests under ThreadSanitizer (scripts/tsan.sh),
 # and every fuzz target for a few seconds over its corpus (scripts/fuzz.sh). Unit tests are
 # GoogleTest; integration tests drive the real binary against a Node.js origin with curl and
-# raw sockets. SKIP_SANITIZERS=1 runs only the first pass; SKIP_FUZZ=1 leaves out the fuzzing.
+# raw sockets. The first pass also builds and runs the container image (scripts/container-test.sh;
+# reported as skipped where containers cannot run). SKIP_SANITIZERS=1 runs only the first
+# pass; SKIP_FUZZ=1 leaves out the fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
