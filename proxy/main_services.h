@@ -13,6 +13,7 @@
 #include "lib/cache/shared_cache.h"
 #include "proxy/invalidation/purger.h"
 #include "lib/invalidation/stats.h"
+#include "proxy/runtime.h"
 
 namespace edge {
 
@@ -22,10 +23,13 @@ class AdminListener;
 namespace redis {
 class Subscriber;
 }
+namespace upstream {
+class UpstreamMonitor;
+}
 
 class MainServices {
  public:
-  MainServices() = default;
+  MainServices();
   MainServices(const MainServices&) = delete;
   MainServices& operator=(const MainServices&) = delete;
 
@@ -37,8 +41,14 @@ class MainServices {
   // counters for the admin API's /stats.
   bool start(uv_loop_t* loop, const config::Config& config, cache::SharedCache& cache,
              admin::RequestTotalsSource requests, std::string& error);
-  // Closes the subscriber and the listener; their handles close on the next loop turns.
+  // Re-resolves the upstreams' server names and runs their active health checks on `loop`
+  // (upstream/upstream_monitor.*); their state goes to /stats.
+  void watchUpstreams(uv_loop_t* loop, RuntimePtr runtime);
+  // Closes the subscriber, the listener and the upstream watch; their handles close on the
+  // next loop turns.
   void stop();
+
+  ~MainServices();
 
  private:
   invalidation::InvalidationStats stats_;
@@ -46,6 +56,7 @@ class MainServices {
   std::unique_ptr<admin::AdminApi> api_;
   redis::Subscriber* subscriber_ = nullptr;
   admin::AdminListener* listener_ = nullptr;
+  std::unique_ptr<upstream::UpstreamMonitor> monitor_;
 };
 
 }  // namespace edge

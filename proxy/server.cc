@@ -6,6 +6,7 @@
 #include <csignal>
 #include <thread>
 
+#include "proxy/cpu_limit.h"
 #include "proxy/log.h"
 #include "proxy/main_services.h"
 #include "proxy/net_util.h"
@@ -37,6 +38,15 @@ void onSignal(uv_signal_t* handle, int signum) {
   for (auto& worker : *main->workers) {
     worker->drain();
   }
+}
+
+// `workers: auto`: the CPUs the affinity mask and the cgroup quota leave this process.
+unsigned autoWorkers() {
+  const cpu::CpuLimit limit = cpu::usableCpus();
+  const std::string quota = limit.quota ? std::to_string(*limit.quota) : std::string("none");
+  EDGE_LOG_INFO("workers: auto: %u (CPU affinity %u, cgroup quota %s)", limit.workers,
+                limit.affinity, quota.c_str());
+  return limit.workers;
 }
 
 }  // namespace
@@ -76,7 +86,7 @@ int Server::run() {
   std::signal(SIGPIPE, SIG_IGN);
   unsigned workers = runtime_->config->workers;
   if (workers == 0) {
-    workers = std::max(1u, std::thread::hardware_concurrency());
+    workers = autoWorkers();
   }
   std::string error;
   if (!MainServices::check(*runtime_->config, error)) {
@@ -108,6 +118,7 @@ int Server::run() {
     uv_loop_close(&main.loop);
     return 1;
   }
+  services.watchUpstreams(&main.loop, runtime_);
   main.services = &services;
   main.workers = &workers_;
   uv_signal_init(&main.loop, &main.sigterm);

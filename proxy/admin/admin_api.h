@@ -1,7 +1,7 @@
 // The admin API's requests and answers, without the sockets (admin_listener.* carries them):
 //   POST /purge    JSON body {"keys":[...], "tags":[...], "patterns":[...], "soft":true},
 //                  or query parameters key=, tag=, pattern= (each repeatable) and soft=1
-//   GET  /stats    store, coalescing, invalidation and request counters
+//   GET  /stats    store, coalescing, invalidation and request counters, upstream health
 //   GET  /entry?key=<cache key>   the stored variants of one key, or 404
 // Every request needs "Authorization: Bearer <token>" (the scheme in any case); without it (or with another token) the
 // answer is 401 whatever the path. All answers are JSON.
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lib/cache/shared_cache.h"
+#include "proxy/admin/json_writer.h"
 #include "proxy/invalidation/purger.h"
 #include "lib/invalidation/stats.h"
 #include "proxy/request_counters.h"
@@ -25,6 +26,8 @@ namespace edge::admin {
 
 // The request counters of every worker, summed; called on the admin API's thread.
 using RequestTotalsSource = std::function<RequestTotals()>;
+// Writes one JSON value of /stats (e.g. the upstreams' health); called on the admin thread.
+using StatsSection = std::function<void(JsonWriter&)>;
 
 struct AdminRequest {
   std::string method;
@@ -63,6 +66,9 @@ class AdminApi {
 
   size_t maxBody() const { return max_body_; }
 
+  // /stats `upstreams`: servers, their addresses and health.
+  void setUpstreamsReport(StatsSection report) { upstreams_ = std::move(report); }
+
  private:
   bool authorized(const std::string& authorization) const;
   AdminResponse purge(const AdminRequest& request, std::string_view query);
@@ -75,6 +81,7 @@ class AdminApi {
   const size_t max_body_;
   const cache::SharedCache* cache_;
   const RequestTotalsSource requests_;
+  StatsSection upstreams_;
 };
 
 // "a%7Cb" -> "a|b"; false on a broken escape. '+' stays '+' (keys may contain it).

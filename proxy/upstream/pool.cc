@@ -8,9 +8,13 @@
 namespace edge::upstream {
 
 UpstreamSet::UpstreamSet(Worker& worker) {
-  for (const config::UpstreamConfig& cfg : worker.runtime().config->upstreams) {
+  const Runtime& runtime = worker.runtime();
+  for (size_t index = 0; index < runtime.config->upstreams.size(); ++index) {
+    const config::UpstreamConfig& cfg = runtime.config->upstreams[index];
+    const ServerHealthView* health =
+        cfg.health_check ? &runtime.addresses->upstream(index) : nullptr;
     PerUpstream u{Balancer(cfg.servers.size(), cfg.max_fails,
-                           static_cast<uint64_t>(cfg.fail_timeout.count())),
+                           static_cast<uint64_t>(cfg.fail_timeout.count()), health),
                   std::vector<std::deque<UpstreamConn*>>(cfg.servers.size()), 0,
                   cfg.pool_max_idle, {}};
     for (size_t i = 0; i < cfg.servers.size(); ++i) {

@@ -45,7 +45,7 @@ UpstreamConn* UpstreamConn::connect(Worker& worker, size_t upstream, size_t serv
   auto* conn = new UpstreamConn(worker, upstream, server);
   conn->handler_ = &handler;
   conn->socket_->setNoDelay(true);
-  const sockaddr_storage& addr = worker.runtime().upstream_addresses[upstream][server];
+  const sockaddr_storage addr = worker.runtime().addresses->upstream(upstream).server(server).pick();
   const config::UpstreamConfig& cfg = worker.runtime().config->upstreams[upstream];
   conn->timer_.start(TimerKind::Connect, cfg.connect_timeout);
   int rc = conn->socket_->connect(reinterpret_cast<const sockaddr*>(&addr));
