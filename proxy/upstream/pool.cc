@@ -1,7 +1,9 @@
 #include "proxy/upstream/pool.h"
 
 #include <algorithm>
+#include <iterator>
 
+#include "proxy/upstream/address_book.h"
 #include "proxy/upstream/upstream_conn.h"
 #include "proxy/worker.h"
 
@@ -26,16 +28,19 @@ UpstreamSet::UpstreamSet(Worker& worker) {
 
 UpstreamSet::~UpstreamSet() { closeAll(); }
 
-UpstreamConn* UpstreamSet::takeIdle(size_t upstream, size_t server) {
+UpstreamConn* UpstreamSet::takeIdle(size_t upstream, size_t server,
+                                    const sockaddr_storage& address) {
   PerUpstream& u = upstreams_[upstream];
   std::deque<UpstreamConn*>& stack = u.idle[server];
-  if (stack.empty()) {
-    return nullptr;
+  for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
+    UpstreamConn* conn = *it;
+    if (sameAddress(conn->address(), address)) {
+      stack.erase(std::next(it).base());
+      --u.idle_count;
+      return conn;
+    }
   }
-  UpstreamConn* conn = stack.back();
-  stack.pop_back();
-  --u.idle_count;
-  return conn;
+  return nullptr;
 }
 
 void UpstreamSet::putIdle(UpstreamConn* conn) {

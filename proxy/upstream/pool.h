@@ -1,6 +1,9 @@
 // A worker's upstream state: per upstream a Balancer, per server a stack of idle keep-alive
-// connections. Only clean connections enter (see UpstreamConn::finishExchange).
+// connections (to any of its addresses; taken by address). Only clean connections enter (see
+// UpstreamConn::finishExchange).
 #pragma once
+
+#include <sys/socket.h>
 
 #include <cstddef>
 #include <deque>
@@ -30,8 +33,8 @@ class UpstreamSet {
   tls::ClientSessionSlot& sessionSlot(size_t upstream, size_t server) {
     return *upstreams_[upstream].sessions[server];
   }
-  // The most recently used idle connection to that server, or null.
-  UpstreamConn* takeIdle(size_t upstream, size_t server);
+  // The most recently used idle connection to that address of the server, or null.
+  UpstreamConn* takeIdle(size_t upstream, size_t server, const sockaddr_storage& address);
   // Keeps the connection; closes the oldest idle one when over pool_max_idle.
   void putIdle(UpstreamConn* conn);
   // An idle connection closed by the server or its idle timer.

@@ -32,23 +32,24 @@ net::Socket* openSocket(Worker& worker, net::SocketHandler& handler, size_t upst
 
 }  // namespace
 
-UpstreamConn::UpstreamConn(Worker& worker, size_t upstream, size_t server)
+UpstreamConn::UpstreamConn(Worker& worker, size_t upstream, size_t server,
+                           const sockaddr_storage& address)
     : worker_(worker),
       upstream_(upstream),
       server_(server),
+      address_(address),
       socket_(openSocket(worker, *this, upstream, server, tls_socket_)),
       timer_(worker.loop(), [this](TimerKind kind) { onTimer(kind); }),
       parser_(*this) {}
 
 UpstreamConn* UpstreamConn::connect(Worker& worker, size_t upstream, size_t server,
-                                    UpstreamHandler& handler) {
-  auto* conn = new UpstreamConn(worker, upstream, server);
+                                    const sockaddr_storage& address, UpstreamHandler& handler) {
+  auto* conn = new UpstreamConn(worker, upstream, server, address);
   conn->handler_ = &handler;
   conn->socket_->setNoDelay(true);
-  const sockaddr_storage addr = worker.runtime().addresses->upstream(upstream).server(server).pick();
   const config::UpstreamConfig& cfg = worker.runtime().config->upstreams[upstream];
   conn->timer_.start(TimerKind::Connect, cfg.connect_timeout);
-  int rc = conn->socket_->connect(reinterpret_cast<const sockaddr*>(&addr));
+  int rc = conn->socket_->connect(reinterpret_cast<const sockaddr*>(&conn->address_));
   if (rc != 0) {
     // The caller is still on the stack: it sees null instead of a callback.
     EDGE_LOG_WARN("cannot start a connection to %s: %s",

@@ -61,7 +61,7 @@ class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
   // Starts connecting; the handler hears onUpstreamReady or onUpstreamFailure. Null when the
   // connect could not even start (the handler hears nothing).
   static UpstreamConn* connect(Worker& worker, size_t upstream, size_t server,
-                               UpstreamHandler& handler);
+                               const sockaddr_storage& address, UpstreamHandler& handler);
 
   // For a connection taken from the pool.
   void attach(UpstreamHandler& handler);
@@ -90,12 +90,13 @@ class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
   bool responseStarted() const { return parser_.started(); }
   size_t upstreamIndex() const { return upstream_; }
   size_t serverIndex() const { return server_; }
+  const sockaddr_storage& address() const { return address_; }
 
  private:
   enum class State { Connecting, Active, Idle, Tunnel, Closed };
   enum class TimerKind { None, Connect, FirstByte, Idle, PoolIdle };
 
-  UpstreamConn(Worker& worker, size_t upstream, size_t server);
+  UpstreamConn(Worker& worker, size_t upstream, size_t server, const sockaddr_storage& address);
   ~UpstreamConn() override = default;
 
   // SocketHandler
@@ -121,6 +122,7 @@ class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
   Worker& worker_;
   const size_t upstream_;
   const size_t server_;
+  const sockaddr_storage address_;
   tls::TlsSocket* tls_socket_ = nullptr;  // socket_ itself for a TLS upstream (set first)
   net::Socket* socket_;  // frees itself after onSocketClosed
   net::ConnectionTimer<TimerKind> timer_;
