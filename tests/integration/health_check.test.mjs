@@ -11,6 +11,8 @@ import { toYaml } from './lib/config.mjs';
 import { adminOf } from './lib/redis.mjs';
 import { request } from './lib/http.mjs';
 import { waitFor } from './lib/wait.mjs';
+import { testPki } from './lib/certs.mjs';
+import { startTlsOrigin } from './lib/tls_origin.mjs';
 
 const cleanup = [];
 const stopLater = (thing) => {
@@ -161,6 +163,46 @@ describe('active health checks', { timeout: 240000 }, () => {
     }, { what: 'the silent server unhealthy' });
     assert.match(addressOf(stats, address).last_error, /timed out after 100ms/);
     assert.equal(addressOf(stats, address).last_status, 0);
+  });
+});
+
+describe('active health checks over TLS', { timeout: 240000 }, () => {
+  after(async () => {
+    await Promise.all(cleanup.map((thing) => thing.stop()));
+  });
+
+  it('checks TLS upstreams over TLS, verified like requests', async () => {
+    const { server, ca } = await testPki();
+    const good = stopLater(await startTlsOrigin(server.origin));
+    const wrong = stopLater(await startTlsOrigin(server.wrongHost));
+    const check = { path: '/hc', interval: '50ms', unhealthy_threshold: 1 };
+    const tls = { enabled: true, ca: ca.cert, server_name: 'origin.test' };
+    const proxy = stopLater(await startProxy({ yaml: toYaml({
+      listen: ['127.0.0.1:0'],
+      workers: 1,
+      upstreams: {
+        good: { servers: [good.address], tls, health_check: check },
+        wrong: { servers: [wrong.address], tls, health_check: check },
+      },
+      route_classes: { no_cache: { cache: false } },
+      routes: [{ match: { path_prefix: '/' }, upstream: 'good', class: 'no_cache' }],
+      admin: { listen: '127.0.0.1:0' },
+    }) }));
+    const admin = await adminOf(proxy);
+    const stats = await waitFor(async () => {
+      const s = await admin.stats();
+      const ok = s.upstreams[0].servers[0].addresses[0];
+      const bad = s.upstreams[1].servers[0].addresses[0];
+      return ok.checks >= 2 && !bad.healthy && s;
+    }, { what: 'checks of both TLS upstreams' });
+    const ok = stats.upstreams[0].servers[0].addresses[0];
+    assert.equal(ok.healthy, true);
+    assert.equal(ok.last_status, 200);
+    assert.equal(ok.last_error, '');
+    assert.ok(good.stats().tlsConnections >= 2, JSON.stringify(good.stats()));
+    const bad = stats.upstreams[1].servers[0].addresses[0];
+    assert.match(bad.last_error, /TLS handshake failed/);
+    assert.equal(bad.last_status, 0);
   });
 });
 

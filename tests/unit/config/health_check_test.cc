@@ -108,7 +108,7 @@ TEST(HealthCheckConfigTest, EveryBadValueIsReportedAtItsPosition) {
       "100 to 599",
       "test.yaml:10:37: upstreams.app.health_check.expected_statuses[2]: expected a status",
       "test.yaml:10:46: upstreams.app.health_check.expected_statuses[3]: expected a status",
-      "test.yaml:11:7: upstreams.app.health_check: unknown key \"hots\" (did you mean \"host\"?)",
+      "test.yaml:11:7: upstreams.app.health_check.hots: unknown key \"hots\" (did you mean \"host\"?)",
   };
   for (const std::string& prefix : prefixes) {
     bool found = false;
