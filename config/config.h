@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config/health_config.h"
 #include "config/invalidation_config.h"
 #include "config/tls_config.h"
 
@@ -65,6 +66,8 @@ struct UpstreamConfig {
   uint32_t max_fails = 3;             // consecutive failures that eject a server...
   Millis fail_timeout{10'000};        // ...for this long
   std::optional<UpstreamTlsConfig> tls;  // set: TLS to every server
+  std::optional<HealthCheckConfig> health_check;  // set: active checks of every address
+  Millis resolve_interval{30'000};    // how often server names are resolved again
 
   bool operator==(const UpstreamConfig&) const = default;
 };
@@ -190,7 +193,7 @@ struct Route {
 struct Config {
   std::string source;                  // file name, or "<quick>" for --listen/--upstream
   std::vector<ListenConfig> listen;
-  unsigned workers = 0;                // 0 = one per CPU core
+  unsigned workers = 0;                // 0 = auto: the CPUs this process may use
   Limits limits;
   ClientTimeouts client_timeouts;
   std::vector<UpstreamConfig> upstreams;

@@ -21,6 +21,7 @@
 #include "config/loader_classes.h"
 #include "config/loader_batch.h"
 #include "config/loader_compression.h"
+#include "config/loader_health.h"
 #include "config/loader_invalidation.h"
 #include "config/loader_routes.h"
 #include "config/loader_tls.h"
@@ -143,7 +144,8 @@ void readUpstreamScalars(Diagnostics& diag, const MapFields& map, UpstreamConfig
       {"connect_timeout", &UpstreamConfig::connect_timeout},
       {"first_byte_timeout", &UpstreamConfig::first_byte_timeout},
       {"idle_timeout", &UpstreamConfig::idle_timeout},
-      {"fail_timeout", &UpstreamConfig::fail_timeout}};
+      {"fail_timeout", &UpstreamConfig::fail_timeout},
+      {"resolve_interval", &UpstreamConfig::resolve_interval}};
   for (const auto& key : kDurations) {
     if (const auto value = map.get(key.name)) {
       const auto duration = yaml::readDuration(diag, *value, false);
@@ -172,7 +174,8 @@ void readUpstreams(Diagnostics& diag, const Field& field, Config& config) {
     upstream.name = entry.name;
     const MapFields map(diag, entry.field,
                         {"servers", "connect_timeout", "first_byte_timeout", "idle_timeout", "pool",
-                         "host_header", "max_fails", "fail_timeout", "tls"});
+                         "host_header", "max_fails", "fail_timeout", "tls", "health_check",
+                         "resolve_interval"});
     if (const auto servers = map.require("servers")) {
       readServers(diag, *servers, upstream);
     }
@@ -182,6 +185,9 @@ void readUpstreams(Diagnostics& diag, const Field& field, Config& config) {
     readUpstreamScalars(diag, map, upstream);
     if (const auto tls = map.get("tls")) {
       upstream.tls = yaml::readUpstreamTls(diag, *tls);
+    }
+    if (const auto check = map.get("health_check")) {
+      upstream.health_check = yaml::readHealthCheck(diag, *check);
     }
     config.upstreams.push_back(std::move(upstream));
   }

@@ -5,6 +5,7 @@
 #include "proxy/admin/admin_listener.h"
 #include "proxy/log.h"
 #include "proxy/redis/subscriber.h"
+#include "proxy/upstream/upstream_monitor.h"
 
 namespace edge {
 namespace {
@@ -109,7 +110,23 @@ bool MainServices::reconfigure(const config::Config& old_config, const config::C
   return true;
 }
 
+MainServices::MainServices() = default;
+MainServices::~MainServices() = default;
+
+void MainServices::watchUpstreams(uv_loop_t* loop, RuntimePtr runtime) {
+  monitor_ = std::make_unique<upstream::UpstreamMonitor>(loop, std::move(runtime));
+  monitor_->start();
+  if (api_) {
+    api_->setUpstreamsReport([monitor = monitor_.get()](admin::JsonWriter& json) {
+      monitor->report(json);
+    });
+  }
+}
+
 void MainServices::stop() {
+  if (monitor_) {
+    monitor_->stop();
+  }
   if (subscriber_ != nullptr) {
     subscriber_->close();
     subscriber_ = nullptr;

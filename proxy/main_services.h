@@ -15,6 +15,7 @@
 #include "lib/cache/shared_cache.h"
 #include "proxy/invalidation/purger.h"
 #include "lib/invalidation/stats.h"
+#include "proxy/runtime.h"
 
 namespace edge {
 
@@ -24,10 +25,13 @@ class AdminListener;
 namespace redis {
 class Subscriber;
 }
+namespace upstream {
+class UpstreamMonitor;
+}
 
 class MainServices {
  public:
-  MainServices() = default;
+  MainServices();
   MainServices(const MainServices&) = delete;
   MainServices& operator=(const MainServices&) = delete;
 
@@ -46,8 +50,14 @@ class MainServices {
   // again. False with `error` (and nothing changed) when the new admin listener cannot bind.
   bool reconfigure(const config::Config& old_config, const config::Config& new_config,
                    std::string_view digest, std::string& error);
-  // Closes the subscriber and the listener; their handles close on the next loop turns.
+  // Re-resolves the upstreams' server names and runs their active health checks on `loop`
+  // (upstream/upstream_monitor.*); their state goes to /stats. A reload calls it again.
+  void watchUpstreams(uv_loop_t* loop, RuntimePtr runtime);
+  // Closes the subscriber, the listener and the upstream watch; their handles close on the
+  // next loop turns.
   void stop();
+
+  ~MainServices();
 
  private:
   bool openAdmin(const config::AdminConfig& admin, std::string_view digest, std::string& error);
@@ -63,6 +73,7 @@ class MainServices {
   std::vector<std::unique_ptr<admin::AdminApi>> retired_apis_;  // of moved admin listeners
   redis::Subscriber* subscriber_ = nullptr;
   admin::AdminListener* listener_ = nullptr;
+  std::unique_ptr<upstream::UpstreamMonitor> monitor_;
 };
 
 }  // namespace edge

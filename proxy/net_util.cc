@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -27,6 +28,42 @@ bool resolve(const config::HostPort& hp, sockaddr_storage& out, std::string& err
   std::memcpy(&out, result->ai_addr, result->ai_addrlen);
   freeaddrinfo(result);
   return true;
+}
+
+bool resolveAll(const config::HostPort& hp, std::vector<sockaddr_storage>& out,
+                std::string& error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* result = nullptr;
+  const std::string port = std::to_string(hp.port);
+  const int rc = getaddrinfo(hp.host.c_str(), port.c_str(), &hints, &result);
+  if (rc != 0 || result == nullptr) {
+    error = "cannot resolve " + hp.str() + ": " + gai_strerror(rc);
+    return false;
+  }
+  out = addressesOf(result);
+  freeaddrinfo(result);
+  return true;
+}
+
+std::vector<sockaddr_storage> addressesOf(const addrinfo* list) {
+  std::vector<sockaddr_storage> out;
+  for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_addrlen > sizeof(sockaddr_storage) ||
+        (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)) {
+      continue;
+    }
+    sockaddr_storage address{};
+    std::memcpy(&address, ai->ai_addr, ai->ai_addrlen);
+    const bool seen = std::any_of(out.begin(), out.end(), [&](const sockaddr_storage& other) {
+      return std::memcmp(&other, &address, sizeof address) == 0;
+    });
+    if (!seen) {
+      out.push_back(address);
+    }
+  }
+  return out;
 }
 
 int openListenSocket(const sockaddr_storage& addr, std::string& error) {

@@ -4,7 +4,10 @@
 
 #include <sys/socket.h>
 
+#include <netdb.h>
+
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 
@@ -13,6 +16,13 @@ namespace edge::net {
 // Resolves host:port (numeric or a name, resolved once at startup). Returns false and sets
 // `error` when it cannot be resolved.
 bool resolve(const config::HostPort& hp, sockaddr_storage& out, std::string& error);
+
+// Every address host:port resolves to (TCP), in the resolver's order, without repeats.
+// Returns false and sets `error` when it cannot be resolved.
+bool resolveAll(const config::HostPort& hp, std::vector<sockaddr_storage>& out,
+                std::string& error);
+// The addresses of a getaddrinfo result, in order, without repeats.
+std::vector<sockaddr_storage> addressesOf(const addrinfo* list);
 
 // A non-blocking listening socket with SO_REUSEADDR and SO_REUSEPORT; -1 and `error` on failure.
 int openListenSocket(const sockaddr_storage& addr, std::string& error);

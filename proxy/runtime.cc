@@ -31,15 +31,18 @@ void buildTls(Runtime& runtime, const config::Config& config, tls::ConfigReport&
 RuntimePtr buildRuntime(const config::ConfigPtr& config, tls::ConfigReport& report) {
   auto runtime = std::make_shared<Runtime>(config);
   for (const config::UpstreamConfig& upstream : config->upstreams) {
-    std::vector<sockaddr_storage> addresses(upstream.servers.size());
-    for (size_t i = 0; i < upstream.servers.size(); ++i) {
+    std::vector<upstream::AddressSetPtr> servers;
+    for (const config::HostPort& server : upstream.servers) {
+      std::vector<sockaddr_storage> addresses;
       std::string why;
-      if (!net::resolve(upstream.servers[i], addresses[i], why)) {
+      if (!net::resolveAll(server, addresses, why) || addresses.empty()) {
         report.errors.push_back(
             {config->source, 0, 0, "upstreams." + upstream.name + ".servers", why});
+        addresses.resize(1);  // keeps indexes valid; the runtime is not used
       }
+      servers.push_back(upstream::makeAddressSet(addresses, nullptr));
     }
-    runtime->upstream_addresses.push_back(std::move(addresses));
+    runtime->addresses->add(std::move(servers));
   }
   buildTls(*runtime, *config, report);
   if (!report.errors.empty()) {

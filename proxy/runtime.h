@@ -16,13 +16,16 @@
 #include "proxy/tls/client_context.h"
 #include "proxy/tls/config_report.h"
 #include "proxy/tls/server_context.h"
+#include "proxy/upstream/address_book.h"
 
 namespace edge {
 
 struct Runtime {
   config::ConfigPtr config;
   config::RouteTable routes;
-  std::vector<std::vector<sockaddr_storage>> upstream_addresses;  // [upstream][server]
+  // Every address of every upstream server, and its active health; the main thread
+  // re-resolves names and runs the checks into it (upstream/upstream_monitor.*).
+  std::shared_ptr<upstream::AddressBook> addresses = std::make_shared<upstream::AddressBook>();
   // The request filters' configs, built once for this snapshot.
   filters::ChainFactory filters;
   // TLS contexts built from this snapshot's files: [listener] (null: plain) and [upstream]

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "config/loader.h"
+#include "proxy/cpu_limit.h"
 #include "proxy/log.h"
 #include "proxy/main_services.h"
 #include "proxy/net_util.h"
@@ -26,6 +27,15 @@ void closeFds(std::vector<int>& fds) {
   fds.clear();
 }
 
+// `workers: auto`: the CPUs the affinity mask and the cgroup quota leave this process.
+unsigned autoWorkers() {
+  const cpu::CpuLimit limit = cpu::usableCpus();
+  const std::string quota = limit.quota ? std::to_string(*limit.quota) : std::string("none");
+  EDGE_LOG_INFO("workers: auto: %u (CPU affinity %u, cgroup quota %s)", limit.workers,
+                limit.affinity, quota.c_str());
+  return limit.workers;
+}
+
 unsigned workerCount(const config::Config& config, const ServerOptions& options) {
   if (options.workers > 0) {
     return static_cast<unsigned>(options.workers);
@@ -33,8 +43,9 @@ unsigned workerCount(const config::Config& config, const ServerOptions& options)
   if (config.workers > 0) {
     return config.workers;
   }
-  return std::max(1u, std::thread::hardware_concurrency());
+  return autoWorkers();
 }
+
 
 }  // namespace
 
@@ -132,6 +143,7 @@ int Server::run() {
     uv_loop_close(&loop_);
     return 1;
   }
+  services_->watchUpstreams(&loop_, runtime_);
   for (uv_signal_t* signal : {&sigterm_, &sigint_, &sighup_}) {
     uv_signal_init(&loop_, signal);
     signal->data = this;

@@ -135,6 +135,8 @@ admin::ReloadOutcome Server::attemptReload() {
     }
     workers_[w]->reconfigure(next, std::move(plans));
   }
+  // Names are resolved and servers checked anew for the new snapshot's upstreams.
+  services_->watchUpstreams(&loop_, next);
   std::vector<Bound> listeners;
   size_t added = 0;
   for (size_t i = 0; i < plan.size(); ++i) {

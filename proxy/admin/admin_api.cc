@@ -315,6 +315,10 @@ AdminResponse AdminApi::stats() const {
   json.key("requests");
   writeRequests(json, totals);
   writeConnections(json, totals.connections);
+  if (upstreams_) {
+    json.key("upstreams");
+    upstreams_(json);
+  }
   json.endObject();
   return {200, json.take(), {}};
 }

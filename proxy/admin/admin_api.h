@@ -1,7 +1,7 @@
 // The admin API's requests and answers, without the sockets (admin_listener.* carries them):
 //   POST /purge    JSON body {"keys":[...], "tags":[...], "patterns":[...], "soft":true},
 //                  or query parameters key=, tag=, pattern= (each repeatable) and soft=1
-//   GET  /stats    store, coalescing, invalidation and request counters
+//   GET  /stats    store, coalescing, invalidation and request counters, upstream health
 //   GET  /entry?key=<cache key>   the stored variants of one key, or 404
 //   POST /reload   reads and checks the config file again and swaps it in (like SIGHUP); 400
 //                  with every error when it is bad, the running config staying
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "lib/cache/shared_cache.h"
+#include "proxy/admin/json_writer.h"
 #include "proxy/invalidation/purger.h"
 #include "lib/invalidation/stats.h"
 #include "proxy/request_counters.h"
@@ -30,6 +31,8 @@ namespace edge::admin {
 
 // The request counters of every worker, summed; called on the admin API's thread.
 using RequestTotalsSource = std::function<RequestTotals()>;
+// Writes one JSON value of /stats (e.g. the upstreams' health); called on the admin thread.
+using StatsSection = std::function<void(JsonWriter&)>;
 
 // What the server around the admin API does for it (on the main loop).
 struct ReloadOutcome {
@@ -96,6 +99,8 @@ class AdminApi {
     health_requires_token_ = health_requires_token;
   }
   void setHealthRequiresToken(bool required) { health_requires_token_ = required; }
+  // /stats `upstreams`: servers, their addresses and health.
+  void setUpstreamsReport(StatsSection report) { upstreams_ = std::move(report); }
 
  private:
   bool authorized(const std::string& authorization) const;
@@ -113,6 +118,7 @@ class AdminApi {
   ServerControl control_;
   const cache::SharedCache* cache_;
   const RequestTotalsSource requests_;
+  StatsSection upstreams_;
 };
 
 // "a%7Cb" -> "a|b"; false on a broken escape. '+' stays '+' (keys may contain it).

@@ -2,24 +2,31 @@
 
 namespace edge::upstream {
 
-Balancer::Balancer(size_t server_count, uint32_t max_fails, uint64_t fail_timeout_ms)
+Balancer::Balancer(size_t server_count, uint32_t max_fails, uint64_t fail_timeout_ms,
+                   const ServerHealthView* health)
     : servers_(server_count), max_fails_(max_fails == 0 ? 1 : max_fails),
-      fail_timeout_ms_(fail_timeout_ms) {}
+      fail_timeout_ms_(fail_timeout_ms), health_(health) {}
 
 size_t Balancer::pick(uint64_t now_ms, const std::vector<bool>& tried) {
   size_t n = servers_.size();
   size_t fallback = kNone;
+  bool fallback_healthy = false;
   for (size_t step = 0; step < n; ++step) {
     size_t i = (next_ + step) % n;
     if (i < tried.size() && tried[i]) {
       continue;
     }
-    if (!isEjected(i, now_ms)) {
+    const bool healthy = isHealthy(i);
+    if (healthy && !isEjected(i, now_ms)) {
       next_ = (i + 1) % n;
       return i;
     }
-    if (fallback == kNone || servers_[i].ejected_until_ms < servers_[fallback].ejected_until_ms) {
+    // Healthy beats unhealthy; then the ejection that ends first.
+    if (fallback == kNone || (healthy && !fallback_healthy) ||
+        (healthy == fallback_healthy &&
+         servers_[i].ejected_until_ms < servers_[fallback].ejected_until_ms)) {
       fallback = i;
+      fallback_healthy = healthy;
     }
   }
   if (fallback != kNone) {

@@ -103,7 +103,8 @@ void UpstreamExchange::acquireConnection() {
   server_ = picked;
   record_.server = &runtime_->config->upstreams[upstream_].servers[server_];
   tried_servers_[server_] = true;
-  if (UpstreamConn* idle = pool_->takeIdle(server_)) {
+  address_ = pool_->runtime().addresses->upstream(pool_->index()).server(server_).pick();
+  if (UpstreamConn* idle = pool_->takeIdle(server_, address_)) {
     idle->attach(*this);
     useConnection(idle);
     return;
@@ -112,7 +113,7 @@ void UpstreamExchange::acquireConnection() {
 }
 
 void UpstreamExchange::connectFresh() {
-  conn_ = UpstreamConn::connect(worker_, pool_, server_, *this);
+  conn_ = UpstreamConn::connect(worker_, pool_, server_, address_, *this);
   if (conn_ == nullptr) {
     onUpstreamFailure(UpstreamFailure{UpstreamFailure::Kind::ConnectFailed, "cannot connect"});
   }

@@ -5,6 +5,8 @@
 // worker. Destroying it abandons the connection.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -120,6 +122,7 @@ class UpstreamExchange : private UpstreamHandler {
   UpstreamRequest request_;
   ExchangeSink* sink_;
   size_t server_ = 0;
+  sockaddr_storage address_{};  // which of the server's addresses (a name may have several)
   std::vector<bool> tried_servers_;
   UpstreamConn* conn_ = nullptr;
   std::string pending_body_;  // framed request bytes waiting for a connection

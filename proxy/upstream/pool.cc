@@ -1,15 +1,18 @@
 #include "proxy/upstream/pool.h"
 
 #include <algorithm>
+#include <iterator>
 
+#include "proxy/upstream/address_book.h"
 #include "proxy/upstream/upstream_conn.h"
 
 namespace edge::upstream {
 
 namespace {
 
-Balancer balancerFor(const config::UpstreamConfig& cfg) {
-  return Balancer(cfg.servers.size(), cfg.max_fails, static_cast<uint64_t>(cfg.fail_timeout.count()));
+Balancer balancerFor(const config::UpstreamConfig& cfg, const ServerHealthView* health) {
+  return Balancer(cfg.servers.size(), cfg.max_fails, static_cast<uint64_t>(cfg.fail_timeout.count()),
+                  health);
 }
 
 }  // namespace
@@ -17,22 +20,28 @@ Balancer balancerFor(const config::UpstreamConfig& cfg) {
 UpstreamPool::UpstreamPool(RuntimePtr runtime, size_t upstream)
     : runtime_(std::move(runtime)),
       upstream_(upstream),
-      balancer_(balancerFor(config())),
+      balancer_(balancerFor(config(), healthView())),
       idle_(config().servers.size()) {
   for (size_t i = 0; i < config().servers.size(); ++i) {
     sessions_.push_back(std::make_unique<tls::ClientSessionSlot>());
   }
 }
 
-UpstreamConn* UpstreamPool::takeIdle(size_t server) {
+const ServerHealthView* UpstreamPool::healthView() const {
+  return config().health_check ? &runtime_->addresses->upstream(upstream_) : nullptr;
+}
+
+UpstreamConn* UpstreamPool::takeIdle(size_t server, const sockaddr_storage& address) {
   std::deque<UpstreamConn*>& stack = idle_[server];
-  if (stack.empty()) {
-    return nullptr;
+  for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
+    UpstreamConn* conn = *it;
+    if (sameAddress(conn->address(), address)) {
+      stack.erase(std::next(it).base());
+      --idle_count_;
+      return conn;
+    }
   }
-  UpstreamConn* conn = stack.back();
-  stack.pop_back();
-  --idle_count_;
-  return conn;
+  return nullptr;
 }
 
 void UpstreamPool::putIdle(UpstreamConn* conn) {
@@ -77,6 +86,9 @@ void UpstreamPool::closeIdle() {
 void UpstreamPool::adopt(RuntimePtr runtime, size_t upstream) {
   runtime_ = std::move(runtime);
   upstream_ = upstream;
+  // The new snapshot has its own address book and checks: the old ones may go with the old
+  // snapshot.
+  balancer_.setHealth(healthView());
 }
 
 void UpstreamPool::retire() {

@@ -8,6 +8,8 @@
 // that began before the reload close when they finish instead of being pooled.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <deque>
 #include <memory>
@@ -35,8 +37,8 @@ class UpstreamPool {
   Balancer& balancer() { return balancer_; }
   // Where TLS sessions with that server are kept for resumption.
   tls::ClientSessionSlot& sessionSlot(size_t server) { return *sessions_[server]; }
-  // The most recently used idle connection to that server, or null.
-  UpstreamConn* takeIdle(size_t server);
+  // The most recently used idle connection to that address of the server, or null.
+  UpstreamConn* takeIdle(size_t server, const sockaddr_storage& address);
   // Keeps the connection; closes the oldest idle one when over pool_max_idle. A retired pool
   // closes it instead.
   void putIdle(UpstreamConn* conn);
@@ -50,6 +52,8 @@ class UpstreamPool {
   friend class UpstreamSet;
   // The same upstream, unchanged, in a newer snapshot (its index may differ).
   void adopt(RuntimePtr runtime, size_t upstream);
+  // The active checks' view of this snapshot's servers, or null without checks.
+  const ServerHealthView* healthView() const;
   void retire();
 
   RuntimePtr runtime_;

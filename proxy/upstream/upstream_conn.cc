@@ -33,10 +33,12 @@ net::Socket* openSocket(Worker& worker, net::SocketHandler& handler, UpstreamPoo
 
 }  // namespace
 
-UpstreamConn::UpstreamConn(Worker& worker, std::shared_ptr<UpstreamPool> pool, size_t server)
+UpstreamConn::UpstreamConn(Worker& worker, std::shared_ptr<UpstreamPool> pool, size_t server,
+                           const sockaddr_storage& address)
     : worker_(worker),
       pool_(std::move(pool)),
       server_(server),
+      address_(address),
       socket_(openSocket(worker, *this, *pool_, server, tls_socket_)),
       timer_(worker.loop(), [this](TimerKind kind) { onTimer(kind); }),
       parser_(*this) {}
@@ -44,15 +46,14 @@ UpstreamConn::UpstreamConn(Worker& worker, std::shared_ptr<UpstreamPool> pool, s
 const config::UpstreamConfig& UpstreamConn::config() const { return pool_->config(); }
 
 UpstreamConn* UpstreamConn::connect(Worker& worker, std::shared_ptr<UpstreamPool> pool,
-                                    size_t server, UpstreamHandler& handler) {
-  auto* conn = new UpstreamConn(worker, std::move(pool), server);
+                                    size_t server, const sockaddr_storage& address,
+                                    UpstreamHandler& handler) {
+  auto* conn = new UpstreamConn(worker, std::move(pool), server, address);
   conn->handler_ = &handler;
   conn->socket_->setNoDelay(true);
-  const UpstreamPool& owner = *conn->pool_;
-  const sockaddr_storage& addr = owner.runtime().upstream_addresses[owner.index()][server];
-  const config::UpstreamConfig& cfg = owner.config();
+  const config::UpstreamConfig& cfg = conn->config();
   conn->timer_.start(TimerKind::Connect, cfg.connect_timeout);
-  int rc = conn->socket_->connect(reinterpret_cast<const sockaddr*>(&addr));
+  int rc = conn->socket_->connect(reinterpret_cast<const sockaddr*>(&conn->address_));
   if (rc != 0) {
     // The caller is still on the stack: it sees null instead of a callback.
     EDGE_LOG_WARN("cannot start a connection to %s: %s",

@@ -65,7 +65,7 @@ class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
   // Starts connecting; the handler hears onUpstreamReady or onUpstreamFailure. Null when the
   // connect could not even start (the handler hears nothing).
   static UpstreamConn* connect(Worker& worker, std::shared_ptr<UpstreamPool> pool, size_t server,
-                               UpstreamHandler& handler);
+                               const sockaddr_storage& address, UpstreamHandler& handler);
 
   // For a connection taken from the pool.
   void attach(UpstreamHandler& handler);
@@ -93,12 +93,14 @@ class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
   bool reused() const { return exchanges_ > 1; }
   bool responseStarted() const { return parser_.started(); }
   size_t serverIndex() const { return server_; }
+  const sockaddr_storage& address() const { return address_; }
 
  private:
   enum class State { Connecting, Active, Idle, Tunnel, Closed };
   enum class TimerKind { None, Connect, FirstByte, Idle, PoolIdle };
 
-  UpstreamConn(Worker& worker, std::shared_ptr<UpstreamPool> pool, size_t server);
+  UpstreamConn(Worker& worker, std::shared_ptr<UpstreamPool> pool, size_t server,
+               const sockaddr_storage& address);
   const config::UpstreamConfig& config() const;
   ~UpstreamConn() override = default;
 
@@ -126,6 +128,7 @@ class UpstreamConn : private http::ResponseSink, private net::SocketHandler {
   // The pool it belongs to; it also holds the config snapshot its settings come from.
   const std::shared_ptr<UpstreamPool> pool_;
   const size_t server_;
+  const sockaddr_storage address_;
   tls::TlsSocket* tls_socket_ = nullptr;  // socket_ itself for a TLS upstream (set first)
   net::Socket* socket_;  // frees itself after onSocketClosed
   net::ConnectionTimer<TimerKind> timer_;

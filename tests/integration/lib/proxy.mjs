@@ -19,11 +19,14 @@ export function writeTempFile(name, text) {
 }
 
 // Starts the proxy with a YAML config (written to a temp file) or explicit args, and waits for
-// its "listening on HOST:PORT" line on stderr.
-export async function startProxy({ yaml, args = [], readyTimeoutMs = 10000 } = {}) {
+// its "listening on HOST:PORT" line on stderr. `wrapper` runs it through a command that ends
+// by exec'ing its arguments (e.g. ['taskset', '-c', '0']).
+export async function startProxy({ yaml, args = [], readyTimeoutMs = 10000, wrapper = [] } = {}) {
   const configFile = yaml !== undefined ? writeTempFile('edge.yaml', yaml) : undefined;
   const argv = configFile ? ['--config', configFile, ...args] : args;
-  const child = spawnTracked(PROXY_BIN, argv);
+  const child = wrapper.length > 0
+    ? spawnTracked(wrapper[0], [...wrapper.slice(1), PROXY_BIN, ...argv])
+    : spawnTracked(PROXY_BIN, argv);
   watchSanitizerReports(child, `edge-proxy ${argv.join(' ')}`);
   const stdout = collectText(child.stdout);
   const stderr = collectText(child.stderr);
