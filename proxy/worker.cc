@@ -136,10 +136,14 @@ void Worker::closeLoopHandles() {
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
 }
 
-void Worker::track(DownstreamConn* conn) { conns_.insert(conn); }
+void Worker::track(DownstreamConn* conn) {
+  conns_.insert(conn);
+  connection_counters_.connectionOpened();
+}
 
 void Worker::untrack(DownstreamConn* conn) {
   conns_.erase(conn);
+  connection_counters_.connectionClosed();
   cancelContinue(conn);
   finishIfDrained();
 }

@@ -16,6 +16,7 @@
 #include "proxy/connection_counters.h"
 #include "proxy/request_counters.h"
 #include "proxy/runtime.h"
+#include "proxy/upstream_counters.h"
 
 namespace edge {
 
@@ -56,6 +57,8 @@ class Worker : public filters::WorkerMailbox {
   const RequestCounters& requestCounters() const { return request_counters_; }
   ConnectionCounters& connectionCounters() { return connection_counters_; }
   const ConnectionCounters& connectionCounters() const { return connection_counters_; }
+  UpstreamCounters& upstreamCounters() { return upstream_counters_; }
+  const UpstreamCounters& upstreamCounters() const { return upstream_counters_; }
 
   // Worker thread only below.
   unsigned id() const { return id_; }
@@ -105,6 +108,7 @@ class Worker : public filters::WorkerMailbox {
   std::vector<std::function<void()>> mailbox_;
 
   std::unique_ptr<char[]> read_buffer_;
+  UpstreamCounters upstream_counters_;  // before upstreams_: their pools count into it
   std::unique_ptr<upstream::UpstreamSet> upstreams_;
   std::unique_ptr<BackgroundEncoder> encoder_;
   std::vector<Listener*> listeners_;  // each frees itself in its close callback

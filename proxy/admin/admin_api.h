@@ -3,8 +3,9 @@
 //                  or query parameters key=, tag=, pattern= (each repeatable) and soft=1
 //   GET  /stats    store, coalescing, invalidation and request counters
 //   GET  /entry?key=<cache key>   the stored variants of one key, or 404
+//   GET  /metrics  the same counters and per-class series in the Prometheus text format
 // Every request needs "Authorization: Bearer <token>" (the scheme in any case); without it (or with another token) the
-// answer is 401 whatever the path. All answers are JSON.
+// answer is 401 whatever the path. All answers but /metrics are JSON.
 #pragma once
 
 #include <atomic>
@@ -23,8 +24,9 @@
 
 namespace edge::admin {
 
-// The request counters of every worker, summed; called on the admin API's thread.
-using RequestTotalsSource = std::function<RequestTotals()>;
+// The request counters of every worker, summed (`with_classes`: the per-class series too);
+// called on the admin API's thread.
+using RequestTotalsSource = std::function<RequestTotals(bool with_classes)>;
 
 struct AdminRequest {
   std::string method;
@@ -35,7 +37,7 @@ struct AdminRequest {
 
 struct AdminResponse {
   int status = 200;
-  std::string body;  // JSON
+  std::string body;  // JSON unless a Content-Type header says otherwise
   std::vector<std::pair<std::string, std::string>> headers;  // beyond the framing ones
 };
 
@@ -67,6 +69,7 @@ class AdminApi {
   bool authorized(const std::string& authorization) const;
   AdminResponse purge(const AdminRequest& request, std::string_view query);
   AdminResponse stats() const;
+  AdminResponse metrics() const;
   AdminResponse entry(std::string_view query) const;
 
   const std::string token_;

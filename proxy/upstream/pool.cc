@@ -7,14 +7,18 @@
 
 namespace edge::upstream {
 
-UpstreamSet::UpstreamSet(Worker& worker) {
-  for (const config::UpstreamConfig& cfg : worker.runtime().config->upstreams) {
+UpstreamSet::UpstreamSet(Worker& worker) : counters_(worker.upstreamCounters()) {
+  const Runtime& runtime = worker.runtime();
+  for (const config::UpstreamConfig& cfg : runtime.config->upstreams) {
     PerUpstream u{Balancer(cfg.servers.size(), cfg.max_fails,
                            static_cast<uint64_t>(cfg.fail_timeout.count())),
                   std::vector<std::deque<UpstreamConn*>>(cfg.servers.size()), 0,
                   cfg.pool_max_idle, {}};
     for (size_t i = 0; i < cfg.servers.size(); ++i) {
       u.sessions.push_back(std::make_unique<tls::ClientSessionSlot>());
+    }
+    if (upstreams_.size() < runtime.upstream_slots.size()) {
+      u.slot = runtime.upstream_slots[upstreams_.size()];
     }
     upstreams_.push_back(std::move(u));
   }
@@ -31,6 +35,7 @@ UpstreamConn* UpstreamSet::takeIdle(size_t upstream, size_t server) {
   UpstreamConn* conn = stack.back();
   stack.pop_back();
   --u.idle_count;
+  counters_.idleRemoved(u.slot, 1);
   return conn;
 }
 
@@ -38,6 +43,7 @@ void UpstreamSet::putIdle(UpstreamConn* conn) {
   PerUpstream& u = upstreams_[conn->upstreamIndex()];
   u.idle[conn->serverIndex()].push_back(conn);
   ++u.idle_count;
+  counters_.idleAdded(u.slot, 1);
   if (u.idle_count <= u.max_idle) {
     return;
   }
@@ -47,6 +53,7 @@ void UpstreamSet::putIdle(UpstreamConn* conn) {
   UpstreamConn* oldest = fullest->front();
   fullest->pop_front();
   --u.idle_count;
+  counters_.idleRemoved(u.slot, 1);
   oldest->close();
 }
 
@@ -57,6 +64,7 @@ void UpstreamSet::forget(UpstreamConn* conn) {
   if (it != stack.end()) {
     stack.erase(it);
     --u.idle_count;
+    counters_.idleRemoved(u.slot, 1);
   }
 }
 
@@ -68,6 +76,7 @@ void UpstreamSet::closeAll() {
       }
       stack.clear();
     }
+    counters_.idleRemoved(u.slot, u.idle_count);
     u.idle_count = 0;
   }
 }

@@ -7,10 +7,12 @@
 #include <memory>
 #include <vector>
 
+#include "lib/metrics/name_slots.h"
 #include "proxy/tls/client_context.h"
 #include "proxy/upstream/balancer.h"
 
 namespace edge {
+class UpstreamCounters;
 class Worker;
 }
 
@@ -45,7 +47,9 @@ class UpstreamSet {
     size_t idle_count = 0;
     size_t max_idle = 0;
     std::vector<std::unique_ptr<tls::ClientSessionSlot>> sessions;  // per server
+    metrics::Slot slot = metrics::NameSlots::kOther;  // where its idle count is shown
   };
+  UpstreamCounters& counters_;
   std::vector<PerUpstream> upstreams_;
 };
 
