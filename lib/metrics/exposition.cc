@@ -30,38 +30,29 @@ std::string decimal(double value) {
 // Bounds in ms as seconds: 1 -> "0.001", 2500 -> "2.5".
 std::string seconds(uint64_t ms) { return decimal(static_cast<double>(ms) / 1000.0); }
 
-}  // namespace
-
-std::string escapeLabelValue(std::string_view value) {
+// Backslash and newline always; double quotes in label values only (HELP keeps them).
+std::string escaped(std::string_view text, bool quotes) {
   std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string escapeHelp(std::string_view text) {
-  std::string out;
+  out.reserve(text.size());
   for (char c : text) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";
+    } else if (c == '"' && quotes) {
+      out += "\\\"";
     } else {
       out += c;
     }
   }
   return out;
 }
+
+}  // namespace
+
+std::string escapeLabelValue(std::string_view value) { return escaped(value, true); }
+
+std::string escapeHelp(std::string_view text) { return escaped(text, false); }
 
 TextWriter& TextWriter::family(std::string_view name, Type type, std::string_view help) {
   out_.append("# HELP ").append(name).append(" ").append(escapeHelp(help)).append("\n");
