@@ -21,6 +21,8 @@ std::string_view tlsFailureName(TlsFailure failure) {
 }
 
 ConnectionTotals& ConnectionTotals::operator+=(const ConnectionTotals& other) {
+  connections_open += other.connections_open;
+  connections_accepted += other.connections_accepted;
   tls_handshakes += other.tls_handshakes;
   tls_resumed += other.tls_resumed;
   for (size_t i = 0; i < kTlsFailureCount; ++i) {
@@ -35,6 +37,8 @@ ConnectionTotals& ConnectionTotals::operator+=(const ConnectionTotals& other) {
 ConnectionTotals ConnectionCounters::read() const {
   auto load = [](const Counter& c) { return c.load(std::memory_order_relaxed); };
   ConnectionTotals totals;
+  totals.connections_open = load(connections_open_);
+  totals.connections_accepted = load(connections_accepted_);
   totals.tls_handshakes = load(tls_handshakes_);
   totals.tls_resumed = load(tls_resumed_);
   for (size_t i = 0; i < kTlsFailureCount; ++i) {

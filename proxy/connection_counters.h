@@ -1,4 +1,5 @@
-// Per-worker counters of connection events that are not requests: TLS handshakes (done,
+// Per-worker counters of connection events that are not requests: client connections (open
+// now, accepted), TLS handshakes (done,
 // resumed, failed by reason) and Upgrade tunnels (open now, opened, refused). One writer per
 // counter (the worker's thread); the admin API sums the workers' on read.
 #pragma once
@@ -20,6 +21,8 @@ inline constexpr size_t kTlsFailureCount = static_cast<size_t>(TlsFailure::Other
 std::string_view tlsFailureName(TlsFailure failure);
 
 struct ConnectionTotals {
+  uint64_t connections_open = 0;
+  uint64_t connections_accepted = 0;
   uint64_t tls_handshakes = 0;
   uint64_t tls_resumed = 0;
   std::array<uint64_t, kTlsFailureCount> tls_failures{};
@@ -33,6 +36,11 @@ struct ConnectionTotals {
 class alignas(64) ConnectionCounters {
  public:
   // The owning worker's thread only.
+  void connectionOpened() {
+    add(connections_accepted_, 1);
+    add(connections_open_, 1);
+  }
+  void connectionClosed() { add(connections_open_, static_cast<uint64_t>(-1)); }
   void handshakeDone(bool resumed) {
     add(tls_handshakes_, 1);
     if (resumed) {
@@ -63,6 +71,8 @@ class alignas(64) ConnectionCounters {
   using Counter = WorkerCounter;
   static void add(Counter& counter, uint64_t n) { addOnOwner(counter, n); }
 
+  Counter connections_open_{0};
+  Counter connections_accepted_{0};
   Counter tls_handshakes_{0};
   Counter tls_resumed_{0};
   std::array<Counter, kTlsFailureCount> tls_failures_{};

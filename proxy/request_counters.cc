@@ -39,6 +39,24 @@ RequestTotals& RequestTotals::operator+=(const RequestTotals& other) {
   bytes_in += other.bytes_in;
   bytes_out += other.bytes_out;
   connections += other.connections;
+  upstreams += other.upstreams;
+  if (classes.size() < other.classes.size()) {
+    classes.resize(other.classes.size());
+  }
+  for (size_t i = 0; i < other.classes.size(); ++i) {
+    classes[i] += other.classes[i];
+  }
+  return *this;
+}
+
+ClassTotals& ClassTotals::operator+=(const ClassTotals& other) {
+  for (size_t s = 0; s < kStatusClassCount; ++s) {
+    for (size_t o = 0; o < kOutcomeCount; ++o) {
+      requests[s][o] += other.requests[s][o];
+    }
+  }
+  duration += other.duration;
+  upstream += other.upstream;
   return *this;
 }
 
@@ -52,7 +70,30 @@ std::string_view errorKindName(filters::ErrorKind kind) {
 
 std::string_view statusClassName(size_t status_class) { return kStatusClassNames[status_class]; }
 
-void RequestCounters::record(const filters::RequestContext& ctx) {
+void RequestCounters::observe(Histogram& histogram, uint64_t ms) {
+  add(histogram.buckets[metrics::latencyBucket(ms)], 1);
+  add(histogram.sum_ms, ms);
+}
+
+metrics::HistogramTotals RequestCounters::load(const Histogram& histogram) {
+  metrics::HistogramTotals totals;
+  for (size_t i = 0; i < metrics::kLatencyBucketCount; ++i) {
+    totals.buckets[i] = histogram.buckets[i].load(std::memory_order_relaxed);
+  }
+  totals.sum_ms = histogram.sum_ms.load(std::memory_order_relaxed);
+  return totals;
+}
+
+void RequestCounters::record(const filters::RequestContext& ctx, metrics::Slot slot) {
+  PerClass& per_class = classes_[slot < kClassSlotCount ? slot : metrics::NameSlots::kOther];
+  add(per_class.requests[statusClass(ctx.status)][static_cast<size_t>(ctx.outcome)], 1);
+  const filters::Timings& t = ctx.timings;
+  if (t.done >= t.headers_read) {
+    observe(per_class.duration, t.done - t.headers_read);
+  }
+  if (t.upstream_connected != 0 && t.upstream_first_byte >= t.upstream_connected) {
+    observe(per_class.upstream, t.upstream_first_byte - t.upstream_connected);
+  }
   add(requests_, 1);
   add(outcomes_[static_cast<size_t>(ctx.outcome)], 1);
   add(statuses_[statusClass(ctx.status)], 1);
@@ -65,7 +106,7 @@ void RequestCounters::record(const filters::RequestContext& ctx) {
   add(bytes_out_, ctx.bytes_out);
 }
 
-RequestTotals RequestCounters::read() const {
+RequestTotals RequestCounters::read(bool with_classes) const {
   RequestTotals totals;
   totals.requests = requests_.load(std::memory_order_relaxed);
   for (size_t i = 0; i < kOutcomeCount; ++i) {
@@ -79,6 +120,19 @@ RequestTotals RequestCounters::read() const {
   }
   totals.bytes_in = bytes_in_.load(std::memory_order_relaxed);
   totals.bytes_out = bytes_out_.load(std::memory_order_relaxed);
+  if (with_classes) {
+    totals.classes.resize(kClassSlotCount);
+    for (size_t c = 0; c < kClassSlotCount; ++c) {
+      for (size_t s = 0; s < kStatusClassCount; ++s) {
+        for (size_t o = 0; o < kOutcomeCount; ++o) {
+          totals.classes[c].requests[s][o] =
+              classes_[c].requests[s][o].load(std::memory_order_relaxed);
+        }
+      }
+      totals.classes[c].duration = load(classes_[c].duration);
+      totals.classes[c].upstream = load(classes_[c].upstream);
+    }
+  }
   return totals;
 }
 

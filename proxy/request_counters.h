@@ -2,6 +2,8 @@
 // in the log phase; the admin API sums the workers' counters on read. One writer per counter
 // (the worker's thread), so relaxed atomic adds need no lock and a reader sees whole values.
 // The sum of several counters read at one moment may be a request apart (no snapshot).
+// Per route class (by metrics::NameSlots slot, stable across reloads): requests by status
+// class and cache outcome, and histograms of the request's duration and of upstream time.
 #pragma once
 
 #include <array>
@@ -9,17 +11,30 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "filters/chain/request_context.h"
+#include "lib/metrics/name_slots.h"
+#include "lib/metrics/latency_histogram.h"
 #include "proxy/connection_counters.h"
+#include "proxy/upstream_totals.h"
 #include "proxy/worker_counter.h"
 
 namespace edge {
 
 inline constexpr size_t kOutcomeCount = static_cast<size_t>(filters::CacheOutcome::Bypass) + 1;
-inline constexpr size_t kErrorKindCount = static_cast<size_t>(filters::ErrorKind::Aborted) + 1;
 // Index 0: no status (the client left before an answer); 1..5: 1xx..5xx.
 inline constexpr size_t kStatusClassCount = 6;
+inline constexpr size_t kClassSlotCount = metrics::NameSlots::kCapacity;
+
+// One route class's numbers: [status class][cache outcome], and the two latency histograms.
+struct ClassTotals {
+  std::array<std::array<uint64_t, kOutcomeCount>, kStatusClassCount> requests{};
+  metrics::HistogramTotals duration;  // headers read -> response done
+  metrics::HistogramTotals upstream;  // connection took the request -> response head
+
+  ClassTotals& operator+=(const ClassTotals& other);
+};
 
 // Plain numbers: one worker's counters as read, or the sum over all workers.
 struct RequestTotals {
@@ -30,6 +45,9 @@ struct RequestTotals {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   ConnectionTotals connections;  // not requests, but read with them
+  // By class slot; heap-held (256 slots of a few hundred bytes each). Empty when not read.
+  std::vector<ClassTotals> classes;
+  UpstreamTotals upstreams;  // by upstream slot; filled with the classes
 
   RequestTotals& operator+=(const RequestTotals& other);
 };
@@ -47,10 +65,11 @@ std::string_view statusClassName(size_t status_class);
 // Cache lines of their own: workers never share one.
 class alignas(64) RequestCounters {
  public:
-  // The owning worker's thread only: one finished request.
-  void record(const filters::RequestContext& ctx);
-  // Any thread.
-  RequestTotals read() const;
+  // The owning worker's thread only: one finished request of the class in `slot`.
+  void record(const filters::RequestContext& ctx,
+              metrics::Slot slot = metrics::NameSlots::kNone);
+  // Any thread. `with_classes`: also the per-class series (for /metrics).
+  RequestTotals read(bool with_classes = false) const;
 
  private:
   using Counter = WorkerCounter;
@@ -62,6 +81,19 @@ class alignas(64) RequestCounters {
   std::array<Counter, kErrorKindCount> errors_{};
   Counter bytes_in_{0};
   Counter bytes_out_{0};
+
+  struct Histogram {
+    std::array<Counter, metrics::kLatencyBucketCount> buckets{};
+    Counter sum_ms{0};
+  };
+  struct PerClass {
+    std::array<std::array<Counter, kOutcomeCount>, kStatusClassCount> requests{};
+    Histogram duration;
+    Histogram upstream;
+  };
+  static void observe(Histogram& histogram, uint64_t ms);
+  static metrics::HistogramTotals load(const Histogram& histogram);
+  std::array<PerClass, kClassSlotCount> classes_{};
 };
 
 }  // namespace edge

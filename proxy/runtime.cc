@@ -45,6 +45,12 @@ RuntimePtr buildRuntime(const config::ConfigPtr& config, tls::ConfigReport& repo
     runtime->addresses->add(std::move(servers));
   }
   buildTls(*runtime, *config, report);
+  for (const config::RouteClass& route_class : config->route_classes) {
+    runtime->class_slots.push_back(metrics::NameSlots::classes().slotFor(route_class.name));
+  }
+  for (const config::UpstreamConfig& upstream : config->upstreams) {
+    runtime->upstream_slots.push_back(metrics::NameSlots::upstreams().slotFor(upstream.name));
+  }
   if (!report.errors.empty()) {
     return nullptr;
   }

@@ -13,6 +13,7 @@
 #include "filters/compress/accept_encoding.h"
 #include "filters/chain_factory.h"
 #include "filters/compress/encoded_entry.h"
+#include "lib/metrics/name_slots.h"
 #include "proxy/tls/client_context.h"
 #include "proxy/tls/config_report.h"
 #include "proxy/tls/server_context.h"
@@ -35,6 +36,10 @@ struct Runtime {
   // Headers that carry a verified client certificate subject upstream: removed from every
   // client request, on every listener, before the proxy sets its own.
   std::vector<std::string> client_subject_headers;
+  // [class index] -> the class name's process-wide slot for per-class metrics.
+  std::vector<metrics::Slot> class_slots;
+  // [upstream index] -> the upstream name's slot for per-upstream metrics.
+  std::vector<metrics::Slot> upstream_slots;
 
   explicit Runtime(config::ConfigPtr cfg) : config(cfg), routes(*cfg), filters(*cfg, routes) {}
 };

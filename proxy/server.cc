@@ -128,10 +128,13 @@ int Server::run() {
   services_ = std::make_unique<MainServices>();
   // Read on this thread by the admin API, which runs on the main loop only once every worker
   // below exists.
-  auto request_totals = [this] {
+  auto request_totals = [this](bool with_classes) {
     RequestTotals totals;
     for (const auto& worker : workers_) {
-      totals += worker->requestCounters().read();
+      totals += worker->requestCounters().read(with_classes);
+      if (with_classes) {
+        totals.upstreams += worker->upstreamCounters().read();
+      }
       totals.connections += worker->connectionCounters().read();
     }
     return totals;

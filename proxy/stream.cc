@@ -37,11 +37,18 @@ Stream::~Stream() {
   if (chain_) {
     chain_->log();
   }
-  worker_.requestCounters().record(ctx_);
+  worker_.requestCounters().record(ctx_, classSlot());
   if (ctx_.invalid_json) {
     EDGE_LOG_DEBUG("%s %s: the origin's JSON is invalid; sent unprojected", req_.method.c_str(),
                    ctx_.target.c_str());
   }
+}
+
+metrics::Slot Stream::classSlot() const {
+  if (ctx_.route == nullptr || ctx_.route->class_index >= runtime_->class_slots.size()) {
+    return metrics::NameSlots::kNone;
+  }
+  return runtime_->class_slots[ctx_.route->class_index];
 }
 
 // ---- Route ---------------------------------------------------------------------------------

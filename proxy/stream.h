@@ -48,6 +48,8 @@ class Stream : public Deferred,
   bool responseStarted() const { return chain_ && chain_->responseEntered(); }
 
  private:
+  // The metrics slot of the request's route class (kNone when no route matched).
+  metrics::Slot classSlot() const;
   enum class Step {
     Route,           // the target resolved, a route (or the batch endpoint) found
     RequestFilters,  // the request runs through the filters; one may answer or wait

@@ -39,7 +39,7 @@ void Worker::start() {
   uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
   uv_timer_init(&loop_, &drain_timer_);
   drain_timer_.data = this;
-  upstreams_ = std::make_unique<upstream::UpstreamSet>(runtime_);
+  upstreams_ = std::make_unique<upstream::UpstreamSet>(runtime_, upstream_counters_);
   encoder_ = std::make_unique<BackgroundEncoder>(*this);
   for (size_t i = 0; i < listen_fds_.size(); ++i) {
     listeners_.push_back(Listener::open(*this, listen_fds_[i], i));
@@ -177,10 +177,14 @@ void Worker::closeLoopHandles() {
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
 }
 
-void Worker::track(DownstreamConn* conn) { conns_.insert(conn); }
+void Worker::track(DownstreamConn* conn) {
+  conns_.insert(conn);
+  connection_counters_.connectionOpened();
+}
 
 void Worker::untrack(DownstreamConn* conn) {
   conns_.erase(conn);
+  connection_counters_.connectionClosed();
   cancelContinue(conn);
   finishIfDrained();
 }

@@ -17,6 +17,7 @@
 #include "proxy/connection_counters.h"
 #include "proxy/request_counters.h"
 #include "proxy/runtime.h"
+#include "proxy/upstream_counters.h"
 
 namespace edge {
 
@@ -68,6 +69,8 @@ class Worker : public filters::WorkerMailbox {
   const RequestCounters& requestCounters() const { return request_counters_; }
   ConnectionCounters& connectionCounters() { return connection_counters_; }
   const ConnectionCounters& connectionCounters() const { return connection_counters_; }
+  UpstreamCounters& upstreamCounters() { return upstream_counters_; }
+  const UpstreamCounters& upstreamCounters() const { return upstream_counters_; }
 
   // Worker thread only below.
   unsigned id() const { return id_; }
@@ -118,6 +121,7 @@ class Worker : public filters::WorkerMailbox {
   std::vector<std::function<void()>> mailbox_;
 
   std::unique_ptr<char[]> read_buffer_;
+  UpstreamCounters upstream_counters_;  // before upstreams_: their pools count into it
   std::unique_ptr<upstream::UpstreamSet> upstreams_;
   std::unique_ptr<BackgroundEncoder> encoder_;
   // By listener index in runtime_ (null where libuv refused one); each frees itself in its

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config clang libfuzzer-14-dev
   libuv1-dev node-llhttp libssl-dev libbrotli-dev zlib1g-dev libhiredis-dev
   libyaml-cpp-dev libsimdjson-dev googletest libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs node-ws openssl curl redis-server nginx varnish wrk iproute2 procps util-linux
+  nodejs node-ws openssl curl redis-server nginx varnish wrk iproute2 procps util-linux prometheus
   podman buildah mmdebstrap runc   # the container image and its test (scripts/container-test.sh)
 )
 
@@ -23,7 +23,7 @@ if ((${#missing[@]} > 0)); then
   sudo_cmd=()
   if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
   "${sudo_cmd[@]}" apt-get update -qq
-  # Packaged services (redis, nginx, varnish) must not start on install: tests run their own.
+  # Packaged services (redis, nginx, varnish, prometheus) must not start on install: tests run their own.
   printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee /usr/sbin/policy-rc.d >/dev/null
   "${sudo_cmd[@]}" chmod +x /usr/sbin/policy-rc.d
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"

@@ -6,7 +6,10 @@
 #include <array>
 #include <string_view>
 
+#include "lib/metrics/name_slots.h"
+#include "lib/metrics/exposition.h"
 #include "proxy/admin/json_writer.h"
+#include "proxy/admin/metrics_page.h"
 #include "lib/cache/policy.h"
 #include "lib/cache/shared_cache.h"
 #include "lib/http/headers.h"
@@ -199,8 +202,8 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
     std::string_view path;
     std::string_view method;
   };
-  constexpr std::array<Route, 3> kRoutes = {
-      Route{"/purge", "POST"}, Route{"/stats", "GET"}, Route{"/entry", "GET"}};
+  constexpr std::array<Route, 4> kRoutes = {Route{"/purge", "POST"}, Route{"/stats", "GET"},
+                                            Route{"/entry", "GET"}, Route{"/metrics", "GET"}};
   for (const Route& route : kRoutes) {
     if (path != route.path) {
       continue;
@@ -214,10 +217,13 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
     if (path == "/purge") {
       return purge(request, query);
     }
+    if (path == "/metrics") {
+      return metrics();
+    }
     return path == "/stats" ? stats() : entry(query);
   }
   return error(404, "unknown path; the admin API has POST /purge, GET /stats, GET /entry, "
-                    "POST /reload, GET /healthz, GET /readyz");
+                    "GET /metrics, POST /reload, GET /healthz, GET /readyz");
 }
 
 AdminResponse AdminApi::purge(const AdminRequest& request, std::string_view query) {
@@ -311,7 +317,7 @@ AdminResponse AdminApi::stats() const {
       .field("entries", inv.last_gap_entries)
       .endObject()
       .endObject();
-  const RequestTotals totals = requests_ ? requests_() : RequestTotals{};
+  const RequestTotals totals = requests_ ? requests_(false) : RequestTotals{};
   json.key("requests");
   writeRequests(json, totals);
   writeConnections(json, totals.connections);
@@ -321,6 +327,21 @@ AdminResponse AdminApi::stats() const {
   }
   json.endObject();
   return {200, json.take(), {}};
+}
+
+AdminResponse AdminApi::metrics() const {
+  const RequestTotals totals = requests_ ? requests_(true) : RequestTotals{};
+  const std::vector<std::string> class_names = metrics::NameSlots::classes().names();
+  const std::vector<std::string> upstream_names = metrics::NameSlots::upstreams().names();
+  const cache::StoreStats store = purger_.store().stats();
+  MetricsInputs in{totals, class_names, upstream_names, store, stats_};
+  if (cache_ != nullptr) {
+    in.coalesced_followers = cache_->coalescer.followersJoined();
+    in.coalescing_in_flight = cache_->coalescer.inFlightCount();
+    in.invalid_json = cache_->invalid_json.load(std::memory_order_relaxed);
+  }
+  in.now_ms = cache::wallClockMs();
+  return {200, renderMetrics(in), {{"Content-Type", std::string(metrics::kContentType)}}};
 }
 
 AdminResponse AdminApi::entry(std::string_view query) const {

@@ -3,13 +3,14 @@
 //                  or query parameters key=, tag=, pattern= (each repeatable) and soft=1
 //   GET  /stats    store, coalescing, invalidation and request counters, upstream health
 //   GET  /entry?key=<cache key>   the stored variants of one key, or 404
+//   GET  /metrics  the same counters and per-class series in the Prometheus text format
 //   POST /reload   reads and checks the config file again and swaps it in (like SIGHUP); 400
 //                  with every error when it is bad, the running config staying
 //   GET  /healthz  200 while the process serves; GET /readyz 200 when ready for traffic, 503
 //                  (with the reasons) while starting or draining
 // Every request needs "Authorization: Bearer <token>" (the scheme in any case); without it (or
 // with another token) the answer is 401 whatever the path, except /healthz and /readyz unless
-// health_requires_token is set. All answers are JSON.
+// health_requires_token is set. All answers but /metrics are JSON.
 #pragma once
 
 #include <atomic>
@@ -29,8 +30,9 @@
 
 namespace edge::admin {
 
-// The request counters of every worker, summed; called on the admin API's thread.
-using RequestTotalsSource = std::function<RequestTotals()>;
+// The request counters of every worker, summed (`with_classes`: the per-class series too);
+// called on the admin API's thread.
+using RequestTotalsSource = std::function<RequestTotals(bool with_classes)>;
 // Writes one JSON value of /stats (e.g. the upstreams' health); called on the admin thread.
 using StatsSection = std::function<void(JsonWriter&)>;
 
@@ -61,7 +63,7 @@ struct AdminRequest {
 
 struct AdminResponse {
   int status = 200;
-  std::string body;  // JSON
+  std::string body;  // JSON unless a Content-Type header says otherwise
   std::vector<std::pair<std::string, std::string>> headers;  // beyond the framing ones
 };
 
@@ -106,6 +108,7 @@ class AdminApi {
   bool authorized(const std::string& authorization) const;
   AdminResponse purge(const AdminRequest& request, std::string_view query);
   AdminResponse stats() const;
+  AdminResponse metrics() const;
   AdminResponse entry(std::string_view query) const;
   // /reload, /healthz and /readyz; nullopt for any other path.
   std::optional<AdminResponse> lifecycle(const AdminRequest& request, std::string_view path);

@@ -1,5 +1,6 @@
 #include "proxy/admin/admin_listener.h"
 
+#include <algorithm>
 #include <span>
 #include <string_view>
 
@@ -148,15 +149,20 @@ void AdminConn::refuseLargeBody() {
 void AdminConn::respond(const AdminResponse& response) {
   responded_ = true;
   socket_->stopReading();
+  // Bodies end with a newline; the metrics text has its own.
+  const bool newline = response.body.empty() || response.body.back() != '\n';
+  const bool typed = std::any_of(response.headers.begin(), response.headers.end(),
+                                 [](const auto& h) { return h.first == "Content-Type"; });
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +
                     std::string(http::reasonPhrase(response.status)) +
-                    "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
+                    (typed ? "" : "\r\nContent-Type: application/json") +
+                    "\r\nCache-Control: no-store\r\n"
                     "Connection: close\r\nContent-Length: " +
-                    std::to_string(response.body.size() + 1) + "\r\n";
+                    std::to_string(response.body.size() + (newline ? 1 : 0)) + "\r\n";
   for (const auto& [name, value] : response.headers) {
     out += name + ": " + value + "\r\n";
   }
-  out += "\r\n" + response.body + "\n";
+  out += "\r\n" + response.body + (newline ? "\n" : "");
   send(std::move(out), true);
 }
 

@@ -40,11 +40,14 @@ void Balancer::reportSuccess(size_t server) {
   servers_[server].ejected_until_ms = 0;
 }
 
-void Balancer::reportFailure(size_t server, uint64_t now_ms) {
+bool Balancer::reportFailure(size_t server, uint64_t now_ms) {
   ServerState& s = servers_[server];
-  if (++s.consecutive_failures >= max_fails_) {
-    s.ejected_until_ms = now_ms + fail_timeout_ms_;
+  if (++s.consecutive_failures < max_fails_) {
+    return false;
   }
+  const bool newly = !isEjected(server, now_ms);
+  s.ejected_until_ms = now_ms + fail_timeout_ms_;
+  return newly;
 }
 
 bool Balancer::isEjected(size_t server, uint64_t now_ms) const {

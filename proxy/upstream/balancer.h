@@ -33,7 +33,8 @@ class Balancer {
   size_t pick(uint64_t now_ms, const std::vector<bool>& tried);
 
   void reportSuccess(size_t server);
-  void reportFailure(size_t server, uint64_t now_ms);
+  // True when this failure ejects the server (it was not ejected before).
+  bool reportFailure(size_t server, uint64_t now_ms);
   bool isEjected(size_t server, uint64_t now_ms) const;
   bool isHealthy(size_t server) const { return health_ == nullptr || health_->healthy(server); }
   // A reload kept this upstream: the new snapshot's checks replace the old ones.

@@ -112,7 +112,13 @@ void UpstreamExchange::acquireConnection() {
   connectFresh();
 }
 
+metrics::Slot UpstreamExchange::slot() const {
+  const auto& slots = runtime_->upstream_slots;
+  return upstream_ < slots.size() ? slots[upstream_] : metrics::NameSlots::kOther;
+}
+
 void UpstreamExchange::connectFresh() {
+  worker_.upstreamCounters().connectStarted(slot());
   conn_ = UpstreamConn::connect(worker_, pool_, server_, address_, *this);
   if (conn_ == nullptr) {
     onUpstreamFailure(UpstreamFailure{UpstreamFailure::Kind::ConnectFailed, "cannot connect"});
@@ -236,21 +242,30 @@ void UpstreamExchange::onUpstreamFailure(const UpstreamFailure& failure) {
   head_sent_ = false;
   if (response_started_) {
     EDGE_LOG_WARN("%s: response broken off: %s", upstreamName().c_str(), failure.detail.c_str());
+    worker_.upstreamCounters().failed(slot(), errorKindOf(failure.kind, true));
     fail(502, failure.detail, errorKindOf(failure.kind, true));
     return;
   }
   Balancer& balancer = pool_->balancer();
+  UpstreamCounters& counters = worker_.upstreamCounters();
+  counters.failed(slot(), errorKindOf(failure.kind, false));
+  auto reportFailure = [&] {
+    if (balancer.reportFailure(server_, worker_.nowMs())) {
+      counters.ejected(slot());
+    }
+  };
   using Kind = UpstreamFailure::Kind;
   switch (failure.kind) {
     case Kind::ConnectFailed:
     case Kind::ConnectTimeout:
     case Kind::TlsFailed:
-      balancer.reportFailure(server_, worker_.nowMs());
+      reportFailure();
       // Nothing reached the server, so any method may go to the next one.
       if (!body_sent_ &&
           std::find(tried_servers_.begin(), tried_servers_.end(), false) != tried_servers_.end()) {
         EDGE_LOG_WARN("%s: %s; trying the next server", upstreamName().c_str(),
                       failure.detail.c_str());
+        counters.retried(slot());
         acquireConnection();
         return;
       }
@@ -261,13 +276,14 @@ void UpstreamExchange::onUpstreamFailure(const UpstreamFailure& failure) {
       if (was_reused && !retried_ && !body_sent_ && http::isIdempotentMethod(request_.method)) {
         // The server closed a kept-alive connection as we reused it: one fresh attempt.
         retried_ = true;
+        counters.retried(slot());
         connectFresh();
         return;
       }
-      balancer.reportFailure(server_, worker_.nowMs());
+      reportFailure();
       break;
     case Kind::FirstByteTimeout:
-      balancer.reportFailure(server_, worker_.nowMs());
+      reportFailure();
       break;
     case Kind::IdleTimeout:
     case Kind::BadResponse:

@@ -105,6 +105,8 @@ class UpstreamExchange : private UpstreamHandler {
   void connectFresh();
   void useConnection(UpstreamConn* conn);
   void fail(int status, const std::string& reason, filters::ErrorKind kind);
+  // The upstream's metrics slot in this exchange's snapshot.
+  metrics::Slot slot() const;
 
   // UpstreamHandler
   void onUpstreamReady() override;

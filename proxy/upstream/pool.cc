@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "proxy/upstream/address_book.h"
+#include "proxy/upstream_counters.h"
 #include "proxy/upstream/upstream_conn.h"
 
 namespace edge::upstream {
@@ -15,13 +16,20 @@ Balancer balancerFor(const config::UpstreamConfig& cfg, const ServerHealthView* 
                   health);
 }
 
+metrics::Slot slotOf(const Runtime& runtime, size_t upstream) {
+  const auto& slots = runtime.upstream_slots;
+  return upstream < slots.size() ? slots[upstream] : metrics::NameSlots::kOther;
+}
+
 }  // namespace
 
-UpstreamPool::UpstreamPool(RuntimePtr runtime, size_t upstream)
+UpstreamPool::UpstreamPool(RuntimePtr runtime, size_t upstream, UpstreamCounters& counters)
     : runtime_(std::move(runtime)),
       upstream_(upstream),
       balancer_(balancerFor(config(), healthView())),
-      idle_(config().servers.size()) {
+      idle_(config().servers.size()),
+      counters_(counters),
+      slot_(slotOf(*runtime_, upstream)) {
   for (size_t i = 0; i < config().servers.size(); ++i) {
     sessions_.push_back(std::make_unique<tls::ClientSessionSlot>());
   }
@@ -38,6 +46,7 @@ UpstreamConn* UpstreamPool::takeIdle(size_t server, const sockaddr_storage& addr
     if (sameAddress(conn->address(), address)) {
       stack.erase(std::next(it).base());
       --idle_count_;
+      counters_.idleRemoved(slot_, 1);
       return conn;
     }
   }
@@ -51,6 +60,7 @@ void UpstreamPool::putIdle(UpstreamConn* conn) {
   }
   idle_[conn->serverIndex()].push_back(conn);
   ++idle_count_;
+  counters_.idleAdded(slot_, 1);
   if (idle_count_ <= config().pool_max_idle) {
     return;
   }
@@ -60,6 +70,7 @@ void UpstreamPool::putIdle(UpstreamConn* conn) {
   UpstreamConn* oldest = fullest->front();
   fullest->pop_front();
   --idle_count_;
+  counters_.idleRemoved(slot_, 1);
   oldest->close();
 }
 
@@ -69,6 +80,7 @@ void UpstreamPool::forget(UpstreamConn* conn) {
   if (it != stack.end()) {
     stack.erase(it);
     --idle_count_;
+    counters_.idleRemoved(slot_, 1);
   }
 }
 
@@ -80,6 +92,7 @@ void UpstreamPool::closeIdle() {
     }
     stack.clear();
   }
+  counters_.idleRemoved(slot_, idle_count_);
   idle_count_ = 0;
 }
 
@@ -96,9 +109,10 @@ void UpstreamPool::retire() {
   closeIdle();
 }
 
-UpstreamSet::UpstreamSet(RuntimePtr runtime) : runtime_(std::move(runtime)) {
+UpstreamSet::UpstreamSet(RuntimePtr runtime, UpstreamCounters& counters)
+    : runtime_(std::move(runtime)), counters_(counters) {
   for (size_t i = 0; i < runtime_->config->upstreams.size(); ++i) {
-    pools_.push_back(std::make_shared<UpstreamPool>(runtime_, i));
+    pools_.push_back(std::make_shared<UpstreamPool>(runtime_, i, counters_));
   }
 }
 
@@ -115,7 +129,7 @@ void UpstreamSet::reconfigure(const RuntimePtr& runtime) {
       (*same)->adopt(runtime, i);
       pools.push_back(std::move(*same));
     } else {
-      pools.push_back(std::make_shared<UpstreamPool>(runtime, i));
+      pools.push_back(std::make_shared<UpstreamPool>(runtime, i, counters_));
     }
   }
   for (UpstreamPoolPtr& old : pools_) {
@@ -139,7 +153,7 @@ UpstreamPoolPtr UpstreamSet::poolFor(const RuntimePtr& runtime, size_t upstream)
   }
   // Removed or changed since: a pool of its own, retired from the start, that lives as long as
   // its connections.
-  auto pool = std::make_shared<UpstreamPool>(runtime, upstream);
+  auto pool = std::make_shared<UpstreamPool>(runtime, upstream, counters_);
   pool->retire();
   return pool;
 }

@@ -15,9 +15,14 @@
 #include <memory>
 #include <vector>
 
+#include "lib/metrics/name_slots.h"
 #include "proxy/runtime.h"
 #include "proxy/tls/client_context.h"
 #include "proxy/upstream/balancer.h"
+
+namespace edge {
+class UpstreamCounters;
+}
 
 namespace edge::upstream {
 
@@ -25,7 +30,8 @@ class UpstreamConn;
 
 class UpstreamPool {
  public:
-  UpstreamPool(RuntimePtr runtime, size_t upstream);
+  // `counters`: the worker's, where the pool's idle connections are counted.
+  UpstreamPool(RuntimePtr runtime, size_t upstream, UpstreamCounters& counters);
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
@@ -63,13 +69,15 @@ class UpstreamPool {
   size_t idle_count_ = 0;
   std::vector<std::unique_ptr<tls::ClientSessionSlot>> sessions_;  // per server
   bool retired_ = false;
+  UpstreamCounters& counters_;
+  metrics::Slot slot_;  // the upstream's metrics slot (by name: the same across reloads)
 };
 
 using UpstreamPoolPtr = std::shared_ptr<UpstreamPool>;
 
 class UpstreamSet {
  public:
-  explicit UpstreamSet(RuntimePtr runtime);
+  UpstreamSet(RuntimePtr runtime, UpstreamCounters& counters);
   ~UpstreamSet();
   UpstreamSet(const UpstreamSet&) = delete;
   UpstreamSet& operator=(const UpstreamSet&) = delete;
@@ -84,6 +92,7 @@ class UpstreamSet {
 
  private:
   RuntimePtr runtime_;
+  UpstreamCounters& counters_;
   std::vector<UpstreamPoolPtr> pools_;  // by upstream index in runtime_
 };
 

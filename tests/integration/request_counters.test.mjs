@@ -9,7 +9,7 @@ import { startOrigin } from './lib/origin.mjs';
 import { startProxy } from './lib/proxy.mjs';
 import { toYaml } from './lib/config.mjs';
 import { closedPort } from './lib/ports.mjs';
-import { rawRequest, requestHead, parseRawResponses } from './lib/raw.mjs';
+import { requestOnce } from './lib/raw.mjs';
 import { waitFor } from './lib/wait.mjs';
 import { adminOf } from './lib/redis.mjs';
 
@@ -51,15 +51,7 @@ describe('request counters', { timeout: 240000 }, () => {
   });
 
   // One request on a connection of its own; every byte the proxy wrote back.
-  const send = async (method, target, body) => {
-    const headers = [['Host', 'localhost'], ['Connection', 'close']];
-    if (body !== undefined) headers.push(['Content-Length', String(Buffer.byteLength(body))]);
-    const bytes = await rawRequest(proxy.port, requestHead(method, target, headers) + (body ?? ''));
-    const [response] = parseRawResponses(bytes, { headRequests: [] });
-    assert.ok(response?.complete, `${method} ${target}: ${bytes.toString().slice(0, 200)}`);
-    return { bytes: bytes.length, status: response.statusCode,
-      xCache: response.headers['x-cache'] };
-  };
+  const send = (method, target, body) => requestOnce(proxy.port, method, target, body);
 
   // The counters are added in each request's log phase, on its worker: wait until /stats
   // shows exactly `expected`, and show the difference if it never does.

@@ -1,7 +1,7 @@
 // Byte-exact HTTP clients on plain TCP sockets, for requests no well-behaved client would send
 // and for checking exactly what comes back.
 import net from 'node:net';
-import { ResponseDecoder } from './response_decoder.mjs';
+import { ResponseDecoder, parseRawResponses } from './response_decoder.mjs';
 
 export { parseRawResponses } from './response_decoder.mjs';
 
@@ -43,6 +43,19 @@ export async function rawExchange(port, bytes, { timeoutMs = 30000, host } = {})
 // All bytes received until the server closes or the timeout.
 export async function rawRequest(port, bytes, options) {
   return (await rawExchange(port, bytes, options)).data;
+}
+
+// One request on a connection of its own (Connection: close), with an optional body: the
+// response's status and X-Cache, and how many bytes the server wrote back in all.
+export async function requestOnce(port, method, target, body) {
+  const headers = [['Host', 'localhost'], ['Connection', 'close']];
+  if (body !== undefined) headers.push(['Content-Length', String(Buffer.byteLength(body))]);
+  const bytes = await rawRequest(port, requestHead(method, target, headers) + (body ?? ''));
+  const [response] = parseRawResponses(bytes, { headRequests: [] });
+  if (!response?.complete) {
+    throw new Error(`${method} ${target}: incomplete answer: ${bytes.toString().slice(0, 200)}`);
+  }
+  return { bytes: bytes.length, status: response.statusCode, xCache: response.headers['x-cache'] };
 }
 
 // A connection on which requests are written and responses read one by one.

@@ -92,6 +92,50 @@ TEST(RequestCountersTest, TotalsSumFieldByField) {
   EXPECT_EQ(sum.bytes_out, 35u);
 }
 
+filters::RequestContext timed(CacheOutcome outcome, int status, uint64_t start, uint64_t done,
+                              uint64_t connected = 0, uint64_t first_byte = 0) {
+  filters::RequestContext ctx = request(outcome, status);
+  ctx.timings.headers_read = start;
+  ctx.timings.done = done;
+  ctx.timings.upstream_connected = connected;
+  ctx.timings.upstream_first_byte = first_byte;
+  return ctx;
+}
+
+TEST(RequestCountersTest, ClassSeriesCountByStatusAndOutcomeAndTimeEachRequest) {
+  RequestCounters a;
+  RequestCounters b;
+  const metrics::Slot api = 5;
+  const metrics::Slot assets = 9;
+  a.record(timed(CacheOutcome::Hit, 200, 100, 100), api);
+  a.record(timed(CacheOutcome::Hit, 200, 100, 103), api);
+  b.record(timed(CacheOutcome::Miss, 200, 100, 180, 110, 170), api);
+  b.record(timed(CacheOutcome::None, 404, 100, 100), assets);
+
+  RequestTotals sum;
+  sum += a.read(true);
+  sum += b.read(true);
+  ASSERT_EQ(sum.classes.size(), kClassSlotCount);
+  const ClassTotals& c = sum.classes[api];
+  EXPECT_EQ(c.requests[2][at(CacheOutcome::Hit)], 2u);
+  EXPECT_EQ(c.requests[2][at(CacheOutcome::Miss)], 1u);
+  EXPECT_EQ(sum.classes[assets].requests[4][at(CacheOutcome::None)], 1u);
+  EXPECT_EQ(c.duration.count(), 3u) << "every request is timed";
+  EXPECT_EQ(c.duration.sum_ms, 0u + 3u + 80u);
+  EXPECT_EQ(c.duration.buckets[metrics::latencyBucket(80)], 1u);
+  EXPECT_EQ(c.upstream.count(), 1u) << "only requests that went upstream";
+  EXPECT_EQ(c.upstream.sum_ms, 60u);
+  EXPECT_EQ(sum.classes[metrics::NameSlots::kNone].duration.count(), 0u);
+  EXPECT_TRUE(a.read().classes.empty()) << "/stats does not read the class series";
+}
+
+TEST(RequestCountersTest, ASlotPastTheArrayCountsAsOther) {
+  RequestCounters counters;
+  counters.record(request(CacheOutcome::Hit, 200), static_cast<metrics::Slot>(999));
+  const RequestTotals t = counters.read(true);
+  EXPECT_EQ(t.classes[metrics::NameSlots::kOther].requests[2][at(CacheOutcome::Hit)], 1u);
+}
+
 // One writer thread per counters object, as with the workers, and a reader summing meanwhile:
 // every sum read is at most the final one, and the final one is exact.
 TEST(RequestCountersTest, ReadersSumWhileWorkersWrite) {

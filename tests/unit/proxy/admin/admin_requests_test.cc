@@ -26,7 +26,7 @@ class AdminRequestsTest : public ::testing::Test {
 
 TEST_F(AdminRequestsTest, ReportsTheSummedCountersLast) {
   int calls = 0;
-  AdminApi api{"s3cret", purger_, stats_, 1024, nullptr, [&calls] {
+  AdminApi api{"s3cret", purger_, stats_, 1024, nullptr, [&calls](bool) {
                  ++calls;
                  RequestTotals totals;
                  totals.requests = 6;
@@ -66,7 +66,7 @@ TEST_F(AdminRequestsTest, ReportsTheSummedCountersLast) {
 
 TEST_F(AdminRequestsTest, TheFieldsBeforeAreUnchanged) {
   AdminApi without{"s3cret", purger_, stats_, 1024};
-  AdminApi with{"s3cret", purger_, stats_, 1024, nullptr, [] { return RequestTotals{}; }};
+  AdminApi with{"s3cret", purger_, stats_, 1024, nullptr, [](bool) { return RequestTotals{}; }};
   const std::string a = stats(without);
   const std::string b = stats(with);
   EXPECT_EQ(a, b) << "no source reads as zeros";
