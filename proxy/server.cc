@@ -6,6 +6,7 @@
 #include <csignal>
 #include <thread>
 
+#include "proxy/access_log.h"
 #include "proxy/log.h"
 #include "proxy/main_services.h"
 #include "proxy/net_util.h"
@@ -87,6 +88,13 @@ int Server::run() {
   if (!openListeners(workers, fds)) {
     return 1;
   }
+  std::unique_ptr<AccessLog> access_log;
+  const auto& log_config = runtime_->config->access_log;
+  if (log_config && log_config->enabled &&
+      !(access_log = AccessLog::open(*log_config, workers, error))) {
+    EDGE_LOG_ERROR("%s", error.c_str());
+    return 1;
+  }
 
   MainLoop main;
   uv_loop_init(&main.loop);
@@ -109,6 +117,13 @@ int Server::run() {
     return 1;
   }
   main.services = &services;
+  uv_signal_t sigusr1;  // reopens the access log file (after logrotate renamed it)
+  uv_signal_init(&main.loop, &sigusr1);
+  sigusr1.data = access_log.get();
+  uv_signal_start(&sigusr1, [](uv_signal_t* h, int) {
+    if (h->data != nullptr) static_cast<AccessLog*>(h->data)->reopen();
+  }, SIGUSR1);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&sigusr1));
   main.workers = &workers_;
   uv_signal_init(&main.loop, &main.sigterm);
   uv_signal_init(&main.loop, &main.sigint);
@@ -129,6 +144,9 @@ int Server::run() {
   main.running = workers;
   for (unsigned w = 0; w < workers; ++w) {
     workers_.push_back(std::make_unique<Worker>(w, runtime_, shared_cache, std::move(fds[w])));
+    if (access_log) {
+      workers_.back()->setAccessLog(access_log->config(), access_log->buffer(w));
+    }
     workers_.back()->setOnExit([&main] {
       main.running.fetch_sub(1);
       uv_async_send(&main.workers_done);
@@ -144,6 +162,8 @@ int Server::run() {
   for (auto& worker : workers_) {
     worker->join();
   }
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1), nullptr);
+  uv_run(&main.loop, UV_RUN_DEFAULT);
   uv_loop_close(&main.loop);
   EDGE_LOG_INFO("all workers drained; exiting");
   return 0;

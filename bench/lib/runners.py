@@ -185,6 +185,11 @@ def make_targets(ctx, specs, bodies):
     return out
 
 
+def pairs_of(table, o):
+    """A table's ratio pairs: a string, or a function of the options."""
+    return table["pairs"](o) if callable(table["pairs"]) else table["pairs"]
+
+
 def before_name(name):
     return "edge" + BEFORE if name == "edge" else name + BEFORE
 
@@ -374,7 +379,7 @@ def run_wrk_scenario(ctx, variant=None):
                         title=ctx.text(table["title"]), heading=ctx.text(table["heading"]), load=ctx.text(sc["load"]),
                         checks=ctx.text(sc["checks"]) if sc.get("checks") else None)
         meta.update(labels_meta(targets, names))
-        ctx.add_block(kind="wrk", results=results, meta=meta, pairs=with_baseline(ctx, table["pairs"], targets))
+        ctx.add_block(kind="wrk", results=results, meta=meta, pairs=with_baseline(ctx, pairs_of(table, o), targets))
     for text in sc.get("texts", []):
         ctx.add_block(kind="text", text=ctx.text(text[0]), markdown=ctx.text(text[1]))
     if sc.get("goals"):
