@@ -106,6 +106,7 @@ def start_servers(ctx, specs, bodies):
         elif kind.startswith("edge"):
             binary = ctx.baseline_bin if s.get("before") else ctx.edge_bin
             label = "edge-proxy (before)" if s.get("before") else "edge-proxy"
+            label += s.get("label_suffix", "")
             if kind == "edge-quick":
                 srv = start_edge(run, binary, name, port, argv=["--listen", "127.0.0.1:%d" % port, "--upstream",
                                                                  "127.0.0.1:%d" % up, "--workers", str(workers)],

@@ -83,7 +83,8 @@ CACHE_HIT = dict(
         dict(name="nginx", kind="nginx-cache", upstream="origin"),
         dict(name="edge", kind="edge-cache", upstream="origin", cache="256m"),
         dict(name="varnish", kind="varnish", upstream="origin"),
-    ] + ([dict(name="edge-log", kind="edge-cache", upstream="origin", cache="256m", yaml=edge_log_yaml)]
+    ] + ([dict(name="edge-log", kind="edge-cache", upstream="origin", cache="256m", yaml=edge_log_yaml,
+               label_suffix=" + access log")]
          if o.access_log else []),
     targets=lambda o, size: [dict(name=n, server=n, path="body-%d.json" % size, body="body-%d.json" % size)
                              for n in ("edge", "nginx", "varnish") + (("edge-log",) if o.access_log else ())],
