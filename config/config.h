@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config/access_log_config.h"
 #include "config/health_config.h"
 #include "config/invalidation_config.h"
 #include "config/tls_config.h"
@@ -204,6 +205,7 @@ struct Config {
   std::vector<Route> routes;           // first match wins
   std::optional<InvalidationConfig> invalidation;  // unset: no Redis subscriber
   std::optional<AdminConfig> admin;                // unset: no admin listener
+  std::optional<AccessLogConfig> access_log;       // unset: no access log
 
   const UpstreamConfig& upstreamOf(const Route& r) const { return upstreams[r.upstream_index]; }
   const RouteClass& classOf(const Route& r) const { return route_classes[r.class_index]; }

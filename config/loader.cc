@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "config/loader_classes.h"
+#include "config/loader_access_log.h"
 #include "config/loader_batch.h"
 #include "config/loader_compression.h"
 #include "config/loader_health.h"
@@ -240,7 +241,7 @@ void readTopLevel(Diagnostics& diag, const YAML::Node& root, Config& config) {
   const MapFields map(diag, field,
                       {"listen", "workers", "limits", "client_timeouts", "upstreams", "cache",
                        "compression", "batch", "route_classes", "routes", "invalidation",
-                       "admin"});
+                       "admin", "access_log"});
   if (!map.isMap()) {
     return;
   }
@@ -280,6 +281,9 @@ void readTopLevel(Diagnostics& diag, const YAML::Node& root, Config& config) {
   }
   if (const auto value = map.get("invalidation")) {
     yaml::readInvalidation(diag, *value, config.invalidation.emplace());
+  }
+  if (const auto value = map.get("access_log")) {
+    yaml::readAccessLog(diag, *value, config.access_log.emplace());
   }
   if (const auto value = map.get("admin")) {
     yaml::readAdmin(diag, *value, config.listen, config.admin.emplace());

@@ -50,8 +50,8 @@ BatchItem::BatchItem(Worker& worker, const BatchParent& parent, uint64_t max_res
 
 BatchItem::~BatchItem() { stopStream(true); }
 
-void BatchItem::start(const filters::batch::ItemRequest& request, uint64_t timeout_ms,
-                      Done done) {
+void BatchItem::start(const filters::batch::ItemRequest& request, size_t number,
+                      uint64_t timeout_ms, Done done) {
   id_ = request.id;
   started_ms_ = worker_.nowMs();
   done_ = std::move(done);
@@ -65,6 +65,9 @@ void BatchItem::start(const filters::batch::ItemRequest& request, uint64_t timeo
   }
   for (const auto& [name, value] : request.headers) {
     head.headers.add(name, value);
+  }
+  if (!parent_.request_id.empty()) {
+    head.headers.set("X-Request-Id", parent_.request_id + "-" + std::to_string(number));
   }
   if (request.body) {
     head.has_content_length = true;

@@ -29,7 +29,9 @@ class BatchItem : public ClientSide {
   ~BatchItem() override;
 
   // Runs `request`; `done` is called exactly once, unless cancel() comes first.
-  void start(const filters::batch::ItemRequest& request, uint64_t timeout_ms, Done done);
+  // `number`: the item's place in the batch, from 1, for its request id.
+  void start(const filters::batch::ItemRequest& request, size_t number, uint64_t timeout_ms,
+             Done done);
   void cancel();
 
   // ClientSide

@@ -102,7 +102,7 @@ void BatchRun::startItem(size_t index) {
   const uint64_t left =
       config_.max_response_size - std::min(response_bytes_, config_.max_response_size);
   running_[index] = std::make_unique<BatchItem>(worker_, parent_, left);
-  running_[index]->start(item, static_cast<uint64_t>(config_.item_timeout.count()),
+  running_[index]->start(item, index + 1, static_cast<uint64_t>(config_.item_timeout.count()),
                          [this, index](filters::batch::ItemResponse&& response) {
                            onItemDone(index, std::move(response));
                          });

@@ -8,6 +8,7 @@
 #include "lib/cache/policy.h"
 #include "lib/cache/shared_cache.h"
 #include "lib/cache/tags.h"
+#include "lib/http/per_request_headers.h"
 #include "lib/http/via.h"
 #include "proxy/log.h"
 
@@ -35,6 +36,7 @@ void CacheFetch::onExchangeHead(http::ResponseHead&& head) {
   tellLeader();
   const config::RouteClass& cls = *params_.route_class;
   http::stripHopByHop(head.headers);
+  http::stripPerRequestHeaders(head.headers);
   if (params_.stale && head.status == 304) {
     onNotModified(head);
     return;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,8 +51,10 @@ class ClientSide {
   // Upgrade tunnels: only a client connection can carry one.
   virtual bool canTunnel() const { return false; }
   // The upstream answered 101: `response_head` goes to the client, then the connection is a
-  // tunnel to `upstream` and the Stream is over (the client side retires it).
-  virtual void startTunnel(upstream::UpstreamConn& /*upstream*/, std::string&& /*response_head*/) {}
+  // tunnel to `upstream` and the Stream is over (the client side retires it). `on_close`, if
+  // set, hears the bytes moved each way when the tunnel ends (its access log line).
+  virtual void startTunnel(upstream::UpstreamConn& /*upstream*/, std::string&& /*response_head*/,
+                           std::function<void(uint64_t, uint64_t)> /*on_close*/) {}
 };
 
 }  // namespace edge

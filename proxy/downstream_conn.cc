@@ -103,7 +103,8 @@ void DownstreamConn::onSocketConnected(int /*status*/) {
   handshaking_ = false;
   worker_.connectionCounters().handshakeDone(tls_socket_->resumed());
   client_tls_.emplace(filters::ClientTls{tls_socket_->peerSubject(),
-                                          tls_context_->settings().client_subject_header});
+                                          tls_context_->settings().client_subject_header,
+                                          tls_socket_->protocolVersion()});
   updateTimer();
 }
 
@@ -492,13 +493,15 @@ namespace edge {
 
 // ---- tunnel --------------------------------------------------------------------------------
 
-void DownstreamConn::startTunnel(upstream::UpstreamConn& upstream, std::string&& response_head) {
+void DownstreamConn::startTunnel(upstream::UpstreamConn& upstream, std::string&& response_head,
+                                 std::function<void(uint64_t, uint64_t)> on_close) {
   exchange_active_ = false;
   paused_by_stream_ = false;
   socket_->cancelWritable();
   retireStream();  // the caller, still on the stack: deleted once it has unwound
   TunnelOwner& owner = *this;
-  tunnel_ = std::make_unique<Tunnel>(*socket_, upstream, owner, worker_.connectionCounters());
+  tunnel_ = std::make_unique<Tunnel>(*socket_, upstream, owner, worker_.connectionCounters(),
+                                     std::move(on_close));
   send(std::move(response_head));
   flush();
   // Bytes the client sent after its request head (before the 101) are the new protocol's.

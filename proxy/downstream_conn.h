@@ -62,7 +62,8 @@ class DownstreamConn : public ClientSide,
   uint64_t acceptedMs() const override { return accepted_ms_; }
   bool draining() const;
   bool canTunnel() const override { return true; }
-  void startTunnel(upstream::UpstreamConn& upstream, std::string&& response_head) override;
+  void startTunnel(upstream::UpstreamConn& upstream, std::string&& response_head,
+                   std::function<void(uint64_t, uint64_t)> on_close) override;
 
   // For the Worker.
   void drain();

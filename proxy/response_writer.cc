@@ -29,8 +29,17 @@ std::string cacheHeaderLines(const filters::RequestContext& ctx) {
   return lines;
 }
 
+std::string proxyHeaderLines(const filters::RequestContext& ctx) {
+  std::string lines = cacheHeaderLines(ctx);
+  if (!ctx.request_id.empty()) {
+    lines.append("X-Request-Id: ").append(ctx.request_id).append("\r\n");
+  }
+  return lines;
+}
+
 void ResponseWriter::begin(int status, std::string_view reason, std::string_view header_lines,
-                           std::optional<uint64_t> content_length, uint64_t now_ms) {
+                           std::optional<uint64_t> content_length, uint64_t now_ms,
+                           std::string_view more_lines) {
   http::DownstreamResponseFraming framing = http::downstreamResponseFraming(
       {ctx_.head_request, status, content_length.has_value(), content_length.value_or(0),
        client_.requestHttp11()});
@@ -41,7 +50,7 @@ void ResponseWriter::begin(int status, std::string_view reason, std::string_view
   http::ResponseConnection connection{must_close_ || client_.closeAfterResponse(),
                                       client_.requestHttp11()};
   std::string head = http::serializeResponseHead(status, reason, header_lines, framing,
-                                                 connection, cacheHeaderLines(ctx_));
+                                                 connection, proxyHeaderLines(ctx_).append(more_lines));
   ctx_.timings.first_byte_out = now_ms;
   ctx_.bytes_out += head.size();
   client_.send(std::move(head));

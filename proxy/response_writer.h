@@ -17,13 +17,17 @@ namespace edge {
 
 // X-Cache, Cache-Status and Age lines for what the cache did, or nothing.
 std::string cacheHeaderLines(const filters::RequestContext& ctx);
+// What the proxy adds to every response: the cache lines and this request's X-Request-Id.
+std::string proxyHeaderLines(const filters::RequestContext& ctx);
 
 class ResponseWriter {
  public:
   ResponseWriter(ClientSide& client, filters::RequestContext& ctx) : client_(client), ctx_(ctx) {}
 
+  // `more_lines`: header lines the proxy adds to `header_lines` (a stored head's Date).
   void begin(int status, std::string_view reason, std::string_view header_lines,
-             std::optional<uint64_t> content_length, uint64_t now_ms);
+             std::optional<uint64_t> content_length, uint64_t now_ms,
+             std::string_view more_lines = {});
   void body(cache::Body chunk);
   // The response's end: the last chunk if chunked, then the connection hears it is done.
   void end();

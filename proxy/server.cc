@@ -11,6 +11,7 @@
 
 #include "config/loader.h"
 #include "proxy/cpu_limit.h"
+#include "proxy/access_log.h"
 #include "proxy/log.h"
 #include "proxy/main_services.h"
 #include "proxy/net_util.h"
@@ -122,7 +123,12 @@ int Server::run() {
       return 1;
     }
   }
-
+  const auto& log_config = config.access_log;
+  if (log_config && log_config->enabled &&
+      !(access_log_ = AccessLog::open(*log_config, worker_count_, error))) {
+    EDGE_LOG_ERROR("%s", error.c_str());
+    return 1;
+  }
   uv_loop_init(&loop_);
   cache_ = std::make_shared<cache::SharedCache>(config.cache);
   services_ = std::make_unique<MainServices>();
@@ -154,6 +160,12 @@ int Server::run() {
   uv_signal_start(&sigterm_, &onSignal, SIGTERM);
   uv_signal_start(&sigint_, &onSignal, SIGINT);
   uv_signal_start(&sighup_, &onSignal, SIGHUP);
+  uv_signal_init(&loop_, &sigusr1_);  // reopens the access log file (after logrotate)
+  sigusr1_.data = access_log_.get();
+  uv_signal_start(&sigusr1_, [](uv_signal_t* h, int) {
+    if (h->data != nullptr) static_cast<AccessLog*>(h->data)->reopen();
+  }, SIGUSR1);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&sigusr1_));
   uv_timer_init(&loop_, &drain_delay_);
   drain_delay_.data = this;
   uv_async_init(&loop_, &workers_done_, [](uv_async_t* h) {
@@ -171,6 +183,9 @@ int Server::run() {
       fds.push_back(bound.fds[w]);
     }
     workers_.push_back(std::make_unique<Worker>(w, runtime_, cache_, std::move(fds)));
+    if (access_log_) {
+      workers_.back()->setAccessLog(access_log_->config(), access_log_->buffer(w));
+    }
     workers_.back()->setOnExit([this] {
       running_.fetch_sub(1);
       uv_async_send(&workers_done_);
@@ -241,7 +256,7 @@ void Server::drainWorkers() {
 
 void Server::onWorkersDone() {
   services_->stop();
-  for (uv_signal_t* signal : {&sigterm_, &sigint_, &sighup_}) {
+  for (uv_signal_t* signal : {&sigterm_, &sigint_, &sighup_, &sigusr1_}) {
     uv_close(reinterpret_cast<uv_handle_t*>(signal), nullptr);
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_delay_), nullptr);

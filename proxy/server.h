@@ -17,6 +17,7 @@
 
 namespace edge {
 
+class AccessLog;
 class MainServices;
 class Worker;
 
@@ -61,6 +62,7 @@ class Server {
   std::string digest_;  // the config's identity in port claims
   unsigned worker_count_ = 0;
   std::vector<Bound> listeners_;
+  std::unique_ptr<AccessLog> access_log_;  // outlives the workers, which write into it
   std::vector<std::unique_ptr<Worker>> workers_;
   cache::SharedCachePtr cache_;
   std::unique_ptr<MainServices> services_;
@@ -69,6 +71,7 @@ class Server {
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
   uv_signal_t sighup_{};
+  uv_signal_t sigusr1_{};
   uv_timer_t drain_delay_{};
   uv_async_t workers_done_{};
   std::atomic<unsigned> running_{0};

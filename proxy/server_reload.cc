@@ -87,6 +87,9 @@ admin::ReloadOutcome Server::attemptReload() {
     out.warnings.push_back("workers: a new worker count takes a restart; keeping " +
                            std::to_string(worker_count_));
   }
+  if (config->access_log != old_config->access_log) {
+    out.warnings.push_back("access_log: changes take a restart; the log goes on as it was");
+  }
   if (config->cache.memory != old_config->cache.memory ||
       config->cache.shards != old_config->cache.shards) {
     out.warnings.push_back("cache.memory and cache.shards take a restart; keeping the running "

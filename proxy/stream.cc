@@ -4,6 +4,8 @@
 
 #include "config/route_rules.h"
 #include "lib/http/serializer.h"
+#include "lib/http/per_request_headers.h"
+#include "lib/http/request_id.h"
 #include "lib/http/target.h"
 #include "lib/http/upgrade.h"
 #include "lib/http/via.h"
@@ -38,6 +40,9 @@ Stream::~Stream() {
     chain_->log();
   }
   worker_.requestCounters().record(ctx_, classSlot());
+  if (WorkerAccessLog* log = worker_.accessLog()) {
+    log->request(ctx_);
+  }
   if (ctx_.invalid_json) {
     EDGE_LOG_DEBUG("%s %s: the origin's JSON is invalid; sent unprojected", req_.method.c_str(),
                    ctx_.target.c_str());
@@ -60,6 +65,15 @@ void Stream::start() {
   ctx_.method = req_.method;
   ctx_.head_request = req_.method == "HEAD";
   ctx_.client_http10 = !down_->requestHttp11();
+  ctx_.client_ip = down_->clientIp();
+  ctx_.client_tls = down_->clientTls();
+  takeRequestId();
+  if (const std::string* agent = req_.headers.find("user-agent")) {
+    ctx_.user_agent = *agent;
+  }
+  if (const std::string* referer = req_.headers.find("referer")) {
+    ctx_.referer = *referer;
+  }
   const std::string* host_header = req_.headers.find("host");
   std::string_view host = host_header != nullptr ? std::string_view(*host_header) : "";
   http::ResolvedTarget resolved = http::resolveTarget(req_.target, host);
@@ -98,6 +112,19 @@ void Stream::start() {
   }
   step_ = Step::RequestFilters;
   chain_->startRequest(req_);  // on to onRequestFiltersDone unless a filter answers
+}
+
+// The client's X-Request-Id when it is one well-formed header line, else a new one; either
+// way the upstream request carries it, and so does the response (the writer adds it).
+void Stream::takeRequestId() {
+  const std::string* incoming = req_.headers.find("x-request-id");
+  if (incoming != nullptr && req_.headers.count("x-request-id") == 1 &&
+      http::validRequestId(*incoming)) {
+    ctx_.request_id = *incoming;
+    return;
+  }
+  ctx_.request_id = worker_.requestIds().next();
+  req_.headers.set("X-Request-Id", ctx_.request_id);
 }
 
 bool Stream::route() {
@@ -242,6 +269,7 @@ void Stream::onExchangeHead(http::ResponseHead&& head) {
   response.reason = std::move(head.reason);
   response.headers = std::move(head.headers);
   http::stripHopByHop(response.headers);
+  http::stripPerRequestHeaders(response.headers);  // the writer sends this request's id
   response.headers.appendToList("Via", http::kVia);
   if (head.has_content_length) {
     response.content_length = head.content_length;
@@ -303,6 +331,8 @@ void Stream::switchProtocols(http::ResponseHead&& head) {
   http::Headers headers = std::move(head.headers);
   std::string protocol = headers.joined("upgrade");
   http::stripHopByHop(headers);
+  http::stripPerRequestHeaders(headers);
+  headers.set("X-Request-Id", ctx_.request_id);
   headers.set("Connection", "upgrade");
   headers.set("Upgrade", std::move(protocol));
   headers.appendToList("Via", http::kVia);
@@ -320,7 +350,11 @@ void Stream::switchProtocols(http::ResponseHead&& head) {
   step_ = Step::Done;
   markDone();
   down_ = nullptr;
-  down->startTunnel(conn, std::move(bytes));
+  std::function<void(uint64_t, uint64_t)> on_close;
+  if (WorkerAccessLog* log = worker_.accessLog()) {
+    on_close = log->tunnel(ctx_, worker_.nowMs());
+  }
+  down->startTunnel(conn, std::move(bytes), std::move(on_close));
 }
 
 void Stream::replyLocally(int status, const std::string& reason) {

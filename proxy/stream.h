@@ -59,6 +59,7 @@ class Stream : public Deferred,
   };
 
   // ---- stream.cc: the steps ----
+  void takeRequestId();
   bool route();
   // `with_filters` false: an Upgrade request, never cached, compressed or cut down.
   void makeChain(const config::Route* route, bool with_filters = true);

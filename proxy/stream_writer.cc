@@ -3,6 +3,8 @@
 // (stored header blocks and shared bodies of hits are sent as they are, without copies).
 #include <utility>
 
+#include "lib/cache/policy.h"
+#include "lib/cache/shared_cache.h"
 #include "lib/http/serializer.h"
 #include "proxy/client_side.h"
 #include "proxy/stream.h"
@@ -42,11 +44,15 @@ void Stream::writeHead(filters::ResponseHead& head, bool end) {
   step_ = Step::Deliver;
   ctx_.status = head.status;
   const uint64_t now = worker_.nowMs();
-  if (!head.materialised && head.form) {
-    writer_.begin(head.status, head.reason, head.form->wire_headers, head.content_length, now);
-  } else if (!head.materialised && head.entry) {
-    writer_.begin(head.status, head.reason, head.entry->wire_headers, head.content_length, now);
+  // A stored head is sent with the time of sending as its Date (as Varnish does).
+  if (!head.materialised && (head.form || head.entry)) {
+    const std::string& lines = head.form ? head.form->wire_headers : head.entry->wire_headers;
+    const std::string date = "Date: " + cache::formatHttpDate(cache::wallClockMs()) + "\r\n";
+    writer_.begin(head.status, head.reason, lines, head.content_length, now, date);
   } else {
+    if (head.entry && head.headers.find("date") != nullptr) {
+      head.headers.set("Date", cache::formatHttpDate(cache::wallClockMs()));
+    }
     writer_.begin(head.status, head.reason, http::headerLines(head.headers), head.content_length,
                   now);
   }
@@ -98,7 +104,7 @@ void Stream::localReply(int status, std::string_view reason, bool close,
   noteLocalReply(status);
   if (down_ != nullptr) {
     down_->replyLocally(status, std::string(reason), close,
-                        cacheHeaderLines(ctx_).append(extra_header_lines));
+                        proxyHeaderLines(ctx_).append(extra_header_lines));
   }
 }
 

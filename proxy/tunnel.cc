@@ -1,12 +1,17 @@
 #include "proxy/tunnel.h"
 
 #include <string>
+#include <utility>
 
 namespace edge {
 
 Tunnel::Tunnel(net::Socket& client, upstream::UpstreamConn& upstream, TunnelOwner& owner,
-               ConnectionCounters& counters)
-    : client_(client), upstream_(&upstream), owner_(owner), counters_(counters) {
+               ConnectionCounters& counters, std::function<void(uint64_t, uint64_t)> on_close)
+    : client_(client),
+      upstream_(&upstream),
+      owner_(owner),
+      counters_(counters),
+      on_close_(std::move(on_close)) {
   upstream.becomeTunnel(*this);
   counters_.tunnelOpened();
 }
@@ -14,6 +19,9 @@ Tunnel::Tunnel(net::Socket& client, upstream::UpstreamConn& upstream, TunnelOwne
 Tunnel::~Tunnel() {
   stop();
   counters_.tunnelClosed();
+  if (on_close_) {
+    on_close_(from_client_, to_client_);
+  }
 }
 
 void Tunnel::stop() {
@@ -29,6 +37,7 @@ void Tunnel::fromClient(const char* data, size_t len) {
     return;
   }
   owner_.onTunnelActivity();
+  from_client_ += len;
   upstream_->write(std::string(data, len));
   if (upstream_ != nullptr && upstream_->congested() && !client_paused_) {
     client_paused_ = true;
@@ -64,6 +73,7 @@ void Tunnel::clientEnded(int status) {
 
 void Tunnel::onUpstreamBody(const char* data, size_t len) {
   owner_.onTunnelActivity();
+  to_client_ += len;
   client_.write(std::string(data, len));
 }
 

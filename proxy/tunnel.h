@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 
 #include "proxy/net/socket.h"
 #include "proxy/upstream/upstream_conn.h"
@@ -26,8 +28,9 @@ class TunnelOwner {
 class Tunnel final : public Deferred, private upstream::UpstreamHandler {
  public:
   // Takes over `upstream` (from the 101's callback).
+  // `on_close` (may be empty) hears the bytes from and to the client when the tunnel ends.
   Tunnel(net::Socket& client, upstream::UpstreamConn& upstream, TunnelOwner& owner,
-         ConnectionCounters& counters);
+         ConnectionCounters& counters, std::function<void(uint64_t, uint64_t)> on_close);
   ~Tunnel() override;
   Tunnel(const Tunnel&) = delete;
   Tunnel& operator=(const Tunnel&) = delete;
@@ -56,6 +59,9 @@ class Tunnel final : public Deferred, private upstream::UpstreamHandler {
   upstream::UpstreamConn* upstream_;  // null once stopped
   TunnelOwner& owner_;
   ConnectionCounters& counters_;
+  std::function<void(uint64_t, uint64_t)> on_close_;
+  uint64_t from_client_ = 0;
+  uint64_t to_client_ = 0;
   bool client_ended_ = false;
   bool upstream_ended_ = false;
   bool client_write_shut_ = false;

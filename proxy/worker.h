@@ -14,6 +14,8 @@
 
 #include "filters/chain/services.h"
 #include "lib/cache/shared_cache.h"
+#include "lib/http/request_id.h"
+#include "proxy/access_log.h"
 #include "proxy/connection_counters.h"
 #include "proxy/request_counters.h"
 #include "proxy/runtime.h"
@@ -52,6 +54,10 @@ class Worker : public filters::WorkerMailbox {
 
   // Called on the worker thread after its loop has ended (e.g. to wake the main thread).
   void setOnExit(std::function<void()> fn) { on_exit_ = std::move(fn); }
+  // Before start(): finished requests go to `buffer` (the log outlives the worker).
+  void setAccessLog(const config::AccessLogConfig& config, AccessLogBuffer& buffer) {
+    access_log_ = std::make_unique<WorkerAccessLog>(config, buffer);
+  }
   void start();
   void join();
   // Any thread. The closure runs on this worker's loop; it must not capture its owner.
@@ -83,6 +89,8 @@ class Worker : public filters::WorkerMailbox {
   bool draining() const { return draining_; }
   char* readBuffer() { return read_buffer_.get(); }
   uint64_t nowMs() const { return uv_now(&loop_); }
+  WorkerAccessLog* accessLog() { return access_log_.get(); }  // null: no access log
+  http::RequestIdGenerator& requestIds() { return request_ids_; }
 
   void track(DownstreamConn* conn);
   void untrack(DownstreamConn* conn);
@@ -120,6 +128,8 @@ class Worker : public filters::WorkerMailbox {
   std::mutex mailbox_mutex_;
   std::vector<std::function<void()>> mailbox_;
 
+  std::unique_ptr<WorkerAccessLog> access_log_;  // before the connections: they may log last
+  http::RequestIdGenerator request_ids_;
   std::unique_ptr<char[]> read_buffer_;
   UpstreamCounters upstream_counters_;  // before upstreams_: their pools count into it
   std::unique_ptr<upstream::UpstreamSet> upstreams_;

@@ -26,13 +26,13 @@ declare -A dict=(
   [request_parser]=http [response_parser]=http [field_selection]=fields
   [projection]=projection [batch_request]=json [invalidation_message]=invalidation
   [cache_headers]=cache_control [conditional_headers]=conditional [cache_key]=cache_key
-  [tags]=tags [config_loader]=yaml [request_target]=cache_key
+  [tags]=tags [config_loader]=yaml [request_target]=cache_key [access_log_line]=http
 )
 declare -A max_len=(
   [request_parser]=4096 [response_parser]=4096 [field_selection]=512 [projection]=4096
   [batch_request]=4096 [invalidation_message]=2048 [cache_headers]=1024
   [conditional_headers]=512 [cache_key]=1024 [tags]=1024 [config_loader]=16384
-  [request_target]=1024
+  [request_target]=1024 [access_log_line]=1024
 )
 if ((${#targets[@]} == 0)); then
   for source in tests/fuzz/*_fuzz.cc; do

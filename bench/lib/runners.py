@@ -106,6 +106,7 @@ def start_servers(ctx, specs, bodies):
         elif kind.startswith("edge"):
             binary = ctx.baseline_bin if s.get("before") else ctx.edge_bin
             label = "edge-proxy (before)" if s.get("before") else "edge-proxy"
+            label += s.get("label_suffix", "")
             if kind == "edge-quick":
                 srv = start_edge(run, binary, name, port, argv=["--listen", "127.0.0.1:%d" % port, "--upstream",
                                                                  "127.0.0.1:%d" % up, "--workers", str(workers)],
@@ -183,6 +184,11 @@ def make_targets(ctx, specs, bodies):
             twin = dict(spec, name=before_name(spec["name"]))
             out.append(Target(twin, ctx.servers[spec["server"] + BEFORE], body))
     return out
+
+
+def pairs_of(table, o):
+    """A table's ratio pairs: a string, or a function of the options."""
+    return table["pairs"](o) if callable(table["pairs"]) else table["pairs"]
 
 
 def before_name(name):
@@ -374,7 +380,7 @@ def run_wrk_scenario(ctx, variant=None):
                         title=ctx.text(table["title"]), heading=ctx.text(table["heading"]), load=ctx.text(sc["load"]),
                         checks=ctx.text(sc["checks"]) if sc.get("checks") else None)
         meta.update(labels_meta(targets, names))
-        ctx.add_block(kind="wrk", results=results, meta=meta, pairs=with_baseline(ctx, table["pairs"], targets))
+        ctx.add_block(kind="wrk", results=results, meta=meta, pairs=with_baseline(ctx, pairs_of(table, o), targets))
     for text in sc.get("texts", []):
         ctx.add_block(kind="text", text=ctx.text(text[0]), markdown=ctx.text(text[1]))
     if sc.get("goals"):

@@ -4,7 +4,10 @@ and checked, which load tool runs, the report's tables, ratios and goals, and th
 with the figures (title, load, checks). Texts are str.format templates over the options (o) and
 the facts the run gathered (f)."""
 
-from servers import CACHE_CONTROL, details, make_body, make_work_orders
+import os
+import tempfile
+
+from servers import CACHE_CONTROL, details, edge_yaml, make_body, make_work_orders
 
 CC = CACHE_CONTROL
 
@@ -55,11 +58,22 @@ PASSTHROUGH = dict(
 
 # ---- cache_hit -----------------------------------------------------------------------------------
 
+
+def edge_log_yaml(o, port, up, ports, workers):
+    """The edge-cache config plus an access log (JSON, every request) to a file of its own."""
+    log_file = os.path.join(tempfile.mkdtemp(prefix="edge-access-log-"), "access.log")
+    return edge_yaml(port, up, workers, "256m") + (
+        "access_log: { path: %s, format: json, sample: 1, flush_interval: 1s, buffer_size: 4m }\n" % log_file)
+
+
 CACHE_HIT = dict(
     about="edge-proxy, nginx proxy_cache and Varnish serving cache hits of one URL, per body size",
     tool="wrk", needs=["nginx", "wrk", "varnishd"], defaults=WRK_COMMON, baseline=True,
     options=[("--sizes", dict(default="1024,65536", metavar="LIST",
-                              help="body sizes in bytes, measured one after the other (each >= 64)"))],
+                              help="body sizes in bytes, measured one after the other (each >= 64)")),
+             ("--access-log", dict(action="store_true",
+                                   help="also measure edge-log: the same edge-proxy with access_log (JSON, every "
+                                        "request) to a file, against edge (no access log)"))],
     checks_options=lambda o: [] if all(s.isdigit() and int(s) >= 64 for s in o.sizes.split(","))
     else ["--sizes: every size must be an integer >= 64 (got '%s')" % o.sizes],
     variants=lambda o: [int(s) for s in o.sizes.split(",")],
@@ -69,12 +83,14 @@ CACHE_HIT = dict(
         dict(name="nginx", kind="nginx-cache", upstream="origin"),
         dict(name="edge", kind="edge-cache", upstream="origin", cache="256m"),
         dict(name="varnish", kind="varnish", upstream="origin"),
-    ],
+    ] + ([dict(name="edge-log", kind="edge-cache", upstream="origin", cache="256m", yaml=edge_log_yaml,
+               label_suffix=" + access log")]
+         if o.access_log else []),
     targets=lambda o, size: [dict(name=n, server=n, path="body-%d.json" % size, body="body-%d.json" % size)
-                             for n in ("edge", "nginx", "varnish")],
+                             for n in ("edge", "nginx", "varnish") + (("edge-log",) if o.access_log else ())],
     prime=dict(gets=3, order=["edge", "nginx", "varnish"]),
     prefix=lambda size: "%dB" % size,
-    tables=[dict(pairs="edge:nginx,edge:varnish",
+    tables=[dict(pairs=lambda o: "edge:nginx,edge:varnish" + (",edge-log:edge" if o.access_log else ""),
                  title="Cache hits, {f[variant]}-byte JSON body, {o.workers} worker(s) for edge-proxy and nginx, "
                        "Varnish with default thread pools",
                  heading="Cache hits, {f[variant]}-byte body, {o.workers} worker(s)")],

@@ -10,6 +10,7 @@
 //     hold=<gate> (after counting the request, answer only once the gate is opened)
 //     date=omit (no Date header: a cache then dates the response to the millisecond, instead
 //       of a whole-second Date that makes it up to a second old on arrival)
+//     date_value=<HTTP date> (this Date instead of now)  request_id=<X-Request-Id to answer with>
 //
 // Every request for a path counts (n, also sent as X-Origin-Count), so a test can tell an
 // answer the origin made from one a cache kept. GET/HEAD 200s with a matching If-None-Match
@@ -113,6 +114,8 @@ function parse(url, overrides) {
       'Cache-Tag': params.get('cache_tag') ?? undefined,
       Location: params.get('location') ?? undefined,
       'Content-Location': params.get('content_location') ?? undefined,
+      'X-Request-Id': params.get('request_id') ?? undefined,
+      Date: params.get('date_value') ?? undefined,
     },
   };
   const numbers = [options.delay, options.chunks, options.interval, options.size];

@@ -33,6 +33,7 @@ FilterStatus BatchFilter::onRequestHeaders(http::RequestHead& head) {
   parent_.host = context.host;
   parent_.client_ip = context.client_ip;
   parent_.client_tls = context.client_tls;
+  parent_.request_id = context.request_id;
   for (const std::string& name : config_.inherit_headers) {
     for (const http::Header& h : head.headers) {
       if (http::iequals(h.name, name)) {

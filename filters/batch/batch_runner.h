@@ -22,6 +22,7 @@ struct BatchParent {
   std::string host;
   std::string client_ip;
   std::optional<ClientTls> client_tls;  // the batch request's: every item came over it
+  std::string request_id;  // the batch's; item n (from 1) gets "<request_id>-<n>"
   std::vector<std::pair<std::string, std::string>> inherited;  // headers every item gets
 };
 

@@ -33,6 +33,7 @@ struct Timings {
 struct ClientTls {
   std::string cert_subject;
   std::string subject_header;
+  std::string version;  // "TLSv1.3", for the access log
 };
 
 struct RequestContext {
@@ -44,6 +45,9 @@ struct RequestContext {
   std::string target;  // normalised origin-form, as sent upstream
   bool head_request = false;
   bool client_http10 = false;
+  std::string request_id;  // X-Request-Id: the client's if well-formed, else a new one
+  std::string user_agent;  // and the Referer: for the access log
+  std::string referer;
   const config::Route* route = nullptr;
   const config::RouteClass* route_class = nullptr;
   // The request headers as they go upstream (hop-by-hop removed, forwarding headers added).

@@ -80,8 +80,9 @@ struct CachedEntry {
 
 using EntryPtr = std::shared_ptr<const CachedEntry>;
 
-// Headers serialised for serving ("Name: value\r\n" lines) without Age and the framing
-// headers, which every answer writes itself: the form of CachedEntry::wire_headers.
+// Headers serialised for serving ("Name: value\r\n" lines) without Age, Date and the framing
+// headers, which every answer writes itself (Date: the time of sending; the entry's `headers`
+// keep the origin's Date for age math): the form of CachedEntry::wire_headers.
 std::string wireHeaderBlock(const http::Headers& headers);
 
 // A modifiable copy (the atomic flag makes CachedEntry non-copyable), for building a new

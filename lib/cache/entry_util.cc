@@ -5,8 +5,8 @@ namespace edge::cache {
 std::string wireHeaderBlock(const http::Headers& headers) {
   std::string out;
   for (const http::Header& h : headers) {
-    if (http::iequals(h.name, "age") || http::iequals(h.name, "content-length") ||
-        http::iequals(h.name, "transfer-encoding")) {
+    if (http::iequals(h.name, "age") || http::iequals(h.name, "date") ||
+        http::iequals(h.name, "content-length") || http::iequals(h.name, "transfer-encoding")) {
       continue;
     }
     out.append(h.name).append(": ").append(h.value).append("\r\n");

@@ -499,4 +499,6 @@ void TlsSocket::closedOne() {
   }
 }
 
+const char* TlsSocket::protocolVersion() const { return SSL_get_version(ssl_); }
+
 }  // namespace edge::tls

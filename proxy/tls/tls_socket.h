@@ -69,6 +69,8 @@ class TlsSocket final : public net::Socket, private net::SocketHandler {
   std::string alpn() const;
   // The verified client certificate's subject (RFC 2253), or empty.
   std::string peerSubject() const;
+  // "TLSv1.3", ... once the handshake is done.
+  const char* protocolVersion() const;
   HandshakeFailure failure() const { return failure_; }
   const std::string& errorDetail() const { return error_detail_; }
 
