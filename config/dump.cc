@@ -155,6 +155,25 @@ void putUpstreamTls(YAML::Emitter& out, const UpstreamTlsConfig& tls) {
   out << YAML::EndMap;
 }
 
+void putHealthCheck(YAML::Emitter& out, const HealthCheckConfig& check) {
+  beginMap(out, "health_check");
+  put(out, "path", check.path);
+  putDuration(out, "interval", check.interval);
+  putDuration(out, "timeout", check.timeout);
+  put(out, "healthy_threshold", check.healthy_threshold);
+  put(out, "unhealthy_threshold", check.unhealthy_threshold);
+  std::vector<std::string> statuses;
+  for (const auto& [low, high] : check.expected_statuses) {
+    statuses.push_back(low == high ? std::to_string(low)
+                                   : std::to_string(low) + "-" + std::to_string(high));
+  }
+  putList(out, "expected_statuses", statuses);
+  if (!check.host.empty()) {
+    put(out, "host", check.host);
+  }
+  out << YAML::EndMap;
+}
+
 void putUpstream(YAML::Emitter& out, const UpstreamConfig& upstream) {
   beginMap(out, upstream.name);
   out << YAML::Key << "servers" << YAML::Value << YAML::BeginSeq;
@@ -176,6 +195,10 @@ void putUpstream(YAML::Emitter& out, const UpstreamConfig& upstream) {
   putDuration(out, "fail_timeout", upstream.fail_timeout);
   if (upstream.tls) {
     putUpstreamTls(out, *upstream.tls);
+  }
+  putDuration(out, "resolve_interval", upstream.resolve_interval);
+  if (upstream.health_check) {
+    putHealthCheck(out, *upstream.health_check);
   }
   out << YAML::EndMap;
 }
@@ -394,10 +417,25 @@ void dumpAdmin(YAML::Emitter& out, const Config& config) {
 }
 
 // In the order of config/examples/edge.yaml.
-constexpr std::array<SectionDump, 12> kSections = {
+void dumpAccessLog(YAML::Emitter& out, const Config& config) {
+  if (!config.access_log) {
+    return;
+  }
+  const AccessLogConfig& log = *config.access_log;
+  beginMap(out, "access_log");
+  put(out, "enabled", log.enabled);
+  put(out, "path", log.path);
+  put(out, "format", std::string(log.format == AccessLogConfig::Format::Json ? "json" : "combined"));
+  put(out, "sample", log.sample);
+  putDuration(out, "flush_interval", log.flush_interval);
+  putSize(out, "buffer_size", log.buffer_size);
+  out << YAML::EndMap;
+}
+
+constexpr std::array<SectionDump, 13> kSections = {
     dumpListen,      dumpWorkers,      dumpLimits, dumpClientTimeouts, dumpUpstreams,
     dumpCache,       dumpCompression,  dumpBatch,  dumpRouteClasses,   dumpRoutes,
-    dumpInvalidation, dumpAdmin};
+    dumpInvalidation, dumpAdmin,       dumpAccessLog};
 
 // A file name on one comment line.
 std::string oneLine(std::string text) {

@@ -378,6 +378,45 @@ TEST(Dump, StreamModeInvalidationOverAUnixSocketSurvivesTheRoundTrip) {
   EXPECT_TRUE(trip.reloaded->admin->allow_remote);
 }
 
+constexpr const char* kHealthAndLog = R"(
+listen: [127.0.0.1:8080]
+upstreams:
+  app:
+    servers: [app.internal:3000, 127.0.0.1:3001]
+    resolve_interval: 45s
+    health_check:
+      path: /healthz?deep=1
+      interval: 1500ms
+      timeout: 1s
+      healthy_threshold: 1
+      unhealthy_threshold: 5
+      expected_statuses: [200, 2xx, 300-302]
+      host: health.internal
+routes:
+  - match: { path_prefix: / }
+    upstream: app
+access_log:
+  path: /var/log/edge/access.log
+  format: combined
+  sample: 0.25
+  flush_interval: 250ms
+  buffer_size: 64k
+)";
+
+TEST(Dump, HealthChecksAndTheAccessLogSurviveTheRoundTrip) {
+  const RoundTrip trip = roundTrip(kHealthAndLog);
+  ASSERT_NE(trip.reloaded, nullptr);
+  EXPECT_EQ(trip.second, trip.first);
+  EXPECT_EQ(trip.reloaded->upstreams, trip.original->upstreams);
+  ASSERT_TRUE(trip.reloaded->upstreams[0].health_check);
+  EXPECT_EQ(trip.reloaded->upstreams[0].health_check->host, "health.internal");
+  EXPECT_EQ(trip.reloaded->upstreams[0].resolve_interval, std::chrono::seconds(45));
+  EXPECT_EQ(trip.reloaded->access_log, trip.original->access_log);
+  ASSERT_TRUE(trip.reloaded->access_log);
+  EXPECT_EQ(trip.reloaded->access_log->format, AccessLogConfig::Format::Combined);
+  EXPECT_DOUBLE_EQ(trip.reloaded->access_log->sample, 0.25);
+}
+
 TEST(Dump, ALiteralRedisPasswordIsRedacted) {
   const std::string yaml = test_support::minimal(
       "invalidation:\n"
