@@ -47,11 +47,12 @@ void Stream::writeHead(filters::ResponseHead& head, bool end) {
   // A stored head is sent with the time of sending as its Date (as Varnish does).
   if (!head.materialised && (head.form || head.entry)) {
     const std::string& lines = head.form ? head.form->wire_headers : head.entry->wire_headers;
-    const std::string date = "Date: " + cache::formatHttpDate(cache::wallClockMs()) + "\r\n";
+    std::string date = "Date: ";
+    date.append(worker_.httpDate()).append("\r\n");
     writer_.begin(head.status, head.reason, lines, head.content_length, now, date);
   } else {
     if (head.entry && head.headers.find("date") != nullptr) {
-      head.headers.set("Date", cache::formatHttpDate(cache::wallClockMs()));
+      head.headers.set("Date", worker_.httpDate());
     }
     writer_.begin(head.status, head.reason, http::headerLines(head.headers), head.content_length,
                   now);

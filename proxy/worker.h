@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "filters/chain/services.h"
+#include "lib/cache/http_date_cache.h"
 #include "lib/cache/shared_cache.h"
 #include "lib/http/request_id.h"
 #include "proxy/access_log.h"
@@ -89,6 +90,8 @@ class Worker : public filters::WorkerMailbox {
   bool draining() const { return draining_; }
   char* readBuffer() { return read_buffer_.get(); }
   uint64_t nowMs() const { return uv_now(&loop_); }
+  // "Date" for responses sent now (wall clock), formatted once per second.
+  const std::string& httpDate() { return date_cache_.at(cache::wallClockMs()); }
   WorkerAccessLog* accessLog() { return access_log_.get(); }  // null: no access log
   http::RequestIdGenerator& requestIds() { return request_ids_; }
 
@@ -140,6 +143,7 @@ class Worker : public filters::WorkerMailbox {
   std::unordered_set<DownstreamConn*> conns_;
   std::vector<DownstreamConn*> to_continue_;
   std::vector<std::unique_ptr<Deferred>> graveyard_;
+  cache::HttpDateCache date_cache_;
   RequestCounters request_counters_;
   ConnectionCounters connection_counters_;
 };

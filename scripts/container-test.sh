@@ -96,7 +96,8 @@ build() {  # tag [podman build args...]
     fail "podman build of $tag"
   fi
 }
-build "$proxy_image"
+revision=$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+build "$proxy_image" --build-arg EDGE_PROXY_REVISION="$revision"
 build "$origin_image" --target demo-origin
 size=$(podman image inspect --format '{{.Size}}' "$proxy_image")
 say "image $proxy_image: $((size / 1000000)) MB"
