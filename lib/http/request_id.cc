@@ -62,10 +62,17 @@ uint64_t RequestIdGenerator::nextWord() {
 }
 
 std::string RequestIdGenerator::next() {
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(nextWord()),
-                static_cast<unsigned long long>(nextWord()));
-  return buf;
+  // By hand rather than snprintf: this runs for every request, hits included.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (size_t half = 0; half < 2; ++half) {
+    uint64_t word = nextWord();
+    for (size_t i = 0; i < 16; ++i) {
+      id[half * 16 + 15 - i] = kHex[word & 15];
+      word >>= 4;
+    }
+  }
+  return id;
 }
 
 }  // namespace edge::http
